@@ -1,0 +1,239 @@
+"""A blocking client for the messenger protocol (JSON mode), used by the CLI, tests and bots.
+
+    with Client.connect("127.0.0.1", 5555) as client:
+        welcome = client.login("alice")
+        client.say("hello")
+        for frame in client:          # every frame the server sends, until it closes
+            ...
+
+Sending is thread-safe, so one thread may read frames while another sends.  Failures are typed
+exceptions, all subclasses of MessengerError; the networking never prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+from .protocol import (
+    DEFAULT_MAX_LINE,
+    EOF,
+    NEED_DATA,
+    SERVER_LINE_FACTOR,
+    BadEncoding,
+    Bye,
+    ClientFrame,
+    Error,
+    FrameError,
+    Hello,
+    Line,
+    LineDecoder,
+    LineTooLong,
+    Me,
+    Nick,
+    Ping,
+    Say,
+    ServerFrame,
+    Shutdown,
+    Welcome,
+    Who,
+    encode,
+    parse_server_frame,
+)
+
+
+class MessengerError(Exception):
+    """Base of every error this client raises; ``str()`` is a sentence for a person."""
+
+
+class ConnectError(MessengerError):
+    """The server could not be reached (refused, unreachable, timed out)."""
+
+
+class ConnectionClosed(MessengerError):
+    """The connection ended: the server closed it, or the network failed."""
+
+
+class ServerShutdown(ConnectionClosed):
+    """The server announced that it is stopping."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message or "the server is shutting down")
+
+
+class LoginError(MessengerError):
+    """The server refused the login; ``code`` is the protocol error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class NameTaken(LoginError):
+    """Someone else is using the name."""
+
+
+class BadName(LoginError):
+    """The name breaks the naming rules."""
+
+
+class ProtocolViolation(MessengerError):
+    """The server sent something that is not the protocol."""
+
+
+class Client:
+    """One JSON-mode connection to a messenger server."""
+
+    def __init__(self, sock: socket.socket, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self._sock = sock
+        self._decoder = LineDecoder(max_line * SERVER_LINE_FACTOR)
+        self._send_lock = threading.Lock()
+        self._closed = False
+        self.user: str | None = None
+        self.welcome: Welcome | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        host: str,
+        port: int,
+        timeout: float | None = 10.0,
+        max_line: int = DEFAULT_MAX_LINE,
+    ) -> Client:
+        """Open a TCP connection; ``timeout`` bounds the connect only (reads block, or take their
+        own timeout).  Raises ConnectError."""
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except ConnectionRefusedError:
+            raise ConnectError(f"connection refused by {host}:{port}; is the server running?") from None
+        except TimeoutError:
+            raise ConnectError(f"timed out connecting to {host}:{port}") from None
+        except socket.gaierror as exc:
+            raise ConnectError(f"cannot resolve host {host!r}: {exc.strerror}") from None
+        except OSError as exc:
+            raise ConnectError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
+        sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(sock, max_line=max_line)
+
+    # -- context manager ----------------------------------------------------------------------
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def send(self, frame: ClientFrame) -> None:
+        """Send one frame.  Raises ConnectionClosed when the connection is gone."""
+        data = encode(frame)
+        with self._send_lock:
+            try:
+                self._sock.sendall(data)
+            except OSError as exc:
+                raise ConnectionClosed(f"connection lost: {exc.strerror or exc}") from None
+
+    def login(self, user: str, history: int | None = None, password: str | None = None) -> Welcome:
+        """Send ``hello`` and wait for ``welcome``.  Raises NameTaken, BadName, LoginError, or
+        ConnectionClosed.  Frames that arrive before the answer are not expected (the server
+        sends nothing before login) and are skipped."""
+        self.send(Hello(user=user, history=history, password=password))
+        while True:
+            frame = self.receive()
+            if isinstance(frame, Welcome):
+                self.user = frame.user
+                self.welcome = frame
+                return frame
+            if isinstance(frame, Error) and frame.re in (None, "hello"):
+                kind = {"name_taken": NameTaken, "bad_name": BadName}.get(frame.code, LoginError)
+                raise kind(frame.code, frame.message)
+
+    def say(self, text: str, to: str | None = None) -> None:
+        self.send(Say(text=text, to=to))
+
+    def me(self, text: str) -> None:
+        self.send(Me(text=text))
+
+    def who(self) -> None:
+        self.send(Who())
+
+    def nick(self, user: str) -> None:
+        self.send(Nick(user=user))
+
+    def ping(self, token: Any = None) -> None:
+        self.send(Ping(token=token))
+
+    def bye(self) -> None:
+        """Say goodbye (the server then closes the connection)."""
+        self.send(Bye())
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    def receive(self, timeout: float | None = None) -> ServerFrame:
+        """The next frame from the server.  ``timeout`` (seconds) raises TimeoutError.
+
+        A Shutdown frame is returned like any other; the call after it raises ConnectionClosed.
+        Lines of a type this client does not know are skipped (the protocol may grow new ones).
+        """
+        while True:
+            event = self._decoder.next_event()
+            if event is NEED_DATA:
+                self._fill(timeout)
+                continue
+            if event is EOF:
+                raise ConnectionClosed("the server closed the connection")
+            if isinstance(event, (LineTooLong, BadEncoding)):
+                raise ProtocolViolation("the server sent an over-long or non-UTF-8 line")
+            assert isinstance(event, Line)
+            try:
+                return parse_server_frame(event.text)
+            except FrameError as exc:
+                if exc.code.value == "bad_frame" and exc.re is not None:
+                    continue  # a frame type newer than this client
+                raise ProtocolViolation(f"the server sent a bad frame: {exc.message}") from None
+
+    def _fill(self, timeout: float | None) -> None:
+        self._sock.settimeout(timeout)
+        try:
+            data = self._sock.recv(65536)
+        except TimeoutError:
+            raise TimeoutError("no frame from the server in time") from None
+        except OSError as exc:
+            if self._closed:
+                data = b""
+            else:
+                raise ConnectionClosed(f"connection lost: {exc.strerror or exc}") from None
+        finally:
+            with contextlib.suppress(OSError):
+                self._sock.settimeout(None)
+        self._decoder.receive_data(data)
+
+    def __iter__(self) -> Iterator[ServerFrame]:
+        """Every frame until the connection ends (a Shutdown frame is the last one yielded)."""
+        while True:
+            try:
+                frame = self.receive()
+            except ConnectionClosed:
+                return
+            yield frame
+            if isinstance(frame, Shutdown):
+                return
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the socket (without a ``bye``; the server reports the user as disconnected)."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()

@@ -1,0 +1,656 @@
+"""The messenger wire protocol, version 1, without any I/O.
+
+This module owns everything both ends must agree on: the frame types, how a frame becomes a
+line of bytes (JSON mode) or a line of text (text mode), how a stream of bytes is cut into
+lines without ever buffering more than the line limit, how usernames are normalised and
+validated, and how message text is sanitised.  It imports only the standard library and never
+touches a socket, a thread or a terminal, so it can be tested bytes-in / frames-out.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+PROTOCOL_VERSION = 1
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5555
+
+# 16 KiB per line, counted with its line end.  Generous for chat (IRC allows 512 bytes, Matrix
+# events 64 KiB in total) yet small enough that a thousand clients each holding a partial line
+# cost only 16 MB.
+DEFAULT_MAX_LINE = 16 * 1024
+
+# Server lines may exceed the client limit (JSON escaping, added fields); clients accept this
+# multiple of the server's line limit (PROTOCOL.md, "Transport").
+SERVER_LINE_FACTOR = 4
+
+MAX_NAME_LENGTH = 32
+NAME_PUNCTUATION = frozenset("_-.")
+
+
+class Mode(enum.Enum):
+    """How a connection speaks: fixed by the first byte of its first line."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+def detect_mode(first_byte: bytes) -> Mode:
+    """A first byte ``{`` means JSON mode, anything else text mode."""
+    return Mode.JSON if first_byte[:1] == b"{" else Mode.TEXT
+
+
+class ErrorCode(str, enum.Enum):
+    """Every error code the server may send (PROTOCOL.md lists the first ten)."""
+
+    BAD_JSON = "bad_json"
+    BAD_FRAME = "bad_frame"
+    NOT_LOGGED_IN = "not_logged_in"
+    ALREADY_LOGGED_IN = "already_logged_in"
+    BAD_NAME = "bad_name"
+    NAME_TAKEN = "name_taken"
+    UNKNOWN_USER = "unknown_user"
+    TOO_LONG = "too_long"
+    BAD_ENCODING = "bad_encoding"
+    EMPTY = "empty"
+    # Extensions of this implementation.
+    UNKNOWN_COMMAND = "unknown_command"
+    LOGIN_TIMEOUT = "login_timeout"
+    SERVER_FULL = "server_full"
+
+
+# --------------------------------------------------------------------------------------------
+# Frames
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hello:
+    """Client → server: log in."""
+
+    TYPE: ClassVar[str] = "hello"
+    user: str
+    history: int | None = None
+    password: str | None = None
+
+
+@dataclass(frozen=True)
+class Say:
+    """Client → server: a message to everyone, or to one user when ``to`` is set."""
+
+    TYPE: ClassVar[str] = "say"
+    text: str
+    to: str | None = None
+
+
+@dataclass(frozen=True)
+class Me:
+    """Client → server: an action message ("* alice waves")."""
+
+    TYPE: ClassVar[str] = "me"
+    text: str
+
+
+@dataclass(frozen=True)
+class Who:
+    """Client → server: ask for the user list."""
+
+    TYPE: ClassVar[str] = "who"
+
+
+@dataclass(frozen=True)
+class Nick:
+    """Client → server: change name."""
+
+    TYPE: ClassVar[str] = "nick"
+    user: str
+
+
+@dataclass(frozen=True)
+class Ping:
+    """Client → server: liveness check; ``token`` (any JSON value) is echoed in the pong."""
+
+    TYPE: ClassVar[str] = "ping"
+    token: Any = None
+
+
+@dataclass(frozen=True)
+class Bye:
+    """Client → server: leave cleanly."""
+
+    TYPE: ClassVar[str] = "bye"
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """Server → client: login accepted; ``users`` includes the newcomer."""
+
+    TYPE: ClassVar[str] = "welcome"
+    user: str
+    users: tuple[str, ...]
+    server: str
+    protocol: int = PROTOCOL_VERSION
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Server → client: someone joined."""
+
+    TYPE: ClassVar[str] = "joined"
+    user: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class Left:
+    """Server → client: someone left, with a reason such as ``quit`` or ``too_slow``."""
+
+    TYPE: ClassVar[str] = "left"
+    user: str
+    ts: str
+    reason: str = "quit"
+
+
+@dataclass(frozen=True)
+class Message:
+    """Server → client: a chat message (``to`` for private, ``action`` for ``me``)."""
+
+    TYPE: ClassVar[str] = "message"
+    id: int
+    sender: str  # "from" on the wire: a Python keyword
+    text: str
+    ts: str
+    to: str | None = None
+    action: bool = False
+    history: bool = False
+
+
+@dataclass(frozen=True)
+class Users:
+    """Server → client: answer to ``who``."""
+
+    TYPE: ClassVar[str] = "users"
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """Server → client: someone changed name (``"type":"nick"`` on the wire)."""
+
+    TYPE: ClassVar[str] = "nick"
+    old: str
+    new: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class Pong:
+    """Server → client: answer to ``ping``; no token (or a null one) means none was sent."""
+
+    TYPE: ClassVar[str] = "pong"
+    token: Any = None
+
+
+@dataclass(frozen=True)
+class Error:
+    """Server → client: a request was refused; ``re`` names the request type when known."""
+
+    TYPE: ClassVar[str] = "error"
+    code: str
+    message: str
+    re: str | None = None
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    """Server → client: the server is stopping; the connection closes next."""
+
+    TYPE: ClassVar[str] = "shutdown"
+    message: str = "server shutting down"
+
+
+ClientFrame = Hello | Say | Me | Who | Nick | Ping | Bye
+ServerFrame = Welcome | Joined | Left | Message | Users | Renamed | Pong | Error | Shutdown
+Frame = ClientFrame | ServerFrame
+
+
+class FrameError(ValueError):
+    """A line that is not an acceptable frame; carries the error code to answer with."""
+
+    def __init__(self, code: ErrorCode, message: str, re: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.re = re
+
+    def to_frame(self) -> Error:
+        return Error(code=self.code.value, message=self.message, re=self.re)
+
+
+# --------------------------------------------------------------------------------------------
+# Encoding
+# --------------------------------------------------------------------------------------------
+
+
+def frame_to_dict(frame: Frame) -> dict[str, Any]:
+    """The JSON object for a frame; optional fields are left out when unset."""
+    obj: dict[str, Any] = {"type": frame.TYPE}
+    if isinstance(frame, Message):
+        obj.update(id=frame.id, **{"from": frame.sender}, text=frame.text, ts=frame.ts)
+        if frame.to is not None:
+            obj["to"] = frame.to
+        if frame.action:
+            obj["action"] = True
+        if frame.history:
+            obj["history"] = True
+        return obj
+    if isinstance(frame, (Ping, Pong)):
+        if frame.token is not None:
+            obj["token"] = frame.token
+        return obj
+    for name, value in vars(frame).items():
+        if value is None:
+            continue
+        obj[name] = list(value) if isinstance(value, tuple) else value
+    return obj
+
+
+def encode(frame: Frame) -> bytes:
+    """One JSON-mode line: compact UTF-8 JSON (no ASCII escaping) ended by ``\\n``."""
+    text = json.dumps(frame_to_dict(frame), ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8") + b"\n"
+
+
+# --------------------------------------------------------------------------------------------
+# Decoding frames
+# --------------------------------------------------------------------------------------------
+
+
+def _require(obj: dict[str, Any], key: str, kind: type, type_name: str, optional: bool = False) -> Any:
+    value = obj.get(key)
+    if value is None and optional:
+        return None
+    # bool is a subclass of int in Python, never an acceptable int here.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        need = "optional " if optional else ""
+        raise FrameError(
+            ErrorCode.BAD_FRAME, f"'{type_name}' needs {need}field '{key}' of type {kind.__name__}", type_name
+        )
+    return value
+
+
+def _parse_object(text: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        raise FrameError(ErrorCode.BAD_JSON, "that line is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise FrameError(ErrorCode.BAD_FRAME, "a frame must be a JSON object")
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        raise FrameError(ErrorCode.BAD_FRAME, "a frame needs a string field 'type'")
+    return obj
+
+
+def parse_client_frame(text: str) -> ClientFrame:
+    """Parse one JSON-mode line sent by a client; unknown fields are ignored.
+
+    Raises FrameError with ``bad_json`` or ``bad_frame``, in that order of checking.
+    """
+    obj = _parse_object(text)
+    kind = obj["type"]
+    if kind == "hello":
+        history = _require(obj, "history", int, kind, optional=True)
+        if history is not None and history < 0:
+            raise FrameError(ErrorCode.BAD_FRAME, "'history' must be 0 or more", kind)
+        return Hello(
+            user=_require(obj, "user", str, kind),
+            history=history,
+            password=_require(obj, "password", str, kind, optional=True),
+        )
+    if kind == "say":
+        return Say(text=_require(obj, "text", str, kind), to=_require(obj, "to", str, kind, optional=True))
+    if kind == "me":
+        return Me(text=_require(obj, "text", str, kind))
+    if kind == "who":
+        return Who()
+    if kind == "nick":
+        return Nick(user=_require(obj, "user", str, kind))
+    if kind == "ping":
+        return Ping(token=obj.get("token"))
+    if kind == "bye":
+        return Bye()
+    raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
+
+
+def _str_tuple(obj: dict[str, Any], key: str, kind: str) -> tuple[str, ...]:
+    value = _require(obj, key, list, kind)
+    if not all(isinstance(item, str) for item in value):
+        raise FrameError(ErrorCode.BAD_FRAME, f"'{kind}' field '{key}' must be a list of strings", kind)
+    return tuple(value)
+
+
+def parse_server_frame(text: str) -> ServerFrame:
+    """Parse one line sent by a server.  Unknown frame types raise FrameError (callers that
+    want forward compatibility catch it and skip the line)."""
+    obj = _parse_object(text)
+    kind = obj["type"]
+    if kind == "welcome":
+        return Welcome(
+            user=_require(obj, "user", str, kind),
+            users=_str_tuple(obj, "users", kind),
+            server=_require(obj, "server", str, kind, optional=True) or "",
+            protocol=_require(obj, "protocol", int, kind, optional=True) or PROTOCOL_VERSION,
+        )
+    if kind == "joined":
+        return Joined(
+            user=_require(obj, "user", str, kind), ts=_require(obj, "ts", str, kind, optional=True) or ""
+        )
+    if kind == "left":
+        return Left(
+            user=_require(obj, "user", str, kind),
+            ts=_require(obj, "ts", str, kind, optional=True) or "",
+            reason=_require(obj, "reason", str, kind, optional=True) or "quit",
+        )
+    if kind == "message":
+        return Message(
+            id=_require(obj, "id", int, kind),
+            sender=_require(obj, "from", str, kind),
+            text=_require(obj, "text", str, kind),
+            ts=_require(obj, "ts", str, kind, optional=True) or "",
+            to=_require(obj, "to", str, kind, optional=True),
+            action=bool(obj.get("action", False)),
+            history=bool(obj.get("history", False)),
+        )
+    if kind == "users":
+        return Users(users=_str_tuple(obj, "users", kind))
+    if kind == "nick":
+        return Renamed(
+            old=_require(obj, "old", str, kind),
+            new=_require(obj, "new", str, kind),
+            ts=_require(obj, "ts", str, kind, optional=True) or "",
+        )
+    if kind == "pong":
+        return Pong(token=obj.get("token"))
+    if kind == "error":
+        return Error(
+            code=_require(obj, "code", str, kind),
+            message=_require(obj, "message", str, kind, optional=True) or "",
+            re=_require(obj, "re", str, kind, optional=True),
+        )
+    if kind == "shutdown":
+        return Shutdown(message=_require(obj, "message", str, kind, optional=True) or "")
+    raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
+
+
+# --------------------------------------------------------------------------------------------
+# Cutting a byte stream into lines
+# --------------------------------------------------------------------------------------------
+
+
+class _Sentinel(enum.Enum):
+    NEED_DATA = "NEED_DATA"
+    EOF = "EOF"
+
+
+NEED_DATA = _Sentinel.NEED_DATA
+"""next_event(): no complete line yet; feed more bytes."""
+EOF = _Sentinel.EOF
+"""next_event(): the peer closed; an unfinished last line is discarded."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """A complete line, decoded, without its line end."""
+
+    text: str
+    first_byte: bytes
+
+
+@dataclass(frozen=True)
+class LineTooLong:
+    """A line passed the limit; it is being discarded up to its end."""
+
+    first_byte: bytes
+
+
+@dataclass(frozen=True)
+class BadEncoding:
+    """A complete line that is not valid UTF-8; it was discarded."""
+
+    first_byte: bytes
+
+
+LineEvent = Line | LineTooLong | BadEncoding | _Sentinel
+
+
+class LineDecoder:
+    """Cuts a byte stream into lines, holding at most ``max_line`` bytes of any one line.
+
+    Feed bytes with ``receive_data`` (``b""`` means EOF) and call ``next_event`` until it
+    returns NEED_DATA or EOF.  A line longer than ``max_line`` bytes (counted with its line end)
+    produces one LineTooLong as soon as the limit is passed, and its remaining bytes are dropped
+    as they arrive, so a client sending megabytes without a newline costs ``max_line`` bytes of
+    memory.  The search for ``\\n`` resumes where it stopped, so a line fed one byte at a time
+    costs linear, not quadratic, time (as h11's ReceiveBuffer does).
+    """
+
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        if max_line < 2:
+            raise ValueError("max_line must be at least 2 bytes")
+        self.max_line = max_line
+        self._buffer = bytearray()
+        self._searched = 0
+        self._discarding = False
+        self._eof = False
+
+    @property
+    def buffered(self) -> int:
+        """Bytes currently held (never more than max_line plus one chunk being scanned)."""
+        return len(self._buffer)
+
+    def receive_data(self, data: bytes) -> None:
+        if self._eof:
+            raise RuntimeError("receive_data after EOF")
+        if not data:
+            self._eof = True
+            return
+        self._buffer += data
+
+    def next_event(self) -> LineEvent:
+        while True:
+            newline = self._buffer.find(b"\n", self._searched)
+            if self._discarding:
+                if newline < 0:
+                    self._buffer.clear()
+                    self._searched = 0
+                    return EOF if self._eof else NEED_DATA
+                del self._buffer[: newline + 1]
+                self._searched = 0
+                self._discarding = False
+                continue
+            if newline < 0:
+                if len(self._buffer) >= self.max_line:
+                    # Even its line end would now take it past the limit.
+                    return self._start_discarding()
+                self._searched = len(self._buffer)
+                if self._eof:
+                    self._buffer.clear()
+                    return EOF
+                return NEED_DATA
+            if newline + 1 > self.max_line:
+                return self._start_discarding()
+            raw = bytes(self._buffer[:newline])
+            del self._buffer[: newline + 1]
+            self._searched = 0
+            if raw.endswith(b"\r"):
+                raw = raw[:-1]
+            first = raw[:1]
+            try:
+                return Line(raw.decode("utf-8"), first)
+            except UnicodeDecodeError:
+                return BadEncoding(first)
+
+    def _start_discarding(self) -> LineTooLong:
+        first = bytes(self._buffer[:1])
+        self._discarding = True
+        self._searched = 0
+        return LineTooLong(first)
+
+
+# --------------------------------------------------------------------------------------------
+# Names and text
+# --------------------------------------------------------------------------------------------
+
+
+class BadName(ValueError):
+    """A username that breaks the naming rules; the message says which rule."""
+
+
+def normalize_name(raw: str) -> str:
+    """The name a user is known by: NFKC-normalised and trimmed.  Raises BadName."""
+    name = unicodedata.normalize("NFKC", raw).strip()
+    if not name:
+        raise BadName("a name needs at least one character")
+    if len(name) > MAX_NAME_LENGTH:
+        raise BadName(f"a name has at most {MAX_NAME_LENGTH} characters")
+    after_letter = False
+    for char in name:
+        category = unicodedata.category(char)
+        if category.startswith("L"):
+            after_letter = True
+        elif category in ("Mn", "Mc"):
+            # Combining marks complete a letter (Indic vowel signs, viramas), never start one.
+            if not after_letter:
+                raise BadName("a combining mark must follow a letter")
+        elif category == "Nd" or char in NAME_PUNCTUATION:
+            after_letter = False
+        else:
+            shown = char if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+            raise BadName(f"'{shown}' is not allowed; use letters, digits, '_', '-' or '.'")
+    return name
+
+
+def name_key(name: str) -> str:
+    """The form names are compared in: NFKC of the case-folded normalised name."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).strip().casefold())
+
+
+_CONTROL = {code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if code != 0x09}
+
+
+def sanitize_text(text: str) -> str:
+    """Strip C0/C1 control characters (tab kept) and DEL so no escape sequence gets through."""
+    return text.translate(_CONTROL)
+
+
+def is_blank(text: str) -> bool:
+    """True for text that must not be broadcast: empty or only whitespace."""
+    return not text.strip()
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    """ISO 8601 UTC with milliseconds, e.g. ``2026-11-24T21:50:00.123Z``."""
+    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+# --------------------------------------------------------------------------------------------
+# Text mode
+# --------------------------------------------------------------------------------------------
+
+TEXT_HELP = (
+    "Commands: /who (who is online), /msg NAME TEXT (private message), /me TEXT (action),",
+    "/nick NAME (change name), /quit (leave), /help (this text). Start a message with // to",
+    "send a line that begins with /.",
+)
+
+_LEFT_REASONS = {"quit": "", "disconnected": "", "too_slow": " (too slow)", "replaced": " (replaced)"}
+
+
+def text_line(frame: ServerFrame) -> str:
+    """The text-mode wording of a server frame, without line end (the seed's lines where the
+    seed has them)."""
+    if isinstance(frame, Message):
+        mark = "[history] " if frame.history else ""
+        if frame.to is not None:
+            body = f"* {frame.sender} {frame.text}" if frame.action else f"{frame.sender}: {frame.text}"
+            return f"{mark}[private to {frame.to}] {body}"
+        if frame.action:
+            return f"{mark}* {frame.sender} {frame.text}"
+        return f"{mark}{frame.sender}: {frame.text}"
+    if isinstance(frame, Joined):
+        return f"{frame.user} has joined the chat!"
+    if isinstance(frame, Left):
+        suffix = _LEFT_REASONS.get(frame.reason, f" ({frame.reason})")
+        return f"{frame.user} has left the chat!{suffix}"
+    if isinstance(frame, Welcome):
+        count = len(frame.users)
+        people = "person" if count == 1 else "people"
+        return (
+            f"Welcome, {frame.user}! {count} {people} online: {', '.join(frame.users)}. "
+            "Type /help for commands."
+        )
+    if isinstance(frame, Users):
+        return f"Online ({len(frame.users)}): {', '.join(frame.users)}"
+    if isinstance(frame, Renamed):
+        return f"{frame.old} is now known as {frame.new}"
+    if isinstance(frame, Pong):
+        return "pong" if frame.token is None else f"pong {frame.token}"
+    if isinstance(frame, Error):
+        return f"error: {frame.message}"
+    if isinstance(frame, Shutdown):
+        return f"Server is shutting down: {frame.message}"
+    raise TypeError(f"no text wording for {type(frame).__name__}")
+
+
+def encode_text(frame: ServerFrame) -> bytes:
+    """One text-mode line: the wording of ``text_line`` in UTF-8, ended by ``\\n``."""
+    return text_line(frame).encode("utf-8") + b"\n"
+
+
+def encode_for(mode: Mode, frame: ServerFrame) -> bytes:
+    """The bytes of ``frame`` for a connection in ``mode``."""
+    return encode(frame) if mode is Mode.JSON else encode_text(frame)
+
+
+@dataclass(frozen=True)
+class TextCommand:
+    """A parsed text-mode line: the client frame it stands for, or a local action."""
+
+    frame: ClientFrame | None = None
+    help: bool = False
+
+
+def parse_text_command(line: str) -> TextCommand:
+    """Turn a logged-in text-mode line into a frame.  Raises FrameError for bad commands."""
+    if not line.startswith("/") or line.startswith("//"):
+        return TextCommand(Say(text=line[1:] if line.startswith("//") else line))
+    command, _, rest = line[1:].partition(" ")
+    command = command.lower()
+    rest = rest.strip()
+    if command == "who":
+        return TextCommand(Who())
+    if command == "me":
+        return TextCommand(Me(text=rest))
+    if command == "quit":
+        return TextCommand(Bye())
+    if command == "help":
+        return TextCommand(help=True)
+    if command == "nick":
+        if not rest:
+            raise FrameError(ErrorCode.BAD_FRAME, "usage: /nick NAME", "nick")
+        return TextCommand(Nick(user=rest))
+    if command == "msg":
+        name, _, text = rest.partition(" ")
+        if not name:
+            raise FrameError(ErrorCode.BAD_FRAME, "usage: /msg NAME TEXT", "say")
+        return TextCommand(Say(text=text, to=name))
+    if command == "ping":
+        return TextCommand(Ping(token=rest or None))
+    raise FrameError(ErrorCode.UNKNOWN_COMMAND, f"unknown command /{command}; type /help for commands")

@@ -1,0 +1,431 @@
+"""The chat server: a ThreadingTCPServer whose handlers speak the protocol to one client each.
+
+ChatServer owns the listening socket, the Registry of logged-in members, the set of open
+connections (for login time-outs and shutdown) and the configuration.  ChatHandler runs in one
+thread per connection: ``setup`` starts the connection's writer thread, ``handle`` reads bytes,
+cuts them into lines and dispatches each to ``on_<type>``, ``finish`` (which runs even when
+``handle`` raises) announces the departure and closes the outbox.  The server knows no
+terminal: it logs through ``logging`` and never prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import socketserver
+import threading
+import time
+from dataclasses import dataclass
+
+from . import __version__
+from .protocol import (
+    DEFAULT_MAX_LINE,
+    EOF,
+    NEED_DATA,
+    TEXT_HELP,
+    BadEncoding,
+    BadName,
+    Bye,
+    ClientFrame,
+    Error,
+    ErrorCode,
+    FrameError,
+    Hello,
+    Line,
+    LineDecoder,
+    LineEvent,
+    LineTooLong,
+    Me,
+    Mode,
+    Nick,
+    Ping,
+    Pong,
+    Say,
+    ServerFrame,
+    Shutdown,
+    Users,
+    Who,
+    detect_mode,
+    encode_for,
+    is_blank,
+    normalize_name,
+    parse_client_frame,
+    parse_text_command,
+    sanitize_text,
+)
+from .registry import Member, NameTaken, Outbox, Registry, ServerFull
+
+log = logging.getLogger(__name__)
+
+# One recv() reads at most this much; with the line limit it bounds a connection's input buffer.
+RECV_SIZE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Limits and defaults; each is a ``messenger serve`` option."""
+
+    max_line: int = DEFAULT_MAX_LINE
+    # 1 MiB of unsent output is about 10,000 typical chat lines: a client that far behind is
+    # not reading, and holding more only costs memory.  (ngircd cuts at 32 KB.)
+    sendq: int = 1024 * 1024
+    # Messages per second per client, and how many may come at once: a pasted screenful of 50
+    # lines never waits, a script sending thousands is slowed to 20 lines a second.
+    max_rate: float = 20.0
+    burst: int = 50
+    max_clients: int = 1000
+    login_timeout: float = 30.0
+    # How long shutdown lets writers flush the goodbye frame before cutting sockets; with the
+    # rest of shutdown it keeps the whole stop under 2 seconds.
+    shutdown_grace: float = 1.0
+
+
+class TokenBucket:
+    """Flood control: ``wait`` returns how long to pause so that at most ``rate`` lines a
+    second pass on average, with ``burst`` passing at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self.tokens = float(self.burst)
+        self.stamp = time.monotonic()
+
+    def delay(self) -> float:
+        """Take one token; return the seconds to wait before using it (0 if available)."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class ChatHandler(socketserver.BaseRequestHandler):
+    """One client connection.
+
+    Reads with ``recv`` into a LineDecoder rather than through ``rfile`` so that no line is
+    ever buffered past the limit.  Dispatches JSON frames and text-mode commands alike to
+    ``on_<type>`` methods; writes only through the connection's Outbox, drained by its writer.
+    """
+
+    server: ChatServer
+    request: socket.socket
+
+    def setup(self) -> None:
+        config = self.server.config
+        self.address = "{}:{}".format(*self.client_address[:2])
+        self.decoder = LineDecoder(config.max_line)
+        self.outbox = Outbox(config.sendq)
+        self.member: Member | None = None
+        self.bucket = TokenBucket(config.max_rate, config.burst)
+        self.opened_at = time.monotonic()
+        self.closing_at: float | None = None
+        self.leave_reason = "disconnected"
+        self.logged_in = False
+        _tune_socket(self.request)
+        self.writer = threading.Thread(target=self._write_loop, name=f"writer {self.address}", daemon=True)
+        self.writer.start()
+        self.server.track(self)
+        log.debug("connection from %s", self.address)
+
+    def handle(self) -> None:
+        while self.closing_at is None:
+            try:
+                data = self.request.recv(RECV_SIZE)
+            except OSError:
+                return
+            self.decoder.receive_data(data)
+            if not self._handle_events():
+                return
+
+    def finish(self) -> None:
+        self.server.untrack(self)
+        announce = self.member is not None and self.logged_in and not self.server.stopping.is_set()
+        if announce and self.server.registry.leave(self.member, self.leave_reason):
+            log.info("%s left (%s)", self.member.name, self.leave_reason)
+        self.outbox.close()
+        # Let the writer flush a last error or goodbye; a stalled peer cannot keep us here.
+        self.writer.join(timeout=self.server.config.shutdown_grace)
+        log.debug("connection from %s closed", self.address)
+
+    # -- input --------------------------------------------------------------------------------
+
+    def _handle_events(self) -> bool:
+        """Process every complete line; False once the connection should end."""
+        while self.closing_at is None:
+            event = self.decoder.next_event()
+            if event is NEED_DATA:
+                return True
+            if event is EOF:
+                return False
+            delay = self.bucket.delay()
+            if delay and self.server.stopping.wait(delay):
+                return False
+            self._handle_line(event)
+        return False
+
+    def _handle_line(self, event: LineEvent) -> None:
+        assert isinstance(event, (Line, LineTooLong, BadEncoding))
+        if self.member is None:
+            mode = detect_mode(event.first_byte)
+            self.member = Member(mode=mode, outbox=self.outbox, abort=self.abort, address=self.address)
+        if isinstance(event, LineTooLong):
+            limit = self.server.config.max_line
+            self.error(ErrorCode.TOO_LONG, f"line longer than {limit} bytes; it was discarded")
+        elif isinstance(event, BadEncoding):
+            self.error(ErrorCode.BAD_ENCODING, "line is not valid UTF-8; it was discarded")
+        elif self.member.mode is Mode.JSON:
+            self._handle_json(event.text)
+        else:
+            self._handle_text(event.text)
+
+    def _handle_json(self, text: str) -> None:
+        try:
+            frame = parse_client_frame(text)
+        except FrameError as exc:
+            self.send(exc.to_frame())
+            return
+        self.dispatch(frame)
+
+    def _handle_text(self, text: str) -> None:
+        if not self.logged_in:
+            self.dispatch(Hello(user=text))
+            return
+        try:
+            command = parse_text_command(text)
+        except FrameError as exc:
+            self.send(exc.to_frame())
+            return
+        if command.help:
+            self.send_raw("".join(f"{line}\n" for line in TEXT_HELP).encode())
+        elif command.frame is not None:
+            self.dispatch(command.frame)
+
+    def dispatch(self, frame: ClientFrame) -> None:
+        if not self.logged_in and not isinstance(frame, (Hello, Bye)):
+            self.error(ErrorCode.NOT_LOGGED_IN, "log in first with a 'hello' frame", frame.TYPE)
+            return
+        try:
+            getattr(self, "on_" + frame.TYPE)(frame)
+        except FrameError as exc:
+            self.send(exc.to_frame())
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def on_hello(self, frame: Hello) -> None:
+        assert self.member is not None
+        if self.logged_in:
+            self.error(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {self.member.name}", "hello")
+            return
+        try:
+            name = normalize_name(frame.user)
+        except BadName as exc:
+            self.error(ErrorCode.BAD_NAME, f"bad name: {exc}; try another", "hello")
+            return
+        self.member.history = frame.history
+        try:
+            self.server.registry.join(self.member, name)
+        except NameTaken:
+            self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken; try another", "hello")
+            return
+        except ServerFull:
+            self.error(ErrorCode.SERVER_FULL, "the server is full; try again later", "hello")
+            self.close()
+            return
+        self.logged_in = True
+        log.info("%s logged in from %s (%s mode)", name, self.address, self.member.mode.value)
+
+    def on_say(self, frame: Say) -> None:
+        self._chat(frame.text, to=frame.to, action=False, re="say")
+
+    def on_me(self, frame: Me) -> None:
+        self._chat(frame.text, to=None, action=True, re="me")
+
+    def _chat(self, text: str, to: str | None, action: bool, re: str) -> None:
+        assert self.member is not None
+        text = sanitize_text(text)
+        if is_blank(text):
+            # Text mode ignores an empty line; JSON mode answers so a client awaiting its echo
+            # is not left waiting.
+            if self.member.mode is Mode.JSON:
+                self.error(ErrorCode.EMPTY, "empty message not sent", re)
+            return
+        self.server.registry.say(self.member, text, to=to, action=action)
+
+    def on_who(self, frame: Who) -> None:
+        self.send(Users(users=self.server.registry.users()))
+
+    def on_nick(self, frame: Nick) -> None:
+        assert self.member is not None
+        try:
+            name = normalize_name(frame.user)
+        except BadName as exc:
+            self.error(ErrorCode.BAD_NAME, f"bad name: {exc}", "nick")
+            return
+        old = self.member.name
+        try:
+            self.server.registry.rename(self.member, name)
+        except NameTaken:
+            self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken", "nick")
+            return
+        log.info("%s is now known as %s", old, name)
+
+    def on_ping(self, frame: Ping) -> None:
+        self.send(Pong(token=frame.token))
+
+    def on_bye(self, frame: Bye) -> None:
+        self.leave_reason = "quit"
+        self.close()
+
+    # -- output -------------------------------------------------------------------------------
+
+    def send(self, frame: ServerFrame) -> None:
+        """Queue a frame for this connection, in its mode."""
+        assert self.member is not None
+        self.send_raw(encode_for(self.member.mode, frame))
+
+    def send_raw(self, data: bytes) -> None:
+        assert self.member is not None
+        self.server.registry.reply(self.member, data)
+
+    def error(self, code: ErrorCode, message: str, re: str | None = None) -> None:
+        self.send(Error(code=code.value, message=message, re=re))
+
+    def close(self) -> None:
+        """End the connection gracefully: what is queued is sent, then the socket closes."""
+        if self.closing_at is None:
+            self.closing_at = time.monotonic()
+        self.outbox.close()
+
+    def abort(self) -> None:
+        """Cut the connection at once (too slow, or shutdown grace over); never blocks."""
+        self.closing_at = self.closing_at or time.monotonic()
+        self.outbox.close(discard=True)
+        with contextlib.suppress(OSError):
+            self.request.shutdown(socket.SHUT_RDWR)
+
+    def _write_loop(self) -> None:
+        """Drain the outbox to the socket; when it is closed and empty, shut the socket so the
+        reading side wakes up too."""
+        try:
+            while (data := self.outbox.take()) is not None:
+                self.request.sendall(data)
+        except OSError:
+            self.outbox.close(discard=True)
+        with contextlib.suppress(OSError):
+            self.request.shutdown(socket.SHUT_RDWR)
+
+
+def _tune_socket(sock: socket.socket) -> None:
+    """Small chat lines go out at once; dead peers are noticed by keepalive probes."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 60)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 6)
+    except OSError:
+        pass
+
+
+class ChatServer(socketserver.ThreadingTCPServer):
+    """A chat server: every connection gets a ChatHandler thread and a writer thread.
+
+    Callers use ``serve_forever`` (in any thread), ``stop`` (from another thread), ``port``
+    and ``registry``.  Subclasses may override ``handler_class`` hooks as socketserver allows.
+    """
+
+    allow_reuse_address = True  # restart on the same port at once (SO_REUSEADDR)
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024  # a burst of a thousand logins must not overflow the backlog
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        config: ServerConfig | None = None,
+        bind_and_activate: bool = True,
+    ) -> None:
+        self.config = config or ServerConfig()
+        self.registry = Registry(f"messenger/{__version__}", max_members=self.config.max_clients)
+        self.stopping = threading.Event()
+        self._connections: set[ChatHandler] = set()
+        self._connections_lock = threading.Lock()
+        self._serving = False
+        super().__init__(address, ChatHandler, bind_and_activate)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._serving = True
+        super().serve_forever(poll_interval)
+
+    @property
+    def host(self) -> str:
+        return str(self.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    # -- connection tracking ------------------------------------------------------------------
+
+    def track(self, handler: ChatHandler) -> None:
+        with self._connections_lock:
+            self._connections.add(handler)
+        if self.stopping.is_set():
+            handler.abort()
+
+    def untrack(self, handler: ChatHandler) -> None:
+        with self._connections_lock:
+            self._connections.discard(handler)
+
+    def connections(self) -> list[ChatHandler]:
+        with self._connections_lock:
+            return list(self._connections)
+
+    # -- socketserver hooks -------------------------------------------------------------------
+
+    def service_actions(self) -> None:
+        """Runs in the serve_forever loop about twice a second: close logins that took too long
+        and connections that were asked to close but whose peer does not read."""
+        now = time.monotonic()
+        for handler in self.connections():
+            if handler.closing_at is not None:
+                if now - handler.closing_at > self.config.shutdown_grace:
+                    handler.abort()
+            elif not handler.logged_in and now - handler.opened_at > self.config.login_timeout:
+                log.info("closing %s: no login within %g s", handler.address, self.config.login_timeout)
+                if handler.member is not None:
+                    handler.error(ErrorCode.LOGIN_TIMEOUT, "no login within the time allowed; goodbye")
+                handler.close()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A bug in a handler: log it (traceback at debug level) instead of printing it."""
+        log.error("internal error with %s", client_address, exc_info=log.isEnabledFor(logging.DEBUG))
+
+    # -- stopping -----------------------------------------------------------------------------
+
+    def stop(self, message: str = "Server is shutting down. Goodbye!") -> None:
+        """Stop accepting, send every client the shutdown frame, close every socket.
+
+        Call from a thread other than the one running serve_forever.  Returns within about
+        ``shutdown_grace`` seconds however the clients behave.
+        """
+        self.stopping.set()
+        if self._serving:
+            self.shutdown()
+        self.server_close()
+        self.registry.close_all()
+        handlers = self.connections()
+        frame = Shutdown(message=message)
+        for handler in handlers:
+            if handler.member is not None:
+                handler.outbox.put(encode_for(handler.member.mode, frame))
+            handler.close()
+        deadline = time.monotonic() + self.config.shutdown_grace
+        for handler in handlers:
+            handler.writer.join(timeout=max(0.0, deadline - time.monotonic()))
+            handler.abort()
+        log.info("server stopped")

@@ -1,0 +1,144 @@
+"""Shared fixtures: a real ChatServer on a loopback port chosen by the OS, and raw clients.
+
+Tests synchronise on what arrives over the socket (a line, a frame), never on sleeps; every
+read has a deadline so a missing line fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from messenger.client import Client
+from messenger.server import ChatServer, ServerConfig
+
+READ_TIMEOUT = 5.0
+
+
+class ServerThread:
+    """A ChatServer serving in a background thread; ``stop()`` is idempotent."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.server = ChatServer(("127.0.0.1", 0), config)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
+        self.thread.daemon = True
+        self.thread.start()
+        self.stopped = False
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.server.stop()
+            self.thread.join(timeout=5)
+
+
+class RawClient:
+    """A plain socket speaking lines: for text mode, hand-made JSON, and hostile bytes."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT)
+        self.buffer = b""
+
+    def send(self, data: bytes | str) -> None:
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def send_json(self, obj: dict[str, Any]) -> None:
+        self.send(json.dumps(obj) + "\n")
+
+    def line(self, timeout: float = READ_TIMEOUT) -> str:
+        """The next line (without its end); fails the test if none arrives in time."""
+        self.sock.settimeout(timeout)
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(f"connection closed; unfinished data {self.buffer!r}")
+            self.buffer += chunk
+        raw, _, self.buffer = self.buffer.partition(b"\n")
+        return raw.decode("utf-8")
+
+    def frame(self, timeout: float = READ_TIMEOUT) -> dict[str, Any]:
+        return json.loads(self.line(timeout))
+
+    def until(self, predicate: Callable[[str], bool], limit: int = 1000) -> list[str]:
+        """Lines up to and including the first one matching ``predicate``."""
+        seen = []
+        for _ in range(limit):
+            seen.append(self.line())
+            if predicate(seen[-1]):
+                return seen
+        raise AssertionError(f"no matching line among {seen[-5:]}")
+
+    def closed(self, timeout: float = READ_TIMEOUT) -> bool:
+        """True once the server has closed the connection (lines before that are skipped)."""
+        self.sock.settimeout(timeout)
+        try:
+            while self.sock.recv(65536):
+                pass
+        except ConnectionResetError:
+            pass
+        return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., ServerThread]]:
+    """Start servers with a given config (flood control off unless asked for)."""
+    servers: list[ServerThread] = []
+
+    def start(**overrides: Any) -> ServerThread:
+        overrides.setdefault("max_rate", 0)
+        server = ServerThread(ServerConfig(**overrides))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server: Callable[..., ServerThread]) -> ServerThread:
+    return make_server()
+
+
+@pytest.fixture
+def raw(server: ServerThread) -> Iterator[Callable[[], RawClient]]:
+    """Open raw connections to ``server``; all are closed after the test."""
+    opened: list[RawClient] = []
+
+    def open_raw() -> RawClient:
+        client = RawClient(server.port)
+        opened.append(client)
+        return client
+
+    yield open_raw
+    for client in opened:
+        client.close()
+
+
+@pytest.fixture
+def connect(server: ServerThread) -> Iterator[Callable[..., Client]]:
+    """Open library clients to ``server``, logged in when given a name."""
+    opened: list[Client] = []
+
+    def open_client(user: str | None = None, **login: Any) -> Client:
+        client = Client.connect("127.0.0.1", server.port, timeout=READ_TIMEOUT)
+        opened.append(client)
+        if user is not None:
+            client.login(user, **login)
+        return client
+
+    yield open_client
+    for client in opened:
+        client.close()
