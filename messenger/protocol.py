@@ -211,7 +211,7 @@ class Shutdown:
     """Server → client: the server is stopping; the connection closes next."""
 
     TYPE: ClassVar[str] = "shutdown"
-    message: str = "server shutting down"
+    message: str = "Server is shutting down. Goodbye!"
 
 
 ClientFrame = Hello | Say | Me | Who | Nick | Ping | Bye
@@ -605,7 +605,7 @@ def text_line(frame: ServerFrame) -> str:
     if isinstance(frame, Error):
         return f"error: {frame.message}"
     if isinstance(frame, Shutdown):
-        return f"Server is shutting down: {frame.message}"
+        return frame.message or Shutdown.message
     raise TypeError(f"no text wording for {type(frame).__name__}")
 
 

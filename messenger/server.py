@@ -407,7 +407,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
 
     # -- stopping -----------------------------------------------------------------------------
 
-    def stop(self, message: str = "Server is shutting down. Goodbye!") -> None:
+    def stop(self, message: str = Shutdown.message) -> None:
         """Stop accepting, send every client the shutdown frame, close every socket.
 
         Call from a thread other than the one running serve_forever.  Returns within about
