@@ -218,6 +218,7 @@ class ChatSession:
     client: Client
     out: Console
     err: Console
+    interactive: bool = False
     errors: int = 0
     shutdown: Shutdown | None = None
     lost: str | None = None
@@ -310,7 +311,8 @@ class ChatSession:
             if not self.connection_ended.is_set() and not self.quit:
                 self.wait_for_echoes()
         except KeyboardInterrupt:
-            pass  # Ctrl+C: the user chose to leave
+            if self.interactive:
+                self.err.print()  # end the line the terminal's ^C was echoed on
         if self.shutdown is not None:
             return EXIT_OK
         if self.connection_ended.is_set() and self.lost is not None:
@@ -331,7 +333,9 @@ def connect(
     color: Annotated[
         str, typer.Option(help="Colours: auto (on a terminal, unless NO_COLOR is set), always or never.")
     ] = "auto",
-    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the connection.")] = 10.0,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for the connection and the login answer.")
+    ] = 10.0,
 ) -> None:
     """Join a chat server.  On a terminal, type to chat; with stdin piped, every line is sent as a
     message and the command exits once the server has echoed them all."""
@@ -370,20 +374,20 @@ def run_client(
     host: str, port: int, user: str | None, timeout: float, out: Console, err: Console, interactive: bool
 ) -> int:
     """Connect, log in, chat; return the exit status.  Raises MessengerError on failure."""
+    name = user if user is not None else ask_username(err)
     client = Client.connect(host, port, timeout=timeout, max_line=DEFAULT_MAX_LINE)
     with client:
-        err.print("Connected to the server!")
-        name = user if user is not None else ask_username(err)
         while True:
             try:
-                welcome = client.login(name)
+                welcome = client.login(name, timeout=timeout)
                 break
             except LoginError as exc:
                 if user is not None or not interactive:
                     raise LoginError(exc.code, _login_failure(exc, name)) from None
                 err.print(Text(f"error: {exc}", style="bold red"))
                 name = ask_username(err)
-        session = ChatSession(client=client, out=out, err=err)
+        err.print("Connected to the server!")
+        session = ChatSession(client=client, out=out, err=err, interactive=interactive)
         session.show(welcome)
         return session.run(sys.stdin)
 

@@ -141,13 +141,22 @@ class Client:
             except OSError as exc:
                 raise ConnectionClosed(f"connection lost: {exc.strerror or exc}") from None
 
-    def login(self, user: str, history: int | None = None, password: str | None = None) -> Welcome:
-        """Send ``hello`` and wait for ``welcome``.  Raises NameTaken, BadName, LoginError, or
-        ConnectionClosed.  Frames that arrive before the answer are not expected (the server
-        sends nothing before login) and are skipped."""
+    def login(
+        self, user: str, history: int | None = None, password: str | None = None, timeout: float | None = 10.0
+    ) -> Welcome:
+        """Send ``hello`` and wait (up to ``timeout`` seconds) for ``welcome``.
+
+        Raises NameTaken, BadName, LoginError, ConnectionClosed, or ProtocolViolation when the
+        other end does not answer like a messenger server.
+        """
         self.send(Hello(user=user, history=history, password=password))
         while True:
-            frame = self.receive()
+            try:
+                frame = self.receive(timeout=timeout)
+            except TimeoutError:
+                raise ProtocolViolation(
+                    f"no answer to the login within {timeout:g} s; is this a messenger server?"
+                ) from None
             if isinstance(frame, Welcome):
                 self.user = frame.user
                 self.welcome = frame
@@ -198,7 +207,10 @@ class Client:
             except FrameError as exc:
                 if exc.code.value == "bad_frame" and exc.re is not None:
                     continue  # a frame type newer than this client
-                raise ProtocolViolation(f"the server sent a bad frame: {exc.message}") from None
+                raise ProtocolViolation(
+                    f"the server sent something that is not the messenger protocol ({exc.message}); "
+                    "is this a messenger server?"
+                ) from None
 
     def _fill(self, timeout: float | None) -> None:
         self._sock.settimeout(timeout)

@@ -637,6 +637,8 @@ def parse_text_command(line: str) -> TextCommand:
     if command == "who":
         return TextCommand(Who())
     if command == "me":
+        if not rest:
+            raise FrameError(ErrorCode.BAD_FRAME, "usage: /me TEXT", "me")
         return TextCommand(Me(text=rest))
     if command == "quit":
         return TextCommand(Bye())
@@ -648,7 +650,7 @@ def parse_text_command(line: str) -> TextCommand:
         return TextCommand(Nick(user=rest))
     if command == "msg":
         name, _, text = rest.partition(" ")
-        if not name:
+        if not name or not text.strip():
             raise FrameError(ErrorCode.BAD_FRAME, "usage: /msg NAME TEXT", "say")
         return TextCommand(Say(text=text, to=name))
     if command == "ping":

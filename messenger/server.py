@@ -128,7 +128,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.writer = threading.Thread(target=self._write_loop, name=f"writer {self.address}", daemon=True)
         self.writer.start()
         self.server.track(self)
-        log.debug("connection from %s", self.address)
+        log.info("connection from %s", self.address)
 
     def handle(self) -> None:
         while self.closing_at is None:
