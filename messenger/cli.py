@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, TextIO
 
@@ -205,6 +206,21 @@ CLIENT_HELP = (
 )
 
 
+def read_lines(stream: TextIO, limit: int) -> Iterator[str | None]:
+    """Lines of ``stream`` without their ends; None stands for a line longer than ``limit``
+    characters, which is skipped without being held in memory whole."""
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith("\n"):
+            while line and not line.endswith("\n"):
+                line = stream.readline(limit)
+            yield None
+            continue
+        yield line.rstrip("\r\n")
+
+
 @dataclass
 class ChatSession:
     """A logged-in client wired to a terminal or a pipe.
@@ -261,8 +277,16 @@ class ChatSession:
     def feed(self, stdin: TextIO) -> None:
         """Feeder thread: send each line of stdin (commands too) until EOF or /quit."""
         try:
-            for raw in stdin:
-                if not self.send_line(raw.rstrip("\r\n")):
+            for line in read_lines(stdin, DEFAULT_MAX_LINE):
+                if line is None:
+                    self.errors += 1
+                    self.err.print(
+                        Text(
+                            f"error: line longer than {DEFAULT_MAX_LINE} characters; not sent",
+                            style="bold red",
+                        )
+                    )
+                elif not self.send_line(line):
                     break
         except (MessengerError, OSError, ValueError):
             pass  # the reader reports what happened to the connection

@@ -284,6 +284,24 @@ def _require(obj: dict[str, Any], key: str, kind: type, type_name: str, optional
     return value
 
 
+def _has_lone_surrogate(obj: object) -> bool:
+    """True if any string (key or value) in a decoded JSON value cannot be encoded as UTF-8."""
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _parse_object(text: str) -> dict[str, Any]:
     try:
         obj = json.loads(text)
@@ -291,6 +309,9 @@ def _parse_object(text: str) -> dict[str, Any]:
         raise FrameError(ErrorCode.BAD_JSON, "that line is not valid JSON") from None
     if not isinstance(obj, dict):
         raise FrameError(ErrorCode.BAD_FRAME, "a frame must be a JSON object")
+    if "\\u" in text and _has_lone_surrogate(obj):
+        # JSON escapes can spell a lone surrogate, which no UTF-8 line can carry onwards.
+        raise FrameError(ErrorCode.BAD_FRAME, "a string holds an invalid \\u escape (a lone surrogate)")
     kind = obj.get("type")
     if not isinstance(kind, str):
         raise FrameError(ErrorCode.BAD_FRAME, "a frame needs a string field 'type'")
@@ -364,8 +385,8 @@ def parse_server_frame(text: str) -> ServerFrame:
             text=_require(obj, "text", str, kind),
             ts=_require(obj, "ts", str, kind, optional=True) or "",
             to=_require(obj, "to", str, kind, optional=True),
-            action=bool(obj.get("action", False)),
-            history=bool(obj.get("history", False)),
+            action=obj.get("action") is True,
+            history=obj.get("history") is True,
         )
     if kind == "users":
         return Users(users=_str_tuple(obj, "users", kind))
