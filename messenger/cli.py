@@ -327,9 +327,9 @@ class ChatSession:
 
     def run(self, stdin: TextIO) -> int:
         """Chat until stdin ends, /quit, Ctrl+C, or the connection ends; return the exit status."""
-        threading.Thread(target=self.read_frames, name="reader", daemon=True).start()
-        threading.Thread(target=self.feed, args=(stdin,), name="feeder", daemon=True).start()
         try:
+            threading.Thread(target=self.read_frames, name="reader", daemon=True).start()
+            threading.Thread(target=self.feed, args=(stdin,), name="feeder", daemon=True).start()
             while not self.wake.wait(0.5):
                 pass
             if not self.connection_ended.is_set() and not self.quit:
@@ -410,10 +410,16 @@ def run_client(
                     raise LoginError(exc.code, _login_failure(exc, name)) from None
                 err.print(Text(f"error: {exc}", style="bold red"))
                 name = ask_username(err)
-        err.print("Connected to the server!")
-        session = ChatSession(client=client, out=out, err=err, interactive=interactive)
-        session.show(welcome)
-        return session.run(sys.stdin)
+        try:
+            err.print("Connected to the server!")
+            session = ChatSession(client=client, out=out, err=err, interactive=interactive)
+            session.show(welcome)
+            return session.run(sys.stdin)
+        except KeyboardInterrupt:
+            # Ctrl+C before the session's own handler was in place: still leave cleanly.
+            with contextlib.suppress(MessengerError):
+                client.bye()
+            return EXIT_OK
 
 
 def _login_failure(exc: LoginError, name: str) -> str:

@@ -213,8 +213,10 @@ class Client:
                 ) from None
 
     def _fill(self, timeout: float | None) -> None:
-        self._sock.settimeout(timeout)
+        if self._closed:
+            raise ConnectionClosed("the connection is closed")
         try:
+            self._sock.settimeout(timeout)
             data = self._sock.recv(65536)
         except TimeoutError:
             raise TimeoutError("no frame from the server in time") from None

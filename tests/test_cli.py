@@ -1,0 +1,607 @@
+"""The ``messenger`` command line, run as real subprocesses against real servers.
+
+``serve`` runs as a child process (banner, signals, busy port); ``connect`` runs piped against
+the in-process server of conftest (scripts, errors, server gone) and in a pseudo-terminal
+through pexpect (what a person sees).  Every wait is on an event — a line printed, a frame
+received, a process exiting — and has a deadline; nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import pexpect
+import pytest
+
+from messenger import __version__
+from messenger.client import Client, ConnectionClosed
+from messenger.protocol import Joined, Left, Message, Shutdown
+
+MESSENGER = (sys.executable, "-m", "messenger")
+RUN_TIMEOUT = 15.0  # a whole short CLI run, interpreter start-up included
+WAIT = 5.0  # one expected event (a line, a frame)
+ESCAPE = "\x1b["
+BANNER = re.compile(r"^Server is running on 127\.0\.0\.1:(\d+)$")
+
+
+# Variables that change how the CLI behaves; PYTHONUNBUFFERED would hide a missing flush.
+ENV_NOISE = (
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+    "COLUMNS",
+    "LINES",
+    "PYTHONUNBUFFERED",
+)
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment of the tests, without anything that would change how the CLI behaves
+    (MESSENGER_* defaults, forced colours) and with a wide terminal so help text never wraps
+    an option name."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("MESSENGER_") and key not in ENV_NOISE
+    }
+    env["COLUMNS"] = "200"
+    # A colour-capable terminal type: output must still be plain because stdout is a pipe.
+    env["TERM"] = "xterm-256color"
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    *args: str, input: str | None = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``messenger ARGS`` to completion with stdin piped from ``input``."""
+    return subprocess.run(
+        [*MESSENGER, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env if env is not None else cli_env(),
+        timeout=RUN_TIMEOUT,
+    )
+
+
+def assert_one_error_line(stderr: str, *words: str) -> str:
+    """stderr has no traceback and exactly one ``error:`` line, containing each of ``words``
+    (other lines, such as "Connected to the server!", are progress notes and allowed)."""
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, f"expected one error line, got: {stderr!r}"
+    [line] = errors
+    for word in words:
+        assert word.lower() in line.lower(), f"{word!r} not in {line!r}"
+    return line
+
+
+def free_port() -> int:
+    """A port with nothing listening on it (bound once by the OS, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def messages_from(client: Client, sender: str, until: Callable[[Message], bool]) -> list[Message]:
+    """Messages from ``sender`` that ``client`` receives, up to and including the first one
+    matching ``until``; fails if the stream stalls for WAIT seconds."""
+    seen: list[Message] = []
+    while True:
+        frame = client.receive(timeout=WAIT)
+        if isinstance(frame, Message) and frame.sender == sender:
+            seen.append(frame)
+            if until(frame):
+                return seen
+
+
+def wait_for_joined(client: Client, user: str) -> None:
+    """Block until ``client`` sees ``user`` join."""
+    while True:
+        frame = client.receive(timeout=WAIT)
+        if isinstance(frame, Joined) and frame.user == user:
+            return
+
+
+def login(port: int, user: str) -> Client:
+    """A library client logged in as ``user``, its own join notice consumed."""
+    client = Client.connect("127.0.0.1", port, timeout=WAIT)
+    client.login(user)
+    wait_for_joined(client, client.user or user)
+    return client
+
+
+@pytest.fixture
+def clients() -> Iterator[Callable[[int, str], Client]]:
+    """Log in library clients (closed after the test)."""
+    opened: list[Client] = []
+
+    def open_client(port: int, user: str) -> Client:
+        client = login(port, user)
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in opened:
+        client.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Child processes
+# ------------------------------------------------------------------------------------------------
+
+
+class StreamLines:
+    """Drains a child's text stream in a thread so the child never blocks on a full pipe, and
+    lets a test wait for a given line."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def expect(self, predicate: Callable[[str], bool], timeout: float = WAIT) -> str:
+        """The first new line matching ``predicate``; fails on EOF or after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self._queue.get(timeout=max(0.0, remaining))
+            except queue.Empty:
+                raise AssertionError(f"no matching line in {timeout}s; got {self.lines[-5:]}") from None
+            if line is None:
+                raise AssertionError(f"stream ended without a matching line; got {self.lines[-5:]}")
+            self.lines.append(line)
+            if predicate(line):
+                return line
+
+    def rest(self, timeout: float = WAIT) -> str:
+        """Everything up to EOF (call once the process has exited)."""
+        self._thread.join(timeout)
+        while True:
+            try:
+                line = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if line is not None:
+                self.lines.append(line)
+        return "\n".join(self.lines)
+
+
+class ServeProcess:
+    """``messenger serve`` as a child process, with its banner read and its port parsed."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [*MESSENGER, "serve", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            env=cli_env(),
+        )
+        self.stdout = StreamLines(self.proc.stdout)  # type: ignore[arg-type]
+        self.stderr = StreamLines(self.proc.stderr)  # type: ignore[arg-type]
+        banner = self.stdout.expect(lambda line: True, timeout=RUN_TIMEOUT)
+        match = BANNER.match(banner)
+        assert match, f"first line is not the banner: {banner!r}"
+        self.port = int(match.group(1))
+        assert self.port != 0
+        assert self.stdout.expect(lambda line: True) == "Waiting for connections..."
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=WAIT)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., ServeProcess]]:
+    """Start ``messenger serve`` children; any still running at the end are killed."""
+    started: list[ServeProcess] = []
+
+    def start(*args: str) -> ServeProcess:
+        process = ServeProcess(*args)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# Help and version
+# ------------------------------------------------------------------------------------------------
+
+
+def test_app_help_lists_the_commands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0, result.stderr
+    assert "serve" in result.stdout
+    assert "connect" in result.stdout
+    assert "--version" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        (
+            "serve",
+            (
+                "--host",
+                "--port",
+                "--max-rate",
+                "--burst",
+                "--max-line",
+                "--sendq",
+                "--max-clients",
+                "--log-level",
+                "MESSENGER_PORT",
+                "MESSENGER_MAX_RATE",
+                "MESSENGER_SENDQ",
+            ),
+        ),
+        ("connect", ("--host", "--port", "--user", "MESSENGER_HOST", "MESSENGER_PORT", "MESSENGER_USER")),
+    ],
+)
+def test_command_help_mentions_its_options(command: str, options: tuple[str, ...]) -> None:
+    result = run_cli(command, "--help")
+    assert result.returncode == 0, result.stderr
+    for option in options:
+        assert option in result.stdout, f"{option} missing from '{command} --help'"
+    assert ESCAPE not in result.stdout
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"messenger {__version__}"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("serve", "--port", "70000"),
+        ("serve", "--max-line", "lots"),
+        ("connect", "--port", "notaport", "--user", "bot"),
+        ("nosuchcommand",),
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(args: tuple[str, ...]) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------
+# messenger serve
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_stops_on_signal_and_tells_clients(serve: Callable[..., ServeProcess], signum: int) -> None:
+    server = serve("--port", "0")
+    # Logging in proves the server is serving, so its signal handlers are installed.
+    with login(server.port, "alice") as alice:
+        started = time.monotonic()
+        server.proc.send_signal(signum)
+        frames = [alice.receive(timeout=3.0)]
+        while not isinstance(frames[-1], Shutdown):
+            frames.append(alice.receive(timeout=3.0))
+        with pytest.raises(ConnectionClosed):
+            alice.receive(timeout=3.0)
+        status = server.proc.wait(timeout=2.0)
+        elapsed = time.monotonic() - started
+    assert status == 0
+    assert elapsed < 2.0
+    assert not any(isinstance(frame, Left) for frame in frames)  # no left frames during shutdown
+    assert "Traceback" not in server.stderr.rest()
+
+
+def test_serve_sends_text_mode_clients_a_shutdown_line(serve: Callable[..., ServeProcess]) -> None:
+    server = serve("--port", "0")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT) as sock:
+        reader = sock.makefile("r", encoding="utf-8")
+        sock.sendall(b"Dave\n")
+        while "Dave has joined the chat!" not in reader.readline():
+            pass
+        server.proc.send_signal(signal.SIGTERM)
+        rest = reader.read()  # up to EOF: the server closes the connection
+    assert "shutting down" in rest.lower()
+    assert server.proc.wait(timeout=2.0) == 0
+
+
+def test_serve_on_a_busy_port_fails_with_one_line(serve: Callable[..., ServeProcess]) -> None:
+    first = serve("--port", "0")
+    result = run_cli("serve", "--port", str(first.port))
+    assert result.returncode != 0
+    assert_one_error_line(result.stderr, str(first.port), "in use")
+    assert "Server is running" not in result.stdout
+    assert first.proc.poll() is None  # the first server is unharmed
+
+
+# ------------------------------------------------------------------------------------------------
+# messenger connect, piped
+# ------------------------------------------------------------------------------------------------
+
+
+def check_piped_delivery(port: int, watcher: Client, count: int) -> tuple[subprocess.CompletedProcess, float]:
+    lines = [f"line {number}" for number in range(1, count + 1)]
+    started = time.monotonic()
+    result = run_cli("connect", "--port", str(port), "--user", "bot", input="\n".join(lines) + "\n")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    received = messages_from(watcher, "bot", lambda frame: frame.text == lines[-1])
+    assert [frame.text for frame in received] == lines
+    ids = [frame.id for frame in received]
+    assert ids == sorted(ids)
+    # The process's own output: every echo, in order, as plain text.
+    assert ESCAPE not in result.stdout
+    assert ESCAPE not in result.stderr
+    echoed = [line for line in result.stdout.splitlines() if line.startswith("bot: ")]
+    assert echoed == [f"bot: {line}" for line in lines]
+    return result, elapsed
+
+
+def test_piped_lines_are_all_delivered_in_order(server: Any, clients: Callable[[int, str], Client]) -> None:
+    watcher = clients(server.port, "watcher")
+    result, _ = check_piped_delivery(server.port, watcher, 200)
+    assert "bot has joined the chat!" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_piped_lines_survive_flood_control(make_server: Callable[..., Any], clients: Callable) -> None:
+    server = make_server(max_rate=100, burst=10)
+    watcher = clients(server.port, "watcher")
+    _, elapsed = check_piped_delivery(server.port, watcher, 200)
+    # 190 lines beyond the burst at 100 a second: the sender really was slowed down.
+    assert elapsed >= 1.5
+
+
+def test_piped_output_shows_markup_literally(server: Any, clients: Callable[[int, str], Client]) -> None:
+    watcher = clients(server.port, "watcher")
+    texts = ["[bold]x[/bold]", "[red]not red", ":smile: [link=http://x]y[/link]"]
+    result = run_cli("connect", "--port", str(server.port), "--user", "bot", input="\n".join(texts) + "\n")
+    assert result.returncode == 0, result.stderr
+    received = messages_from(watcher, "bot", lambda frame: frame.text == texts[-1])
+    assert [frame.text for frame in received] == texts
+    for text in texts:
+        assert f"bot: {text}" in result.stdout.splitlines()
+    assert ESCAPE not in result.stdout
+
+
+def test_piped_commands_and_blank_lines(server: Any, clients: Callable[[int, str], Client]) -> None:
+    watcher = clients(server.port, "watcher")
+    piped = "first\n\n   \n/me waves\n//x\n\t\nlast\n"
+    result = run_cli("connect", "--port", str(server.port), "--user", "bot", input=piped)
+    # A blank line sent to the server would come back as an `empty` error and exit 1.
+    assert result.returncode == 0, result.stderr
+    assert "error" not in result.stderr
+    received = messages_from(watcher, "bot", lambda frame: frame.text == "last")
+    assert [(frame.text, frame.action) for frame in received] == [
+        ("first", False),
+        ("waves", True),
+        ("/x", False),
+        ("last", False),
+    ]
+    assert "* bot waves" in result.stdout.splitlines()
+    assert "bot: /x" in result.stdout.splitlines()
+
+
+def test_connect_takes_port_and_user_from_the_environment(
+    server: Any, clients: Callable[[int, str], Client]
+) -> None:
+    watcher = clients(server.port, "watcher")
+    env = cli_env(MESSENGER_PORT=str(server.port), MESSENGER_USER="envbot")
+    result = run_cli("connect", input="from the environment\n", env=env)
+    assert result.returncode == 0, result.stderr
+    [message] = messages_from(watcher, "envbot", lambda frame: True)
+    assert message.text == "from the environment"
+
+
+# ------------------------------------------------------------------------------------------------
+# messenger connect, errors
+# ------------------------------------------------------------------------------------------------
+
+
+def test_connection_refused() -> None:
+    port = free_port()
+    result = run_cli("connect", "--port", str(port), "--user", "bot", input="hello\n")
+    assert result.returncode == 1
+    assert_one_error_line(result.stderr, "refused", str(port))
+
+
+def test_taken_name(server: Any, clients: Callable[[int, str], Client]) -> None:
+    clients(server.port, "alice")
+    result = run_cli("connect", "--port", str(server.port), "--user", "ALICE", input="hi\n")
+    assert result.returncode == 1
+    assert_one_error_line(result.stderr, "ALICE", "taken")
+
+
+def test_bad_name(server: Any) -> None:
+    result = run_cli("connect", "--port", str(server.port), "--user", "a b", input="hi\n")
+    assert result.returncode == 1
+    assert_one_error_line(result.stderr, "name")
+
+
+def test_no_user_when_not_on_a_terminal(server: Any) -> None:
+    result = run_cli("connect", "--port", str(server.port), input="hi\n")
+    assert result.returncode != 0
+    assert_one_error_line(result.stderr, "--user")
+
+
+# ------------------------------------------------------------------------------------------------
+# messenger connect, the server goes away
+# ------------------------------------------------------------------------------------------------
+
+
+def start_connect(port: int, user: str) -> subprocess.Popen:
+    """``messenger connect`` with stdin a pipe that stays open (nothing is ever typed)."""
+    return subprocess.Popen(
+        [*MESSENGER, "connect", "--port", str(port), "--user", user],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=cli_env(),
+    )
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    """Wait for ``proc`` to exit on its own (stdin still open), then collect its output."""
+    try:
+        status = proc.wait(timeout=WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate(timeout=WAIT)
+    return status, out, err
+
+
+def test_server_shutdown_ends_connect_with_status_0(
+    make_server: Callable[..., Any], clients: Callable[[int, str], Client]
+) -> None:
+    server = make_server()
+    watcher = clients(server.port, "watcher")
+    proc = start_connect(server.port, "bot")
+    wait_for_joined(watcher, "bot")
+    server.stop()
+    status, out, err = finish(proc)
+    assert status == 0, err
+    assert "shutting down" in out.lower()
+    assert "Traceback" not in err
+
+
+def test_connection_lost_without_shutdown_exits_1() -> None:
+    """A server that welcomes the client and then just closes the socket."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(RUN_TIMEOUT)
+    said_hello = threading.Event()
+
+    def fake_server() -> None:
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rb") as reader:
+            reader.readline()
+            said_hello.set()
+            welcome = b'{"type":"welcome","user":"bot","users":["bot"],"server":"fake/0","protocol":1}\n'
+            conn.sendall(welcome)
+
+    thread = threading.Thread(target=fake_server, daemon=True)
+    thread.start()
+    try:
+        proc = start_connect(listener.getsockname()[1], "bot")
+        status, _, err = finish(proc)
+    finally:
+        listener.close()
+    assert said_hello.is_set()
+    assert status == 1
+    assert_one_error_line(err, "lost")
+
+
+# ------------------------------------------------------------------------------------------------
+# messenger connect, interactive in a pseudo-terminal
+# ------------------------------------------------------------------------------------------------
+
+
+def test_interactive_session_in_a_terminal(server: Any, clients: Callable[[int, str], Client]) -> None:
+    alice = clients(server.port, "alice")
+    env = cli_env(TERM="dumb", NO_COLOR="1")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "messenger", "connect", "--port", str(server.port)],
+        env=env,
+        encoding="utf-8",
+        timeout=WAIT,
+        dimensions=(24, 200),
+    )
+    try:
+        # The seed's order: the prompt, then the greeting once logged in.
+        child.expect_exact("Enter your username: ", timeout=RUN_TIMEOUT)
+        child.sendline("carol")
+        child.expect_exact("Connected to the server!")
+        child.expect_exact("carol has joined the chat!")
+        wait_for_joined(alice, "carol")
+
+        alice.say("hello carol")
+        child.expect_exact("alice: hello carol")
+
+        child.sendline("hi all")
+        [message] = messages_from(alice, "carol", lambda frame: True)
+        assert message.text == "hi all"
+        child.expect_exact("carol: hi all")
+
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+        before = child.before or ""
+        assert "Traceback" not in before
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    while True:
+        frame = alice.receive(timeout=WAIT)
+        if isinstance(frame, Left):
+            assert (frame.user, frame.reason) == ("carol", "quit")
+            break
+
+
+@pytest.mark.parametrize("key", ["ctrl-c", "ctrl-d"])
+def test_interactive_ctrl_c_and_ctrl_d_leave_cleanly(
+    server: Any, clients: Callable[[int, str], Client], key: str
+) -> None:
+    alice = clients(server.port, "alice")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "messenger", "connect", "--port", str(server.port), "--user", "dave"],
+        env=cli_env(TERM="dumb", NO_COLOR="1"),
+        encoding="utf-8",
+        timeout=WAIT,
+        dimensions=(24, 200),
+    )
+    try:
+        child.expect_exact("dave has joined the chat!", timeout=RUN_TIMEOUT)
+        wait_for_joined(alice, "dave")
+        # A line typed and delivered shows the session is running (its feeder reads the keyboard).
+        child.sendline("ready")
+        [message] = messages_from(alice, "dave", lambda frame: True)
+        assert message.text == "ready"
+        child.expect_exact("dave: ready")  # and the echo is shown: nothing is in flight
+        if key == "ctrl-c":
+            child.sendintr()
+        else:
+            child.sendeof()
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+        assert "Traceback" not in (child.before or "")
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    while True:
+        frame = alice.receive(timeout=WAIT)
+        if isinstance(frame, Left):
+            assert (frame.user, frame.reason) == ("dave", "quit")
+            break
