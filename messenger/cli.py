@@ -29,6 +29,7 @@ from .protocol import (
     DEFAULT_HOST,
     DEFAULT_MAX_LINE,
     DEFAULT_PORT,
+    SERVER_LINE_FACTOR,
     TEXT_HELP,
     Bye,
     Error,
@@ -140,9 +141,13 @@ def serve(
     max_line_bytes = parse_size(max_line)
     if max_line_bytes < 64:
         raise typer.BadParameter("must be at least 64 bytes", param_hint="--max-line")
+    sendq_bytes = parse_size(sendq)
+    if sendq_bytes < SERVER_LINE_FACTOR * max_line_bytes:
+        # One frame can be that long; a smaller queue would cut off everyone who receives it.
+        raise typer.BadParameter("must be at least 4 times --max-line", param_hint="--sendq")
     config = ServerConfig(
         max_line=max_line_bytes,
-        sendq=parse_size(sendq),
+        sendq=sendq_bytes,
         max_rate=max_rate,
         burst=burst,
         max_clients=max_clients,
@@ -332,7 +337,7 @@ class ChatSession:
             threading.Thread(target=self.feed, args=(stdin,), name="feeder", daemon=True).start()
             while not self.wake.wait(0.5):
                 pass
-            if not self.connection_ended.is_set() and not self.quit:
+            if not self.connection_ended.is_set():
                 self.wait_for_echoes()
         except KeyboardInterrupt:
             if self.interactive:
@@ -343,7 +348,9 @@ class ChatSession:
             raise ConnectionClosed(f"the connection to the server was lost ({self.lost})")
         with contextlib.suppress(ConnectionClosed):
             self.client.bye()
-        return EXIT_FAILURE if self.errors and not self.quit else EXIT_OK
+        # A script learns that the server refused some of its lines; a person who leaves
+        # has simply chosen to stop.
+        return EXIT_FAILURE if self.errors and not self.interactive else EXIT_OK
 
 
 @app.command()
@@ -360,6 +367,13 @@ def connect(
     timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds to wait for the connection and the login answer.")
     ] = 10.0,
+    max_line: Annotated[
+        str,
+        typer.Option(
+            envvar="MESSENGER_MAX_LINE",
+            help="The server's --max-line; lines from the server up to 4 times this are accepted.",
+        ),
+    ] = "16K",
 ) -> None:
     """Join a chat server.  On a terminal, type to chat; with stdin piped, every line is sent as a
     message and the command exits once the server has echoed them all."""
@@ -371,7 +385,8 @@ def connect(
     if user is None and not interactive:
         raise fail("no username: pass --user NAME or set MESSENGER_USER")
     try:
-        status = run_client(host, port, user, timeout, out, err, interactive)
+        target = ConnectOptions(host, port, user, timeout, parse_size(max_line), interactive)
+        status = run_client(target, out, err)
     except KeyboardInterrupt:
         status = EXIT_OK
     except MessengerError as exc:
@@ -394,16 +409,27 @@ def ask_username(err: Console) -> str:
             return name
 
 
-def run_client(
-    host: str, port: int, user: str | None, timeout: float, out: Console, err: Console, interactive: bool
-) -> int:
+@dataclass(frozen=True)
+class ConnectOptions:
+    """What ``connect`` was asked to do."""
+
+    host: str
+    port: int
+    user: str | None
+    timeout: float
+    max_line: int
+    interactive: bool
+
+
+def run_client(options: ConnectOptions, out: Console, err: Console) -> int:
     """Connect, log in, chat; return the exit status.  Raises MessengerError on failure."""
+    user, interactive = options.user, options.interactive
     name = user if user is not None else ask_username(err)
-    client = Client.connect(host, port, timeout=timeout, max_line=DEFAULT_MAX_LINE)
+    client = Client.connect(options.host, options.port, timeout=options.timeout, max_line=options.max_line)
     with client:
         while True:
             try:
-                welcome = client.login(name, timeout=timeout)
+                welcome = client.login(name, timeout=options.timeout)
                 break
             except LoginError as exc:
                 if user is not None or not interactive:

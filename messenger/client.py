@@ -23,11 +23,13 @@ from .protocol import (
     DEFAULT_MAX_LINE,
     EOF,
     NEED_DATA,
+    SERVER_FRAME_TYPES,
     SERVER_LINE_FACTOR,
     BadEncoding,
     Bye,
     ClientFrame,
     Error,
+    ErrorCode,
     FrameError,
     Hello,
     Line,
@@ -56,13 +58,6 @@ class ConnectError(MessengerError):
 
 class ConnectionClosed(MessengerError):
     """The connection ended: the server closed it, or the network failed."""
-
-
-class ServerShutdown(ConnectionClosed):
-    """The server announced that it is stopping."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message or "the server is shutting down")
 
 
 class LoginError(MessengerError):
@@ -205,7 +200,7 @@ class Client:
             try:
                 return parse_server_frame(event.text)
             except FrameError as exc:
-                if exc.code.value == "bad_frame" and exc.re is not None:
+                if exc.code is ErrorCode.BAD_FRAME and exc.re not in SERVER_FRAME_TYPES:
                     continue  # a frame type newer than this client
                 raise ProtocolViolation(
                     f"the server sent something that is not the messenger protocol ({exc.message}); "

@@ -215,6 +215,9 @@ class Shutdown:
 
 
 ClientFrame = Hello | Say | Me | Who | Nick | Ping | Bye
+SERVER_FRAME_TYPES = frozenset(
+    cls.TYPE for cls in (Welcome, Joined, Left, Message, Users, Renamed, Pong, Error, Shutdown)
+)
 ServerFrame = Welcome | Joined | Left | Message | Users | Renamed | Pong | Error | Shutdown
 Frame = ClientFrame | ServerFrame
 
@@ -309,12 +312,13 @@ def _parse_object(text: str) -> dict[str, Any]:
         raise FrameError(ErrorCode.BAD_JSON, "that line is not valid JSON") from None
     if not isinstance(obj, dict):
         raise FrameError(ErrorCode.BAD_FRAME, "a frame must be a JSON object")
-    if "\\u" in text and _has_lone_surrogate(obj):
-        # JSON escapes can spell a lone surrogate, which no UTF-8 line can carry onwards.
-        raise FrameError(ErrorCode.BAD_FRAME, "a string holds an invalid \\u escape (a lone surrogate)")
     kind = obj.get("type")
     if not isinstance(kind, str):
         raise FrameError(ErrorCode.BAD_FRAME, "a frame needs a string field 'type'")
+    if "\\u" in text and _has_lone_surrogate(obj):
+        # JSON escapes can spell a lone surrogate, which no UTF-8 line can carry onwards.
+        re = None if _has_lone_surrogate(kind) else kind
+        raise FrameError(ErrorCode.BAD_FRAME, "a string holds an invalid \\u escape (a lone surrogate)", re)
     return obj
 
 

@@ -37,22 +37,25 @@ log = logging.getLogger(__name__)
 class Outbox:
     """A bounded queue of encoded bytes for one connection, drained by its writer thread.
 
-    ``put`` never blocks; it reports False once more than ``limit`` bytes wait unsent, and the
-    caller then cuts the connection off.  ``take`` hands the writer everything queued as one
-    chunk, so a busy connection gets one ``sendall`` per wake-up rather than one per frame.
+    ``put`` never blocks; it reports False once more than ``limit`` bytes wait unsent (queued,
+    or taken by the writer and not yet fully sent), and the caller then cuts the connection
+    off.  ``take`` hands the writer everything queued as one chunk, so a busy connection gets
+    one ``sendall`` per wake-up rather than one per frame; the writer calls ``take`` again only
+    once that chunk is sent, which is when it stops counting as unsent.
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._chunks: deque[bytes] = deque()
         self._size = 0
+        self._in_flight = 0
         self._closed = False
         self._cond = threading.Condition(threading.Lock())
 
     @property
     def pending(self) -> int:
-        """Bytes queued and not yet taken by the writer."""
-        return self._size
+        """Bytes not yet sent: queued, or taken by the writer and still being sent."""
+        return self._size + self._in_flight
 
     @property
     def closed(self) -> bool:
@@ -66,7 +69,7 @@ class Outbox:
             self._chunks.append(data)
             self._size += len(data)
             self._cond.notify()
-            return self._size <= self.limit
+            return self._size + self._in_flight <= self.limit
 
     def close(self, discard: bool = False) -> None:
         """Accept nothing more; the writer sends what is queued (unless ``discard``), then ends."""
@@ -75,17 +78,20 @@ class Outbox:
             if discard:
                 self._chunks.clear()
                 self._size = 0
+                self._in_flight = 0
             self._cond.notify_all()
 
     def take(self) -> bytes | None:
         """Wait for queued bytes and return them all; None once closed and drained."""
         with self._cond:
+            self._in_flight = 0  # the previous chunk has been sent
             while not self._chunks and not self._closed:
                 self._cond.wait()
             if not self._chunks:
                 return None
             data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
             self._chunks.clear()
+            self._in_flight = len(data)
             self._size = 0
             return data
 

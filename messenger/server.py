@@ -388,7 +388,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
     # -- socketserver hooks -------------------------------------------------------------------
 
     def service_actions(self) -> None:
-        """Runs in the serve_forever loop about twice a second: close logins that took too long
+        """Runs in the serve_forever loop once per poll interval: close logins that took too long
         and connections that were asked to close but whose peer does not read."""
         now = time.monotonic()
         for handler in self.connections():

@@ -409,6 +409,66 @@ def test_piped_commands_and_blank_lines(server: Any, clients: Callable[[int, str
     assert "bot: /x" in result.stdout.splitlines()
 
 
+def test_piped_quit_waits_for_earlier_lines_and_stops_reading(
+    server: Any, clients: Callable[[int, str], Client]
+) -> None:
+    watcher = clients(server.port, "watcher")
+    result = run_cli("connect", "--port", str(server.port), "--user", "bot", input="a\nb\n/quit\nnot sent\n")
+    assert result.returncode == 0, result.stderr
+    # The echoes of the lines before /quit arrived before the command left.
+    assert result.stdout.splitlines()[-2:] == ["bot: a", "bot: b"]
+    received = messages_from(watcher, "bot", lambda frame: frame.text == "b")
+    assert [frame.text for frame in received] == ["a", "b"]
+    watcher.ping("after")
+    frames = [watcher.receive(timeout=WAIT) for _ in range(2)]
+    assert frames[0] == Left("bot", ts=frames[0].ts, reason="quit")  # nothing after /quit was sent
+
+
+def test_piped_lines_the_server_refuses_make_the_exit_status_1(
+    server: Any, clients: Callable[[int, str], Client]
+) -> None:
+    watcher = clients(server.port, "watcher")
+    result = run_cli(
+        "connect", "--port", str(server.port), "--user", "bot", input="/msg nobody hi\nstill sent\n"
+    )
+    assert result.returncode == 1
+    assert_one_error_line(result.stderr, "nobody")
+    [message] = messages_from(watcher, "bot", lambda frame: True)
+    assert message.text == "still sent"
+
+
+def test_connect_accepts_long_lines_of_a_server_with_a_larger_limit(
+    make_server: Callable[..., Any], clients: Callable[[int, str], Client]
+) -> None:
+    server = make_server(max_line=200 * 1024, sendq=1024 * 1024)
+    alice = Client.connect("127.0.0.1", server.port, timeout=WAIT, max_line=200 * 1024)
+    alice.login("alice")
+    proc = subprocess.Popen(
+        [*MESSENGER, "connect", "--port", str(server.port), "--user", "bot", "--max-line", "200K"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=cli_env(),
+    )
+    wait_for_joined(alice, "bot")
+    big = "é" * 50_000  # 100 KB of UTF-8: more than 4 x the default 16 KiB limit
+    alice.say(big)
+    messages_from(alice, "alice", lambda frame: True)
+    out, err = proc.communicate("done\n", timeout=RUN_TIMEOUT)
+    alice.close()
+    assert proc.returncode == 0, err
+    assert f"alice: {big}" in out.splitlines()
+
+
+def test_serve_refuses_a_sendq_smaller_than_one_frame() -> None:
+    result = run_cli("serve", "--port", "0", "--max-line", "16K", "--sendq", "32K")
+    assert result.returncode == 2
+    assert "--sendq" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_connect_takes_port_and_user_from_the_environment(
     server: Any, clients: Callable[[int, str], Client]
 ) -> None:
@@ -568,7 +628,7 @@ def test_interactive_session_in_a_terminal(server: Any, clients: Callable[[int, 
             break
 
 
-@pytest.mark.parametrize("key", ["ctrl-c", "ctrl-d"])
+@pytest.mark.parametrize("key", ["ctrl-c", "ctrl-d", "error-then-ctrl-d"])
 def test_interactive_ctrl_c_and_ctrl_d_leave_cleanly(
     server: Any, clients: Callable[[int, str], Client], key: str
 ) -> None:
@@ -589,6 +649,10 @@ def test_interactive_ctrl_c_and_ctrl_d_leave_cleanly(
         [message] = messages_from(alice, "dave", lambda frame: True)
         assert message.text == "ready"
         child.expect_exact("dave: ready")  # and the echo is shown: nothing is in flight
+        if key == "error-then-ctrl-d":
+            # A refused request is shown, and leaving afterwards is still a clean exit.
+            child.sendline("/msg nobody hi")
+            child.expect_exact("error: no user named 'nobody' is online")
         if key == "ctrl-c":
             child.sendintr()
         else:

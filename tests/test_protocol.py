@@ -421,6 +421,9 @@ def test_escaped_surrogate_pairs_are_fine_lone_ones_refused() -> None:
     assert parse_client_frame('{"type":"say","text":"\\ud83c\\udf89"}') == Say(text="🎉")
     with pytest.raises(FrameError) as caught:
         parse_client_frame('{"type":"say","text":"x\\ud800y"}')
+    assert (caught.value.code, caught.value.re) == (ErrorCode.BAD_FRAME, "say")
+    with pytest.raises(FrameError) as caught:
+        parse_client_frame('{"type":"\\ud800"}')
     assert (caught.value.code, caught.value.re) == (ErrorCode.BAD_FRAME, None)
 
 

@@ -243,7 +243,7 @@ def test_bye_before_hello_closes_quietly(raw) -> None:
         (b'{"type": "hello", "user": ""}\n', "bad_name", "hello"),
         (b'{"type": "hello", "user": "\\u200balice"}\n', "bad_name", "hello"),
         (b'{"type": "\\ud800"}\n', "bad_frame", None),
-        (b'{"type": "hello", "user": "a\\udfff"}\n', "bad_frame", None),
+        (b'{"type": "hello", "user": "a\\udfff"}\n', "bad_frame", "hello"),
     ],
 )
 def test_json_errors_before_login(raw, line: bytes, code: str, answer_to: str | None) -> None:

@@ -1,0 +1,1174 @@
+"""Fan-out benchmark: N text-mode clients in one chat, S of them send M messages each.
+
+    python benchmarks/fanout.py --clients 500 --senders 10 --messages 200 --size 64 --server both
+
+The generator starts the server under test as a subprocess (``messenger serve`` or the naive
+baseline in ``benchmarks/baselines/``), spreads the clients over worker processes that drive
+non-blocking sockets with ``selectors``, logs every client in, releases all senders at once and
+counts every message line that arrives.  A "delivery" is one message arriving at one client other
+than its sender.  See benchmarks/README.md for what each reported figure means.
+
+Run phases, per server and per repetition:
+
+1. start the server, read its port from the banner;
+2. login: every worker connects its clients and waits for each one's own join line;
+3. stalled readers (``--stalled``) log in from the main process and never read again;
+4. messages: senders send, everybody counts, until every expected delivery arrived or the
+   time-out passed (``--idle`` stops after login instead);
+5. collect the workers' reports, read the server's CPU and memory, stop the server.
+
+The generator connects only to 127.0.0.1, and every loop in it has a deadline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import json
+import multiprocessing as mp
+import os
+import queue
+import selectors
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from multiprocessing.sharedctypes import SynchronizedArray
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+# -- constants ------------------------------------------------------------------------------------
+
+HOST = "127.0.0.1"  # the generator never connects anywhere else
+SERVERS = ("messenger", "naive")
+NAIVE_SERVER = Path(__file__).resolve().parent / "baselines" / "naive_server.py"
+BANNER_PREFIX = "Server is running on "
+
+# Every message line a sender writes is "m <send_ns> <sender> <seq> <padding>\n"; the server
+# relays it as "c<sender>: m ...", so this marker occurs exactly once per delivered message.
+MARKER = b": m "
+MARKER_CARRY = len(MARKER) - 1  # bytes kept between recv chunks so a split marker still counts
+PADDING_BYTE = "x"
+
+RECV_SIZE = 256 * 1024
+SEND_BATCH = 64 * 1024  # a flat-out sender builds at most this much before handing it to send()
+STALLED_RCVBUF = 4096  # receive buffer of a stalled reader: small, so the server's side fills up
+LOGIN_BUFFER_LIMIT = 4 * 1024 * 1024  # bytes a client may receive before its own join line
+
+SELECT_INTERVAL = 0.01  # longest a worker sleeps in select(), seconds
+CONTROL_INTERVAL = 0.05  # how often workers publish counters and look at the control events
+PROGRESS_INTERVAL = 0.1  # how often the main process refreshes the progress bar
+BANNER_TIMEOUT = 20.0  # for the server to print its port
+STOP_TIMEOUT = 10.0  # for the server to exit after SIGTERM before it is killed
+WORKER_SLACK = 10.0  # extra time a worker allows itself past the phase deadline
+DRAIN_TIMEOUT = 2.0  # reading a stalled reader's backlog to see whether the server cut it off
+SERVER_LOG_KEEP = 10  # server stderr lines kept in the report
+
+NS = 1_000_000_000
+MIB = 1024 * 1024
+
+# Slots of the shared counter array, one group per worker.
+LOGGED_IN, FAILED, DELIVERED, ECHOES, DISCONNECTED = range(5)
+COUNTER_SLOTS = 5
+
+RECEIVER, PROBE, SENDER = "receiver", "probe", "sender"
+
+
+# -- configuration --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything one benchmark invocation was asked to do."""
+
+    servers: tuple[str, ...]
+    clients: int
+    senders: int
+    messages: int
+    size: int
+    rate: float
+    stalled: int
+    workers: int
+    probes: int
+    timeout: float
+    repeat: int
+    idle: bool
+    sendq: str | None
+
+    @property
+    def expected_deliveries(self) -> int:
+        """Each message reaches every connected reader except its sender (stalled ones excluded)."""
+        return 0 if self.idle else self.senders * self.messages * (self.clients - 1)
+
+    @property
+    def expected_echoes(self) -> int:
+        return 0 if self.idle else self.senders * self.messages
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """One generator client: its index (name ``c<index>``) and its role."""
+
+    index: int
+    role: str
+
+    @property
+    def name(self) -> bytes:
+        return f"c{self.index}".encode()
+
+
+def plan_clients(config: Config) -> list[list[ClientSpec]]:
+    """Assign roles and workers.  Worker w gets a contiguous block of indices; senders and probes
+    are spaced evenly over all indices, so they land on every worker and at every position in
+    the server's join order."""
+    n = config.clients
+    senders = {round(i * n / config.senders) for i in range(config.senders)} if not config.idle else set()
+    others = [i for i in range(n) if i not in senders]
+    probe_count = min(config.probes, len(others)) if not config.idle else 0
+    probes = {others[(2 * j + 1) * len(others) // (2 * probe_count)] for j in range(probe_count)}
+    plan: list[list[ClientSpec]] = [[] for _ in range(config.workers)]
+    for index in range(n):
+        role = SENDER if index in senders else PROBE if index in probes else RECEIVER
+        plan[index * config.workers // n].append(ClientSpec(index, role))
+    return plan
+
+
+# -- the generator's clients (run inside worker processes) ----------------------------------------
+
+
+class LoginFailed(Exception):
+    """A client could not log in (refused, closed, or the server sent an error)."""
+
+
+class Client:
+    """One non-blocking connection: connects, logs in, then counts message lines.
+
+    This base class only counts occurrences of MARKER in the byte stream (cheap, so the generator
+    is not the bottleneck); Parser subclasses look at every line.
+    """
+
+    def __init__(self, spec: ClientSpec, port: int) -> None:
+        self.spec = spec
+        self.port = port
+        self.sock: socket.socket | None = None
+        self.logged_in = False
+        self.delivered = 0
+        self._tail = b""
+        self._login_buffer = bytearray()
+        self._join_line = b"\n" + spec.name + b" has joined the chat!\n"
+
+    # login
+
+    def start_connect(self) -> socket.socket:
+        """Begin a non-blocking connect to the server; the socket becomes writable when done."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        err = sock.connect_ex((HOST, self.port))
+        if err not in (0, errno.EINPROGRESS):
+            raise LoginFailed(f"connect: {os.strerror(err)}")
+        return sock
+
+    def finish_connect(self) -> None:
+        """The connect completed: check it worked and send the name line."""
+        assert self.sock is not None
+        err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            raise LoginFailed(f"connect: {os.strerror(err)}")
+        self.sock.sendall(self.spec.name + b"\n")  # a few bytes into an empty send buffer
+
+    def read_login(self) -> bool:
+        """Read while waiting for our own join line; True once it has arrived."""
+        assert self.sock is not None
+        data = self.sock.recv(RECV_SIZE)
+        if not data:
+            raise LoginFailed("closed by the server before the join line")
+        start = max(0, len(self._login_buffer) - len(self._join_line))
+        self._login_buffer += data
+        found = (b"\n" + self._login_buffer).find(self._join_line, start)
+        if found < 0:
+            if b"\nerror:" in b"\n" + self._login_buffer:
+                line = bytes(self._login_buffer).split(b"error:", 1)[1].split(b"\n", 1)[0]
+                raise LoginFailed("server said: error:" + line.decode("utf-8", "replace"))
+            if len(self._login_buffer) > LOGIN_BUFFER_LIMIT:
+                raise LoginFailed("no join line")
+            return False
+        rest = bytes(self._login_buffer[found + len(self._join_line) - 1 :])
+        self._login_buffer = bytearray()
+        self.logged_in = True
+        self.feed(rest, time.monotonic_ns())
+        return True
+
+    # messages
+
+    def receive(self) -> int:
+        """Read what is available; return how many deliveries it contained."""
+        assert self.sock is not None
+        data = self.sock.recv(RECV_SIZE)
+        if not data:
+            raise ConnectionResetError("closed by the server")
+        return self.feed(data, 0)
+
+    def feed(self, data: bytes, now_ns: int) -> int:
+        """Count the markers in ``data``, including one split across the previous chunk."""
+        found = data.count(MARKER) + (self._tail + data[:MARKER_CARRY]).count(MARKER)
+        self._tail = (
+            data[-MARKER_CARRY:] if len(data) >= MARKER_CARRY else (self._tail + data)[-MARKER_CARRY:]
+        )
+        self.delivered += found
+        return found
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
+
+class Parser(Client):
+    """A client that parses every message line: for senders (to tell their own echoes apart) and
+    probes (to record latency).  Both check that each sender's messages arrive in order."""
+
+    def __init__(self, spec: ClientSpec, port: int, sender_count: int) -> None:
+        super().__init__(spec, port)
+        self.record_latency = spec.role == PROBE
+        self.latencies: list[int] = []
+        self.echoes = 0
+        self.order_errors = 0
+        self._last_seq: dict[int, int] = {}
+        self._partial = b""
+
+    def receive(self) -> int:
+        assert self.sock is not None
+        data = self.sock.recv(RECV_SIZE)
+        if not data:
+            raise ConnectionResetError("closed by the server")
+        return self.feed(data, time.monotonic_ns())
+
+    def feed(self, data: bytes, now_ns: int) -> int:
+        """Parse the complete lines in ``data``; keep the unfinished one for the next chunk."""
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        delivered = 0
+        for line in lines:
+            at = line.find(MARKER)
+            if at < 0:
+                continue
+            send_ns, sender, seq = (int(part) for part in line[at + len(MARKER) :].split(b" ", 3)[:3])
+            if self._last_seq.get(sender, -1) + 1 != seq:
+                self.order_errors += 1
+            self._last_seq[sender] = seq
+            if sender == self.spec.index:
+                self.echoes += 1
+                continue
+            delivered += 1
+            if self.record_latency:
+                self.latencies.append(now_ns - send_ns)
+        self.delivered += delivered
+        return delivered
+
+
+class Sender(Parser):
+    """A parser that also sends ``messages`` lines: flat out, or ``rate`` a second on a fixed
+    schedule starting ``offset`` seconds after the start signal."""
+
+    def __init__(self, spec: ClientSpec, port: int, config: Config, offset: float) -> None:
+        super().__init__(spec, port, config.senders)
+        self.total = config.messages
+        self.size = config.size
+        self.interval_ns = int(NS / config.rate) if config.rate > 0 else 0
+        self.offset_ns = int(offset * NS)
+        self.sent = 0
+        self.first_send_ns = 0
+        self.next_due_ns = 0
+        self._out = bytearray()
+
+    @property
+    def wants_write(self) -> bool:
+        """Whether the socket should be watched for writability."""
+        return bool(self._out) or (self.interval_ns == 0 and self.sent < self.total)
+
+    def start(self, now_ns: int) -> None:
+        self.next_due_ns = now_ns + self.offset_ns
+
+    def next_wakeup_ns(self) -> int | None:
+        """When this sender next has a message due (rate mode only)."""
+        if self.interval_ns == 0 or self.sent >= self.total:
+            return None
+        return self.next_due_ns
+
+    def message(self, now_ns: int) -> bytes:
+        head = f"m {now_ns} {self.spec.index} {self.sent} "
+        return (head + PADDING_BYTE * max(0, self.size - len(head) - 1) + "\n").encode()
+
+    def produce(self, now_ns: int) -> None:
+        """Queue the messages that are due: at a fixed rate, or (flat out) a batch whenever the
+        previous one has been handed to the kernel."""
+        if self.interval_ns:
+            while self.sent < self.total and self.next_due_ns <= now_ns:
+                self._queue(now_ns)
+                self.next_due_ns += self.interval_ns
+        elif not self._out:
+            while self.sent < self.total and len(self._out) < SEND_BATCH:
+                self._queue(now_ns)
+
+    def _queue(self, now_ns: int) -> None:
+        self._out += self.message(now_ns)
+        self.sent += 1
+        if not self.first_send_ns:
+            self.first_send_ns = now_ns
+
+    def flush(self) -> None:
+        """Hand as much queued output to the kernel as it takes."""
+        assert self.sock is not None
+        if self._out:
+            with contextlib.suppress(BlockingIOError):
+                del self._out[: self.sock.send(self._out)]
+
+
+def make_client(spec: ClientSpec, port: int, config: Config, sender_rank: int) -> Client:
+    """The right Client class for the spec's role."""
+    if spec.role == SENDER:
+        offset = sender_rank / (config.senders * config.rate) if config.rate > 0 else 0.0
+        return Sender(spec, port, config, offset)
+    if spec.role == PROBE:
+        return Parser(spec, port, config.senders)
+    return Client(spec, port)
+
+
+# -- worker process -------------------------------------------------------------------------------
+
+
+@dataclass
+class Controls:
+    """The events the main process uses to move the workers from phase to phase."""
+
+    login: Any = field(default_factory=mp.Event)
+    send: Any = field(default_factory=mp.Event)
+    stop: Any = field(default_factory=mp.Event)
+    exit: Any = field(default_factory=mp.Event)
+
+
+@dataclass
+class LoginReport:
+    worker: int
+    logged_in: int
+    failed: int
+    done_ns: int
+    errors: list[str]
+
+
+@dataclass
+class MessageReport:
+    worker: int
+    delivered: int
+    echoes: int
+    complete: int
+    disconnected: int
+    order_errors: int
+    first_send_ns: int
+    last_delivery_ns: int
+    latencies: list[int]
+    cpu_s: float
+    errors: list[str]
+
+
+class Worker:
+    """Drives a block of clients in one thread with a selector (epoll on Linux)."""
+
+    def __init__(
+        self, worker_id: int, specs: Sequence[ClientSpec], port: int, config: Config, counters: Any
+    ) -> None:
+        self.id = worker_id
+        self.config = config
+        self.counters = counters
+        sender_ranks = {s.index: rank for rank, s in enumerate(sorted(_senders_of(config)))}
+        self.clients = [make_client(s, port, config, sender_ranks.get(s.index, 0)) for s in specs]
+        self.senders = [c for c in self.clients if isinstance(c, Sender)]
+        self.selector = selectors.DefaultSelector()
+        self.active: set[Client] = set()
+        self.errors: list[str] = []
+        self.delivered = 0
+        self.disconnected = 0
+        self.last_delivery_ns = 0
+
+    def publish(self, slot: int, value: int) -> None:
+        self.counters[self.id * COUNTER_SLOTS + slot] = value
+
+    def drop(self, client: Client, reason: str) -> None:
+        """Forget a client whose connection failed or ended."""
+        if client in self.active:
+            self.active.discard(client)
+            self.selector.unregister(client.sock)
+        client.close()
+        if len(self.errors) < SERVER_LOG_KEEP:
+            self.errors.append(f"{client.spec.name.decode()}: {reason}")
+
+    # phase 2: login
+
+    def log_in(self, deadline: float) -> LoginReport:
+        """Connect every client at once and wait for each one's own join line."""
+        failed = 0
+        for client in self.clients:
+            try:
+                self.selector.register(client.start_connect(), selectors.EVENT_WRITE, client)
+                self.active.add(client)
+            except (LoginFailed, OSError) as exc:
+                failed += 1
+                self.drop(client, str(exc))
+        logged_in, done_ns = 0, 0
+        next_publish = 0.0
+        while logged_in + failed < len(self.clients) and time.monotonic() < deadline:
+            for key, mask in self.selector.select(SELECT_INTERVAL):
+                client = key.data
+                try:
+                    if mask & selectors.EVENT_WRITE:
+                        client.finish_connect()
+                        self.selector.modify(key.fileobj, selectors.EVENT_READ, client)
+                    elif not client.logged_in:
+                        if client.read_login():
+                            logged_in += 1
+                            done_ns = time.monotonic_ns()
+                    else:
+                        client.receive()
+                except (LoginFailed, OSError) as exc:
+                    failed += 1
+                    self.drop(client, f"login: {exc}")
+            if time.monotonic() >= next_publish:
+                self.publish(LOGGED_IN, logged_in)
+                self.publish(FAILED, failed)
+                next_publish = time.monotonic() + CONTROL_INTERVAL
+        self.publish(LOGGED_IN, logged_in)
+        self.publish(FAILED, failed + len(self.clients) - logged_in - failed)
+        return LoginReport(self.id, logged_in, len(self.clients) - logged_in, done_ns, self.errors[:])
+
+    # between phases, and phase 4: messages
+
+    def serve(self, until: Any, deadline: float) -> None:
+        """Keep reading (and, once started, sending) until the event ``until`` is set."""
+        next_control = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_control:
+                self.publish(DELIVERED, self.delivered)
+                self.publish(ECHOES, sum(s.echoes for s in self.senders))
+                self.publish(DISCONNECTED, self.disconnected)
+                if until.is_set() or now >= deadline:
+                    return
+                next_control = now + CONTROL_INTERVAL
+            self.poll(self.select_timeout())
+
+    def select_timeout(self) -> float:
+        """Sleep no longer than the next due message of a rate-limited sender."""
+        wakeups = [w for s in self.senders if s.sock is not None and (w := s.next_wakeup_ns()) is not None]
+        if not wakeups:
+            return SELECT_INTERVAL
+        return min(SELECT_INTERVAL, max(0.0, (min(wakeups) - time.monotonic_ns()) / NS))
+
+    def poll(self, timeout: float) -> None:
+        """One round: read what arrived, write what is due."""
+        for key, mask in self.selector.select(timeout):
+            client = key.data
+            try:
+                if mask & selectors.EVENT_READ:
+                    found = client.receive()
+                    if found:
+                        self.delivered += found
+                        self.last_delivery_ns = time.monotonic_ns()
+                if mask & selectors.EVENT_WRITE:
+                    client.flush()
+            except OSError as exc:
+                self.disconnected += 1
+                self.drop(client, f"disconnected: {exc}")
+        if self.sending:
+            now_ns = time.monotonic_ns()
+            for sender in self.senders:
+                if sender in self.active:
+                    sender.produce(now_ns)
+                    sender.flush()
+                    events = selectors.EVENT_READ | (selectors.EVENT_WRITE if sender.wants_write else 0)
+                    self.selector.modify(sender.sock, events, sender)
+
+    sending = False
+
+    def send_messages(self, stop: Any, deadline: float) -> MessageReport:
+        """Release the senders and count deliveries until told to stop."""
+        cpu_start = time.process_time()
+        now_ns = time.monotonic_ns()
+        for sender in self.senders:
+            sender.start(now_ns)
+        self.sending = True
+        self.serve(stop, deadline)
+        cpu_s = time.process_time() - cpu_start
+        parsers = [c for c in self.clients if isinstance(c, Parser)]
+        per_receiver = self.config.senders * self.config.messages
+        complete = sum(
+            1 for c in self.clients if c.delivered >= per_receiver - (self.config.messages if c in self.senders else 0)
+        )
+        return MessageReport(
+            worker=self.id,
+            delivered=self.delivered,
+            echoes=sum(s.echoes for s in self.senders),
+            complete=complete,
+            disconnected=self.disconnected,
+            order_errors=sum(p.order_errors for p in parsers),
+            first_send_ns=min((s.first_send_ns for s in self.senders if s.first_send_ns), default=0),
+            last_delivery_ns=self.last_delivery_ns,
+            latencies=[lat for p in parsers for lat in p.latencies],
+            cpu_s=cpu_s,
+            errors=self.errors[:],
+        )
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+        self.selector.close()
+
+
+def _senders_of(config: Config) -> Iterable[int]:
+    return (s.index for specs in plan_clients(config) for s in specs if s.role == SENDER)
+
+
+def worker_main(
+    worker_id: int,
+    specs: list[ClientSpec],
+    port: int,
+    config: Config,
+    counters: Any,
+    controls: Controls,
+    reports: Any,
+    deadline: float,
+) -> None:
+    """Entry point of a worker process: login, wait, messages, wait, close; each step reported
+    on ``reports`` and each wait bounded by ``deadline``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl+C
+    worker = Worker(worker_id, specs, port, config, counters)
+    try:
+        controls.login.wait(max(0.0, deadline - time.monotonic()))
+        reports.put(("login", worker.log_in(deadline)))
+        worker.serve(controls.send, deadline)
+        if controls.send.is_set() and not config.idle:
+            reports.put(("messages", worker.send_messages(controls.stop, deadline)))
+        controls.exit.wait(max(0.0, deadline - time.monotonic()))
+    finally:
+        worker.close()
+
+
+# -- the server under test ------------------------------------------------------------------------
+
+
+@dataclass
+class ProcStats:
+    """What /proc says about a process."""
+
+    cpu_s: float = 0.0
+    rss_bytes: int = 0
+    peak_rss_bytes: int = 0
+    threads: int = 0
+
+
+def read_proc(pid: int) -> ProcStats:
+    """CPU seconds (user + system) from /proc/PID/stat, memory and threads from /proc/PID/status;
+    zeros once the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return ProcStats()
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    values = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+
+    def kib(key: str) -> int:
+        return int(values.get(key, "0 kB").split()[0]) * 1024
+
+    return ProcStats(
+        cpu_s=ticks / os.sysconf("SC_CLK_TCK"),
+        rss_bytes=kib("VmRSS"),
+        peak_rss_bytes=kib("VmHWM"),
+        threads=int(values.get("Threads", "0")),
+    )
+
+
+class ServerProcess:
+    """The server under test, run as a subprocess with its output going to files."""
+
+    def __init__(self, kind: str, config: Config, workdir: Path) -> None:
+        self.kind = kind
+        self.stdout_path = workdir / f"{kind}.out"
+        self.stderr_path = workdir / f"{kind}.err"
+        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            self.process = subprocess.Popen(
+                server_command(kind, config), stdin=subprocess.DEVNULL, stdout=out, stderr=err
+            )
+        self.port = self._wait_for_banner()
+
+    def _wait_for_banner(self) -> int:
+        """Poll the server's stdout for the banner and return the port in it."""
+        deadline = time.monotonic() + BANNER_TIMEOUT
+        while time.monotonic() < deadline:
+            for line in self.stdout_path.read_text(errors="replace").splitlines():
+                if line.startswith(BANNER_PREFIX) and ":" in line:
+                    return int(line.rsplit(":", 1)[1])
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"{self.kind} server did not start: {self.log_lines()[-3:]}")
+
+    def stats(self) -> ProcStats:
+        return read_proc(self.process.pid)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> int:
+        """SIGTERM, then SIGKILL if it is still running after STOP_TIMEOUT; return its exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_TIMEOUT)
+        return self.process.returncode
+
+    def log_lines(self) -> list[str]:
+        """What the server wrote to stderr (warnings, errors, tracebacks)."""
+        return self.stderr_path.read_text(errors="replace").splitlines()
+
+
+def server_command(kind: str, config: Config) -> list[str]:
+    """The command line that starts a server of ``kind``."""
+    if kind == "naive":
+        return [sys.executable, str(NAIVE_SERVER), "--port", "0"]
+    command = [sys.executable, "-m", "messenger", "serve", "--port", "0", "--max-rate", "0"]
+    command += ["--max-clients", str(config.clients + config.stalled + 10), "--log-level", "warning"]
+    if config.sendq:
+        command += ["--sendq", config.sendq]
+    return command
+
+
+# -- one run --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """The figures of one run against one server (see benchmarks/README.md)."""
+
+    server: str
+    clients: int
+    senders: int
+    messages: int
+    size: int
+    rate: float
+    stalled: int
+    idle: bool
+    error: str | None = None
+    login_s: float = 0.0
+    login_failed: int = 0
+    expected: int = 0
+    deliveries: int = 0
+    lost: int = 0
+    expected_echoes: int = 0
+    echoes: int = 0
+    complete_clients: int = 0
+    disconnected: int = 0
+    order_errors: int = 0
+    window_s: float = 0.0
+    deliveries_per_s: float = 0.0
+    latency_p50_ms: float = 0.0
+    latency_p99_ms: float = 0.0
+    latency_max_ms: float = 0.0
+    latency_samples: int = 0
+    stalled_cut_off: int = 0
+    server_cpu_login_s: float = 0.0
+    server_cpu_s: float = 0.0
+    server_rss_start_mb: float = 0.0
+    server_rss_idle_mb: float = 0.0
+    server_rss_per_conn_kb: float = 0.0
+    server_rss_end_mb: float = 0.0
+    server_rss_peak_mb: float = 0.0
+    server_threads: int = 0
+    generator_cpu_s: float = 0.0
+    generator_busy_pct: float = 0.0
+    server_exit: int | None = None
+    server_log_lines: int = 0
+    server_log: list[str] = field(default_factory=list)
+    client_errors: list[str] = field(default_factory=list)
+
+
+class WorkerPool:
+    """The worker processes of one run and the shared state used to steer and watch them."""
+
+    def __init__(self, config: Config, port: int, deadline: float) -> None:
+        context = mp.get_context("spawn")
+        self.config = config
+        self.counters: SynchronizedArray[int] = context.Array("q", config.workers * COUNTER_SLOTS, lock=False)  # type: ignore[assignment]
+        self.controls = Controls(*(context.Event() for _ in range(4)))
+        self.reports: Any = context.Queue()
+        self.processes = [
+            context.Process(
+                target=worker_main,
+                args=(w, specs, port, config, self.counters, self.controls, self.reports, deadline),
+                name=f"fanout-worker-{w}",
+                daemon=True,
+            )
+            for w, specs in enumerate(plan_clients(config))
+        ]
+        for process in self.processes:
+            process.start()
+
+    def total(self, slot: int) -> int:
+        return sum(self.counters[w * COUNTER_SLOTS + slot] for w in range(self.config.workers))
+
+    def collect(self, kind: str, deadline: float, tick: Callable[[], None]) -> list[Any]:
+        """One report of ``kind`` from every worker; calls ``tick`` while waiting."""
+        found: list[Any] = []
+        while len(found) < len(self.processes):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"workers sent {len(found)} of {len(self.processes)} {kind} reports")
+            tick()
+            try:
+                report_kind, report = self.reports.get(timeout=PROGRESS_INTERVAL)
+            except queue.Empty:
+                if not all(p.is_alive() for p in self.processes):
+                    raise RuntimeError("a worker process died") from None
+                continue
+            if report_kind == kind:
+                found.append(report)
+        return found
+
+    def close(self) -> None:
+        """Let the workers close their sockets and exit; terminate any that do not."""
+        self.controls.exit.set()
+        for process in self.processes:
+            process.join(STOP_TIMEOUT)
+            if process.is_alive():
+                process.terminate()
+                process.join(STOP_TIMEOUT)
+
+
+def connect_stalled(port: int, count: int, deadline: float) -> list[socket.socket]:
+    """Log in ``count`` clients with a small receive buffer that read up to their own join line
+    and never again."""
+    stalled = []
+    for k in range(count):
+        name = f"s{k}".encode()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALLED_RCVBUF)
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        sock.connect((HOST, port))
+        sock.sendall(name + b"\n")
+        received = b"\n"
+        join_line = b"\n" + name + b" has joined the chat!\n"
+        while join_line not in received:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"stalled reader {name.decode()} did not log in")
+            chunk = sock.recv(RECV_SIZE)
+            if not chunk:
+                raise ConnectionError(f"stalled reader {name.decode()} was refused")
+            received += chunk
+        stalled.append(sock)
+    return stalled
+
+
+def drain_stalled(stalled: Sequence[socket.socket]) -> int:
+    """Read what the stalled readers have pending; return how many the server has closed."""
+    closed = 0
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    for sock in stalled:
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                if not sock.recv(RECV_SIZE):
+                    closed += 1
+                    break
+        except TimeoutError:
+            pass
+        except OSError:
+            closed += 1
+        sock.close()
+    return closed
+
+
+def percentile(sorted_values: Sequence[int], fraction: float) -> int:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return 0
+    rank = max(0, min(len(sorted_values) - 1, int(round(fraction * len(sorted_values) + 0.5)) - 1))
+    return sorted_values[rank]
+
+
+class Runner:
+    """Runs the benchmark against one server once, with a progress display."""
+
+    def __init__(self, config: Config, progress: Progress) -> None:
+        self.config = config
+        self.progress = progress
+
+    def run(self, kind: str) -> RunResult:
+        config = self.config
+        result = RunResult(
+            server=kind,
+            clients=config.clients,
+            senders=0 if config.idle else config.senders,
+            messages=0 if config.idle else config.messages,
+            size=config.size,
+            rate=config.rate,
+            stalled=config.stalled,
+            idle=config.idle,
+        )
+        with tempfile.TemporaryDirectory(prefix="fanout-") as workdir:
+            server = ServerProcess(kind, config, Path(workdir))
+            try:
+                self._drive(server, result)
+            except (TimeoutError, RuntimeError, OSError) as exc:
+                result.error = f"{type(exc).__name__}: {exc}"
+            finally:
+                result.server_exit = server.stop()
+                log = server.log_lines()
+                result.server_log_lines = len(log)
+                result.server_log = log[:SERVER_LOG_KEEP]
+        return result
+
+    def _drive(self, server: ServerProcess, result: RunResult) -> None:
+        config = self.config
+        start = server.stats()
+        result.server_rss_start_mb = start.rss_bytes / MIB
+        login_deadline = time.monotonic() + config.timeout
+        hard_deadline = login_deadline + config.timeout + WORKER_SLACK
+        pool = WorkerPool(config, server.port, hard_deadline)
+        stalled: list[socket.socket] = []
+        try:
+            self._login(server, pool, result, login_deadline)
+            stalled = connect_stalled(server.port, config.stalled, login_deadline)
+            idle = server.stats()
+            result.server_rss_idle_mb = idle.rss_bytes / MIB
+            result.server_rss_per_conn_kb = (
+                (idle.rss_bytes - start.rss_bytes) / 1024 / (config.clients + config.stalled)
+            )
+            result.server_threads = idle.threads
+            if not config.idle and not result.error:
+                self._messages(server, pool, result, idle)
+            end = server.stats()
+            result.server_rss_end_mb = end.rss_bytes / MIB
+            result.server_rss_peak_mb = end.peak_rss_bytes / MIB
+            result.server_threads = max(result.server_threads, end.threads)
+            result.stalled_cut_off = drain_stalled(stalled)
+        finally:
+            for sock in stalled:
+                sock.close()
+            pool.close()
+
+    def _login(self, server: ServerProcess, pool: WorkerPool, result: RunResult, deadline: float) -> None:
+        """Phase 2: all workers connect and log in their clients at once."""
+        task = self.progress.add_task(f"{server.kind}: logging in", total=self.config.clients)
+        cpu_before = server.stats().cpu_s
+        started_ns = time.monotonic_ns()
+        pool.controls.login.set()
+
+        def tick() -> None:
+            self.progress.update(task, completed=pool.total(LOGGED_IN))
+
+        reports: list[LoginReport] = pool.collect("login", deadline + WORKER_SLACK, tick)
+        tick()
+        self.progress.remove_task(task)
+        result.server_cpu_login_s = server.stats().cpu_s - cpu_before
+        result.login_s = (max(r.done_ns for r in reports) - started_ns) / NS
+        result.login_failed = sum(r.failed for r in reports)
+        result.client_errors += [e for r in reports for e in r.errors][:SERVER_LOG_KEEP]
+        if result.login_failed:
+            result.error = f"{result.login_failed} of {self.config.clients} clients did not log in"
+
+    def _messages(self, server: ServerProcess, pool: WorkerPool, result: RunResult, before: ProcStats) -> None:
+        """Phase 4: release the senders, wait for every delivery or the time-out, then stop."""
+        config = self.config
+        result.expected = config.expected_deliveries
+        result.expected_echoes = config.expected_echoes
+        task = self.progress.add_task(f"{server.kind}: deliveries", total=result.expected)
+        deadline = time.monotonic() + config.timeout
+        pool.controls.send.set()
+        while time.monotonic() < deadline and server.alive:
+            delivered, echoes = pool.total(DELIVERED), pool.total(ECHOES)
+            self.progress.update(task, completed=delivered)
+            if delivered >= result.expected and echoes >= result.expected_echoes:
+                break
+            time.sleep(PROGRESS_INTERVAL)
+        after = server.stats()
+        pool.controls.stop.set()
+        reports: list[MessageReport] = pool.collect("messages", deadline + WORKER_SLACK, lambda: None)
+        self.progress.remove_task(task)
+        if not server.alive:
+            result.error = f"the server exited with status {server.process.returncode}"
+        self._summarise(result, reports, after.cpu_s - before.cpu_s)
+
+    def _summarise(self, result: RunResult, reports: Sequence[MessageReport], server_cpu_s: float) -> None:
+        """Fold the workers' message reports into the result."""
+        result.deliveries = sum(r.delivered for r in reports)
+        result.lost = result.expected - result.deliveries
+        result.echoes = sum(r.echoes for r in reports)
+        result.complete_clients = sum(r.complete for r in reports)
+        result.disconnected = sum(r.disconnected for r in reports)
+        result.order_errors = sum(r.order_errors for r in reports)
+        result.client_errors += [e for r in reports for e in r.errors][:SERVER_LOG_KEEP]
+        first = min((r.first_send_ns for r in reports if r.first_send_ns), default=0)
+        last = max(r.last_delivery_ns for r in reports)
+        result.window_s = max(0.0, (last - first) / NS) if first and last else 0.0
+        if result.window_s:
+            result.deliveries_per_s = result.deliveries / result.window_s
+        latencies = sorted(lat for r in reports for lat in r.latencies)
+        result.latency_samples = len(latencies)
+        result.latency_p50_ms = percentile(latencies, 0.50) / 1e6
+        result.latency_p99_ms = percentile(latencies, 0.99) / 1e6
+        result.latency_max_ms = (latencies[-1] if latencies else 0) / 1e6
+        result.server_cpu_s = server_cpu_s
+        result.generator_cpu_s = sum(r.cpu_s for r in reports)
+        if result.window_s:
+            result.generator_busy_pct = 100 * result.generator_cpu_s / (result.window_s * self.config.workers)
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the results table: a RunResult field, how to show it, how to combine runs."""
+
+    label: str
+    key: str
+    fmt: str
+    worst: bool = False  # combine repeats by the worst value instead of the median
+    messages_only: bool = False
+
+
+ROWS = (
+    Row("deliveries/s", "deliveries_per_s", "{:,.0f}", messages_only=True),
+    Row("latency p50 (ms)", "latency_p50_ms", "{:.1f}", messages_only=True),
+    Row("latency p99 (ms)", "latency_p99_ms", "{:.1f}", messages_only=True),
+    Row("latency max (ms)", "latency_max_ms", "{:.1f}", messages_only=True),
+    Row("deliveries", "deliveries", "{:,.0f}", worst=True, messages_only=True),
+    Row("expected", "expected", "{:,.0f}", messages_only=True),
+    Row("lost", "lost", "{:,.0f}", worst=True, messages_only=True),
+    Row("echoes / expected", "echoes", "{:,.0f}", worst=True, messages_only=True),
+    Row("receivers complete", "complete_clients", "{:,.0f}", worst=True, messages_only=True),
+    Row("receivers disconnected", "disconnected", "{:,.0f}", worst=True, messages_only=True),
+    Row("order errors", "order_errors", "{:,.0f}", worst=True, messages_only=True),
+    Row("stalled readers cut off", "stalled_cut_off", "{:,.0f}"),
+    Row("window (s)", "window_s", "{:.2f}", messages_only=True),
+    Row("connect+login (s)", "login_s", "{:.2f}"),
+    Row("server CPU login (s)", "server_cpu_login_s", "{:.2f}"),
+    Row("server CPU messages (s)", "server_cpu_s", "{:.2f}", messages_only=True),
+    Row("server RSS start (MiB)", "server_rss_start_mb", "{:.1f}"),
+    Row("server RSS logged in (MiB)", "server_rss_idle_mb", "{:.1f}"),
+    Row("server RSS per connection (KiB)", "server_rss_per_conn_kb", "{:.1f}"),
+    Row("server RSS end / peak (MiB)", "server_rss_end_mb", "{:.1f}"),
+    Row("server threads", "server_threads", "{:,.0f}"),
+    Row("generator CPU (s)", "generator_cpu_s", "{:.2f}", messages_only=True),
+    Row("generator busy (% of its cores)", "generator_busy_pct", "{:.0f}", messages_only=True),
+    Row("server log lines", "server_log_lines", "{:,.0f}", worst=True),
+)
+
+# Smaller is worse for these; for every other "worst" row larger is worse.
+LOWER_IS_WORSE = {"deliveries", "echoes", "complete_clients", "stalled_cut_off"}
+RATIO_KEYS = ("deliveries_per_s", "latency_p50_ms", "latency_p99_ms", "login_s", "server_rss_idle_mb")
+
+
+def combine(row: Row, values: Sequence[float]) -> float:
+    """The median of the runs, or the worst run for correctness figures."""
+    if row.worst:
+        return min(values) if row.key in LOWER_IS_WORSE else max(values)
+    return statistics.median(values)
+
+
+def summarise(config: Config, results: Sequence[RunResult]) -> dict[str, dict[str, float]]:
+    """Per server: every table figure combined over the repeats."""
+    summary: dict[str, dict[str, float]] = {}
+    for kind in config.servers:
+        runs = [asdict(r) for r in results if r.server == kind and not r.error]
+        if runs:
+            summary[kind] = {row.key: combine(row, [run[row.key] for run in runs]) for row in ROWS}
+            summary[kind]["server_rss_peak_mb"] = statistics.median(run["server_rss_peak_mb"] for run in runs)
+    return summary
+
+
+def ratios(summary: dict[str, dict[str, float]]) -> dict[str, float]:
+    """messenger / naive for the headline figures, when both ran."""
+    if "messenger" not in summary or "naive" not in summary:
+        return {}
+    mine, naive = summary["messenger"], summary["naive"]
+    return {key: mine[key] / naive[key] for key in RATIO_KEYS if naive.get(key)}
+
+
+def render_table(config: Config, results: Sequence[RunResult], summary: dict[str, dict[str, float]]) -> Table:
+    """The results as a Rich table: one column per server, plus the ratio when both ran."""
+    how = f"median of {config.repeat} runs" if config.repeat > 1 else "one run"
+    table = Table(title=f"{describe(config)} ({how}; correctness rows: worst run)")
+    table.add_column("figure")
+    for kind in summary:
+        table.add_column(kind, justify="right")
+    shown_ratios = ratios(summary)
+    if shown_ratios:
+        table.add_column("messenger/naive", justify="right")
+    for row in ROWS:
+        if row.messages_only and config.idle:
+            continue
+        cells = [_cell(row, summary[kind], config) for kind in summary]
+        if shown_ratios:
+            ratio = shown_ratios.get(row.key)
+            cells.append("" if ratio is None else f"{ratio:.2f}×")
+        table.add_row(row.label, *cells)
+    if config.repeat > 1 and not config.idle:
+        per_run = [
+            ", ".join(f"{r.deliveries_per_s:,.0f}" for r in results if r.server == kind and not r.error)
+            for kind in summary
+        ]
+        table.add_row("deliveries/s, each run", *per_run, *([""] if shown_ratios else []))
+    return table
+
+
+def _cell(row: Row, figures: dict[str, float], config: Config) -> str:
+    text = row.fmt.format(figures[row.key])
+    if row.key == "echoes":
+        text += f" / {config.expected_echoes:,}"
+    if row.key == "complete_clients":
+        text += f" / {config.clients:,}"
+    if row.key == "stalled_cut_off":
+        text += f" / {config.stalled}"
+    if row.key == "server_rss_end_mb":
+        text += f" / {figures['server_rss_peak_mb']:.1f}"
+    return text
+
+
+def describe(config: Config) -> str:
+    if config.idle:
+        return f"idle: {config.clients:,} clients"
+    rate = f"{config.rate:g}/s each" if config.rate else "flat out"
+    stalled = f", {config.stalled} stalled readers" if config.stalled else ""
+    return (
+        f"fan-out: {config.clients:,} clients, {config.senders} senders × {config.messages} messages"
+        f" × {config.size} B, {rate}{stalled}"
+    )
+
+
+def report_problems(console: Console, results: Sequence[RunResult]) -> None:
+    """Print run errors, client errors and server log lines, which the table cannot show."""
+    for number, result in enumerate(results, 1):
+        notes = [f"error: {result.error}"] if result.error else []
+        notes += [f"client: {line}" for line in result.client_errors]
+        if result.server_log_lines:
+            notes.append(f"server stderr ({result.server_log_lines} lines), first ones:")
+            notes += [f"  {line}" for line in result.server_log]
+        if notes:
+            console.print(f"[bold]run {number} ({result.server}):[/bold]", highlight=False)
+            for note in notes:
+                console.print(f"  {note}", markup=False, highlight=False)
+
+
+def write_json(target: str, config: Config, results: Sequence[RunResult], summary: dict[str, Any]) -> None:
+    document = {
+        "config": asdict(config),
+        "expected_deliveries": config.expected_deliveries,
+        "runs": [asdict(r) for r in results],
+        "summary": summary,
+        "ratio_messenger_over_naive": ratios(summary),
+    }
+    text = json.dumps(document, indent=2)
+    if target == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(target).write_text(text + "\n")
+
+
+# -- command line ---------------------------------------------------------------------------------
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
+    parser = argparse.ArgumentParser(
+        description="Fan-out benchmark for chat servers (see benchmarks/README.md).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--clients", type=positive, default=500, help="connected readers N")
+    parser.add_argument("--senders", type=positive, default=10, help="how many of the N send")
+    parser.add_argument("--messages", type=positive, default=200, help="messages per sender")
+    parser.add_argument("--size", type=positive, default=64, help="bytes per message line sent")
+    parser.add_argument("--rate", type=float, default=0.0, help="messages/s per sender; 0 = flat out")
+    parser.add_argument("--stalled", type=int, default=0, help="extra clients that never read")
+    parser.add_argument("--server", choices=(*SERVERS, "both"), default="messenger")
+    parser.add_argument("--repeat", type=positive, default=1, help="runs per server; the median is shown")
+    parser.add_argument("--workers", type=positive, default=2, help="generator processes")
+    parser.add_argument("--probes", type=int, default=20, help="receivers that record latency")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed for login and messages")
+    parser.add_argument("--sendq", help="messenger's --sendq (e.g. 1M)")
+    parser.add_argument("--idle", type=positive, metavar="N", help="log in N clients, send nothing")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-' = stdout)")
+    args = parser.parse_args(argv)
+    clients = args.idle or args.clients
+    if not args.idle and args.senders > clients:
+        parser.error("--senders cannot exceed --clients")
+    if args.rate < 0 or args.stalled < 0 or args.probes < 0 or args.timeout <= 0:
+        parser.error("--rate, --stalled and --probes cannot be negative; --timeout must be positive")
+    config = Config(
+        servers=SERVERS if args.server == "both" else (args.server,),
+        clients=clients,
+        senders=args.senders,
+        messages=args.messages,
+        size=args.size,
+        rate=args.rate,
+        stalled=args.stalled,
+        workers=min(args.workers, clients),
+        probes=args.probes,
+        timeout=args.timeout,
+        repeat=args.repeat,
+        idle=bool(args.idle),
+        sendq=args.sendq,
+    )
+    return config, args.json
+
+
+def run_all(config: Config, console: Console) -> list[RunResult]:
+    """Every repetition of every server; servers alternate so drift affects both alike."""
+    results = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+        runner = Runner(config, progress)
+        for _ in range(config.repeat):
+            for kind in config.servers:
+                results.append(runner.run(kind))
+    return results
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    """Run the benchmark; exit status 1 if any run failed or lost messages."""
+    config, json_target = parse_args(argv)
+    console = Console(stderr=json_target == "-", highlight=False)
+    results = run_all(config, console)
+    summary = summarise(config, results)
+    if summary:
+        console.print(render_table(config, results, summary))
+    report_problems(console, results)
+    if json_target:
+        write_json(json_target, config, results, summary)
+    failed = any(r.error or r.lost for r in results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
