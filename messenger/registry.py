@@ -1,21 +1,20 @@
-"""Who is connected, and getting frames to them without ever blocking on a socket.
+"""Who is connected, and what each of them is sent.
 
-The Registry owns the logged-in members under one lock.  Every broadcast happens inside that
-lock (so all receivers see one order of messages, with ids increasing), is encoded once per
-mode, and the same bytes are appended to each recipient's Outbox; each connection's own writer
-thread drains its Outbox to the socket.  No socket I/O ever happens under the lock: a member
-whose Outbox passes its limit is removed, announced as ``too_slow``, and cut off by calling its
-``abort`` callback after the lock is released.
+The Registry owns the logged-in members under one lock.  Everything that reaches members is
+appended to the shared ChatLog (delivery.py) while that lock is held, so all receivers see one
+order of messages, with ids increasing.  A frame is encoded once per mode and appended once,
+however many members receive it; the log's Flusher thread writes it to the sockets.  Nothing
+here blocks on a socket.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from .delivery import ChatLog, Outbox
 from .protocol import (
     ErrorCode,
     FrameError,
@@ -26,7 +25,8 @@ from .protocol import (
     Renamed,
     ServerFrame,
     Welcome,
-    encode_for,
+    encode,
+    encode_text,
     name_key,
     timestamp,
 )
@@ -34,78 +34,17 @@ from .protocol import (
 log = logging.getLogger(__name__)
 
 
-class Outbox:
-    """A bounded queue of encoded bytes for one connection, drained by its writer thread.
-
-    ``put`` never blocks; it reports False once more than ``limit`` bytes wait unsent (queued,
-    or taken by the writer and not yet fully sent), and the caller then cuts the connection
-    off.  ``take`` hands the writer everything queued as one chunk, so a busy connection gets
-    one ``sendall`` per wake-up rather than one per frame; the writer calls ``take`` again only
-    once that chunk is sent, which is when it stops counting as unsent.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._chunks: deque[bytes] = deque()
-        self._size = 0
-        self._in_flight = 0
-        self._closed = False
-        self._cond = threading.Condition(threading.Lock())
-
-    @property
-    def pending(self) -> int:
-        """Bytes not yet sent: queued, or taken by the writer and still being sent."""
-        return self._size + self._in_flight
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def put(self, data: bytes) -> bool:
-        """Queue ``data``; False when the queue is now over its limit.  Ignored once closed."""
-        with self._cond:
-            if self._closed:
-                return True
-            self._chunks.append(data)
-            self._size += len(data)
-            self._cond.notify()
-            return self._size + self._in_flight <= self.limit
-
-    def close(self, discard: bool = False) -> None:
-        """Accept nothing more; the writer sends what is queued (unless ``discard``), then ends."""
-        with self._cond:
-            self._closed = True
-            if discard:
-                self._chunks.clear()
-                self._size = 0
-                self._in_flight = 0
-            self._cond.notify_all()
-
-    def take(self) -> bytes | None:
-        """Wait for queued bytes and return them all; None once closed and drained."""
-        with self._cond:
-            self._in_flight = 0  # the previous chunk has been sent
-            while not self._chunks and not self._closed:
-                self._cond.wait()
-            if not self._chunks:
-                return None
-            data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
-            self._chunks.clear()
-            self._in_flight = len(data)
-            self._size = 0
-            return data
-
-
 @dataclass(eq=False)
 class Member:
-    """One connection as the registry sees it: its mode, its outbox, and how to cut it off."""
+    """One connection as the registry sees it: its outbox (which knows its mode) and name."""
 
-    mode: Mode
     outbox: Outbox
-    abort: Callable[[], None]
     address: str = ""
     name: str | None = None
-    history: int | None = field(default=None, repr=False)
+
+    @property
+    def mode(self) -> Mode:
+        return self.outbox.mode
 
     @property
     def key(self) -> str:
@@ -121,15 +60,21 @@ class ServerFull(Exception):
     """The server already holds its maximum number of logged-in members."""
 
 
+def encode_both(frame: ServerFrame) -> dict[Mode, bytes]:
+    """A server frame in each mode's bytes: computed once, shared by every recipient."""
+    return {Mode.JSON: encode(frame), Mode.TEXT: encode_text(frame)}
+
+
 class Registry:
     """The logged-in members and every delivery to them.
 
-    Callers use join / rename / leave / say / users / reply / close_all.  All of them are
+    Callers use join / rename / leave / cut / say / reply / users / close_all.  All of them are
     thread-safe; none of them blocks on a socket.
     """
 
-    def __init__(self, server_name: str, max_members: int | None = None) -> None:
+    def __init__(self, server_name: str, chat_log: ChatLog, max_members: int | None = None) -> None:
         self.server_name = server_name
+        self.chat_log = chat_log
         self.max_members = max_members
         self._lock = threading.Lock()
         self._members: dict[str, Member] = {}
@@ -147,6 +92,9 @@ class Registry:
     def _users_locked(self) -> tuple[str, ...]:
         return tuple(sorted((m.name for m in self._members.values() if m.name), key=name_key))
 
+    def _is_member_locked(self, member: Member) -> bool:
+        return member.name is not None and self._members.get(member.key) is member
+
     # -- membership ---------------------------------------------------------------------------
 
     def join(self, member: Member, name: str) -> None:
@@ -162,43 +110,57 @@ class Registry:
                 raise ServerFull(name)
             member.name = name
             self._members[key] = member
+            self.chat_log.join(member.outbox)
             welcome = Welcome(user=name, users=self._users_locked(), server=self.server_name)
-            slow = [] if member.outbox.put(encode_for(member.mode, welcome)) else [member]
-            slow += self._fanout_locked(Joined(user=name, ts=timestamp()), self._members.values())
-            cut = self._remove_slow_locked(slow)
-        self._abort(cut)
+            self.chat_log.append(encode_both(welcome), [member.outbox])
+            self.chat_log.append(encode_both(Joined(user=name, ts=timestamp())))
 
     def rename(self, member: Member, new_name: str) -> None:
         """Change ``member``'s name and tell everyone.  Only the case of one's own name may
         collide with one's own name; any other match raises NameTaken."""
         new_key = name_key(new_name)
         with self._lock:
-            old_name = member.name
-            if old_name is None or self._members.get(member.key) is not member:
+            if not self._is_member_locked(member):
                 return
             if new_key != member.key and new_key in self._members:
                 raise NameTaken(new_name)
+            old_name = member.name
+            assert old_name is not None
             del self._members[member.key]
             member.name = new_name
             self._members[new_key] = member
-            frame = Renamed(old=old_name, new=new_name, ts=timestamp())
-            cut = self._remove_slow_locked(self._fanout_locked(frame, self._members.values()))
-        self._abort(cut)
+            self.chat_log.append(encode_both(Renamed(old=old_name, new=new_name, ts=timestamp())))
 
     def leave(self, member: Member, reason: str) -> bool:
         """Remove ``member`` and announce it as left; False if it was not a member."""
         with self._lock:
-            if member.name is None or self._members.get(member.key) is not member:
+            if not self._is_member_locked(member):
                 return False
-            cut = self._remove_slow_locked([], first=(member, reason))
-        self._abort(cut)
+            assert member.name is not None
+            del self._members[member.key]
+            self.chat_log.leave(member.outbox)
+            self.chat_log.append(encode_both(Left(user=member.name, ts=timestamp(), reason=reason)))
         return True
+
+    def cut(self, member: Member) -> bool:
+        """Remove a member whose unsent output passed its limit, announced as ``too_slow``."""
+        if self.leave(member, "too_slow"):
+            log.warning(
+                "%s (%s) cut off: more than %d bytes waiting unsent",
+                member.name,
+                member.address,
+                member.outbox.limit,
+            )
+            return True
+        return False
 
     def close_all(self) -> list[Member]:
         """Forget every member without announcing anything (the server is stopping)."""
         with self._lock:
             members = list(self._members.values())
             self._members.clear()
+            for member in members:
+                self.chat_log.leave(member.outbox)
         return members
 
     # -- messages -----------------------------------------------------------------------------
@@ -207,78 +169,27 @@ class Registry:
         """Deliver a chat message from ``member``: to everyone, or privately to ``to`` (and the
         sender).  Raises FrameError ``unknown_user`` when ``to`` is not online."""
         with self._lock:
-            if member.name is None or self._members.get(member.key) is not member:
+            if not self._is_member_locked(member):
                 return
-            if to is None:
-                recipients: Iterable[Member] = self._members.values()
-                to_name = None
-            else:
+            assert member.name is not None
+            targets: Iterable[Outbox] | None = None
+            to_name = None
+            if to is not None:
                 target = self._members.get(name_key(to))
                 if target is None:
                     raise FrameError(ErrorCode.UNKNOWN_USER, f"no user named '{to}' is online", "say")
-                recipients = (member,) if target is member else (member, target)
+                targets = {member.outbox, target.outbox}
                 to_name = target.name
             frame = Message(
                 id=self._next_id, sender=member.name, text=text, ts=timestamp(), to=to_name, action=action
             )
             self._next_id += 1
-            cut = self._remove_slow_locked(self._fanout_locked(frame, recipients))
-        self._abort(cut)
+            self.chat_log.append(encode_both(frame), targets)
 
-    def reply(self, member: Member, data: bytes) -> None:
-        """Queue bytes for one connection (an answer to its own request)."""
-        if not member.outbox.put(data):
-            with self._lock:
-                cut = self._remove_slow_locked([member])
-            self._abort(cut or [member])
-
-    # -- internals ----------------------------------------------------------------------------
-
-    def _fanout_locked(self, frame: ServerFrame, recipients: Iterable[Member]) -> list[Member]:
-        """Queue ``frame`` for each recipient, encoded once per mode; return the overflowed."""
-        encoded: dict[Mode, bytes] = {}
-        slow = []
-        for member in recipients:
-            data = encoded.get(member.mode)
-            if data is None:
-                data = encoded[member.mode] = encode_for(member.mode, frame)
-            if not member.outbox.put(data):
-                slow.append(member)
-        return slow
-
-    def _remove_slow_locked(
-        self, slow: list[Member], first: tuple[Member, str] | None = None
-    ) -> list[Member]:
-        """Remove members and announce them as left, until no announcement overflows anyone
-        else; return the members cut for being too slow."""
-        pending = [(m, "too_slow") for m in slow]
-        if first is not None:
-            pending.insert(0, first)
-        cut: list[Member] = []
-        while pending:
-            member, reason = pending.pop(0)
-            if member.name is None or self._members.get(member.key) is not member:
-                if reason == "too_slow" and member not in cut:
-                    cut.append(member)
-                continue
-            del self._members[member.key]
-            if reason == "too_slow":
-                cut.append(member)
-                member.outbox.close(discard=True)
-            frame = Left(user=member.name, ts=timestamp(), reason=reason)
-            pending += [(m, "too_slow") for m in self._fanout_locked(frame, self._members.values())]
-        return cut
-
-    @staticmethod
-    def _abort(members: list[Member]) -> None:
-        for member in members:
-            log.warning(
-                "%s (%s) cut off: more than %d bytes waiting unsent",
-                member.name,
-                member.address,
-                member.outbox.limit,
-            )
-            member.abort()
+    def reply(self, outbox: Outbox, data: bytes) -> None:
+        """Queue bytes (already in the outbox's mode) for one connection, after everything
+        already queued for it."""
+        self.chat_log.append({outbox.mode: data}, [outbox])
 
 
-__all__ = ["Member", "NameTaken", "Outbox", "Registry", "ServerFull"]
+__all__ = ["Member", "NameTaken", "Registry", "ServerFull", "encode_both"]

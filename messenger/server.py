@@ -1,10 +1,11 @@
 """The chat server: a ThreadingTCPServer whose handlers speak the protocol to one client each.
 
 ChatServer owns the listening socket, the Registry of logged-in members, the set of open
-connections (for login time-outs and shutdown) and the configuration.  ChatHandler runs in one
-thread per connection: ``setup`` starts the connection's writer thread, ``handle`` reads bytes,
-cuts them into lines and dispatches each to ``on_<type>``, ``finish`` (which runs even when
-``handle`` raises) announces the departure and closes the outbox.  The server knows no
+connections (for login time-outs and shutdown), the ChatLog whose Flusher thread writes every
+connection's output, and the configuration.  ChatHandler runs in one thread per connection:
+``handle`` reads bytes, cuts them into lines and dispatches each to ``on_<type>`` (the first line
+fixes the mode and gives the connection its Outbox), ``finish`` (which runs even when ``handle``
+raises) announces the departure and closes the outbox.  The server knows no
 terminal: it logs through ``logging`` and never prints.
 """
 
@@ -19,6 +20,7 @@ import time
 from dataclasses import dataclass
 
 from . import __version__
+from .delivery import ChatLog, Outbox
 from .protocol import (
     DEFAULT_MAX_LINE,
     EOF,
@@ -54,7 +56,7 @@ from .protocol import (
     parse_text_command,
     sanitize_text,
 )
-from .registry import Member, NameTaken, Outbox, Registry, ServerFull
+from .registry import Member, NameTaken, Registry, ServerFull
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,8 @@ class ServerConfig:
     burst: int = 50
     max_clients: int = 1000
     login_timeout: float = 30.0
-    # How long shutdown lets writers flush the goodbye frame before cutting sockets; with the
+    # How long a closing connection may take to flush its last frames (the shutdown frame,
+    # an error) before its socket is cut; with the
     # rest of shutdown it keeps the whole stop under 2 seconds.
     shutdown_grace: float = 1.0
 
@@ -107,7 +110,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     Reads with ``recv`` into a LineDecoder rather than through ``rfile`` so that no line is
     ever buffered past the limit.  Dispatches JSON frames and text-mode commands alike to
-    ``on_<type>`` methods; writes only through the connection's Outbox, drained by its writer.
+    ``on_<type>`` methods; writes only by appending to the server's ChatLog.
     """
 
     server: ChatServer
@@ -117,7 +120,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         config = self.server.config
         self.address = "{}:{}".format(*self.client_address[:2])
         self.decoder = LineDecoder(config.max_line)
-        self.outbox = Outbox(config.sendq)
+        self.outbox: Outbox | None = None
         self.member: Member | None = None
         self.bucket = TokenBucket(config.max_rate, config.burst)
         self.opened_at = time.monotonic()
@@ -125,8 +128,6 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.leave_reason = "disconnected"
         self.logged_in = False
         _tune_socket(self.request)
-        self.writer = threading.Thread(target=self._write_loop, name=f"writer {self.address}", daemon=True)
-        self.writer.start()
         self.server.track(self)
         log.info("connection from %s", self.address)
 
@@ -145,9 +146,12 @@ class ChatHandler(socketserver.BaseRequestHandler):
         announce = self.member is not None and self.logged_in and not self.server.stopping.is_set()
         if announce and self.server.registry.leave(self.member, self.leave_reason):
             log.info("%s left (%s)", self.member.name, self.leave_reason)
-        self.outbox.close()
-        # Let the writer flush a last error or goodbye; a stalled peer cannot keep us here.
-        self.writer.join(timeout=self.server.config.shutdown_grace)
+        if self.outbox is not None:
+            # Let a last error or goodbye go out; a stalled peer cannot keep us here.
+            self.server.chat_log.close(self.outbox)
+            if not self.outbox.released.wait(self.server.config.shutdown_grace):
+                self.server.chat_log.abort(self.outbox)
+                self.outbox.released.wait(self.server.config.shutdown_grace)
         log.debug("connection from %s closed", self.address)
 
     # -- input --------------------------------------------------------------------------------
@@ -170,7 +174,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
         assert isinstance(event, (Line, LineTooLong, BadEncoding))
         if self.member is None:
             mode = detect_mode(event.first_byte)
-            self.member = Member(mode=mode, outbox=self.outbox, abort=self.abort, address=self.address)
+            self.outbox = Outbox(self.request, mode, self.server.config.sendq, on_overflow=self.too_slow)
+            self.server.chat_log.attach(self.outbox)
+            self.member = Member(outbox=self.outbox, address=self.address)
         if isinstance(event, LineTooLong):
             limit = self.server.config.max_line
             self.error(ErrorCode.TOO_LONG, f"line longer than {limit} bytes; it was discarded")
@@ -287,8 +293,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.send_raw(encode_for(self.member.mode, frame))
 
     def send_raw(self, data: bytes) -> None:
-        assert self.member is not None
-        self.server.registry.reply(self.member, data)
+        assert self.outbox is not None
+        self.server.registry.reply(self.outbox, data)
 
     def error(self, code: ErrorCode, message: str, re: str | None = None) -> None:
         self.send(Error(code=code.value, message=message, re=re))
@@ -297,23 +303,26 @@ class ChatHandler(socketserver.BaseRequestHandler):
         """End the connection gracefully: what is queued is sent, then the socket closes."""
         if self.closing_at is None:
             self.closing_at = time.monotonic()
-        self.outbox.close()
+        if self.outbox is not None:
+            self.server.chat_log.close(self.outbox)
+        else:
+            self._shut_socket()
 
     def abort(self) -> None:
         """Cut the connection at once (too slow, or shutdown grace over); never blocks."""
         self.closing_at = self.closing_at or time.monotonic()
-        self.outbox.close(discard=True)
-        with contextlib.suppress(OSError):
-            self.request.shutdown(socket.SHUT_RDWR)
+        if self.outbox is not None:
+            self.server.chat_log.abort(self.outbox)
+        else:
+            self._shut_socket()
 
-    def _write_loop(self) -> None:
-        """Drain the outbox to the socket; when it is closed and empty, shut the socket so the
-        reading side wakes up too."""
-        try:
-            while (data := self.outbox.take()) is not None:
-                self.request.sendall(data)
-        except OSError:
-            self.outbox.close(discard=True)
+    def too_slow(self) -> None:
+        """Called by the Flusher when this connection's unsent output passed ``--sendq``."""
+        if self.member is not None and self.logged_in:
+            self.server.registry.cut(self.member)
+        self.abort()
+
+    def _shut_socket(self) -> None:
         with contextlib.suppress(OSError):
             self.request.shutdown(socket.SHUT_RDWR)
 
@@ -332,7 +341,7 @@ def _tune_socket(sock: socket.socket) -> None:
 
 
 class ChatServer(socketserver.ThreadingTCPServer):
-    """A chat server: every connection gets a ChatHandler thread and a writer thread.
+    """A chat server: every connection gets a ChatHandler thread; one Flusher thread writes.
 
     Callers use ``serve_forever`` (in any thread), ``stop`` (from another thread), ``port``
     and ``registry``.  Subclasses may override ``handler_class`` hooks as socketserver allows.
@@ -350,12 +359,19 @@ class ChatServer(socketserver.ThreadingTCPServer):
         bind_and_activate: bool = True,
     ) -> None:
         self.config = config or ServerConfig()
-        self.registry = Registry(f"messenger/{__version__}", max_members=self.config.max_clients)
+        self.chat_log = ChatLog()
+        self.registry = Registry(
+            f"messenger/{__version__}", self.chat_log, max_members=self.config.max_clients
+        )
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()
         self._connections_lock = threading.Lock()
         self._serving = False
-        super().__init__(address, ChatHandler, bind_and_activate)
+        try:
+            super().__init__(address, ChatHandler, bind_and_activate)
+        except BaseException:
+            self.chat_log.stop()
+            raise
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         self._serving = True
@@ -421,11 +437,16 @@ class ChatServer(socketserver.ThreadingTCPServer):
         handlers = self.connections()
         frame = Shutdown(message=message)
         for handler in handlers:
-            if handler.member is not None:
-                handler.outbox.put(encode_for(handler.member.mode, frame))
+            if handler.outbox is not None:
+                handler.send(frame)
             handler.close()
         deadline = time.monotonic() + self.config.shutdown_grace
+        outboxes = [h.outbox for h in handlers if h.outbox is not None]
         for handler in handlers:
-            handler.writer.join(timeout=max(0.0, deadline - time.monotonic()))
+            if handler.outbox is not None:
+                handler.outbox.released.wait(max(0.0, deadline - time.monotonic()))
             handler.abort()
+        for outbox in outboxes:
+            outbox.released.wait(max(0.0, deadline + 0.5 - time.monotonic()))
+        self.chat_log.stop()
         log.info("server stopped")

@@ -1,90 +1,185 @@
-"""The Outbox and Registry without sockets: limits, ordering, and cut-offs."""
+"""The Outbox, the Flusher and the Registry over socketpairs: ordering, limits and cut-offs."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+from collections.abc import Iterator
 
+import pytest
+
+from messenger.delivery import TRIM_EVERY, ChatLog, Outbox
 from messenger.protocol import Mode
-from messenger.registry import Member, Outbox, Registry
+from messenger.registry import Member, Registry
+
+WAIT = 5.0
 
 
-def test_outbox_counts_the_chunk_being_sent_as_unsent() -> None:
-    outbox = Outbox(limit=100)
-    assert outbox.put(b"a" * 60)
-    assert outbox.take() == b"a" * 60  # the writer is now sending these 60 bytes
-    assert outbox.pending == 60
-    assert not outbox.put(b"b" * 41)  # 60 in flight + 41 queued > 100
-    assert outbox.take() == b"b" * 41  # taking again means the previous chunk was sent
-    assert outbox.pending == 41
+@pytest.fixture
+def chat_log() -> Iterator[ChatLog]:
+    chat_log = ChatLog()
+    yield chat_log
+    chat_log.stop()
 
 
-def test_outbox_joins_everything_queued_into_one_chunk_and_drains_on_close() -> None:
-    outbox = Outbox(limit=1000)
-    for part in (b"one\n", b"two\n", b"three\n"):
-        outbox.put(part)
-    outbox.close()
-    assert outbox.put(b"ignored\n")  # closed: nothing more is queued
-    assert outbox.take() == b"one\ntwo\nthree\n"
-    assert outbox.take() is None
+@pytest.fixture
+def pairs() -> Iterator[list[tuple[socket.socket, socket.socket]]]:
+    made: list[tuple[socket.socket, socket.socket]] = []
+    yield made
+    for ours, theirs in made:
+        ours.close()
+        theirs.close()
 
 
-def test_outbox_discard_drops_what_is_queued() -> None:
-    outbox = Outbox(limit=1000)
-    outbox.put(b"x" * 10)
-    outbox.close(discard=True)
-    assert outbox.take() is None
-    assert outbox.pending == 0
+def pair(pairs: list) -> tuple[socket.socket, socket.socket]:
+    ours, theirs = socket.socketpair()
+    theirs.settimeout(WAIT)
+    pairs.append((ours, theirs))
+    return ours, theirs
 
 
-def test_take_waits_for_data() -> None:
-    outbox = Outbox(limit=1000)
-    got: list[bytes | None] = []
-    reader = threading.Thread(target=lambda: got.append(outbox.take()))
-    reader.start()
-    outbox.put(b"late\n")
-    reader.join(timeout=5)
-    assert got == [b"late\n"]
+def fill_kernel_buffers(sock: socket.socket) -> None:
+    """Send until the kernel takes no more, as a peer that stopped reading would cause."""
+    sock.setblocking(False)
+    try:
+        while True:
+            sock.send(b"\0" * 65536)
+    except BlockingIOError:
+        pass
+    sock.setblocking(True)
 
 
-def make_member(registry: Registry, name: str, limit: int = 10_000, mode: Mode = Mode.JSON) -> Member:
-    cut: list[str] = []
-    member = Member(mode=mode, outbox=Outbox(limit), abort=lambda: cut.append(name), address=name)
-    member.cut = cut  # type: ignore[attr-defined]
+def read_until_eof(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def attached(chat_log: ChatLog, sock: socket.socket, limit: int = 10_000_000, **options) -> Outbox:
+    outbox = Outbox(sock, options.get("mode", Mode.JSON), limit, options.get("on_overflow"))
+    chat_log.attach(outbox)
+    return outbox
+
+
+def test_replies_arrive_in_order_then_close_shuts_the_socket(chat_log, pairs) -> None:
+    ours, theirs = pair(pairs)
+    outbox = attached(chat_log, ours)
+    frames = [f"frame {i}\n".encode() for i in range(5000)]
+    for frame in frames:
+        chat_log.append({Mode.JSON: frame}, [outbox])
+    chat_log.close(outbox)
+    assert read_until_eof(theirs) == b"".join(frames)
+    assert outbox.released.wait(WAIT)
+
+
+def test_broadcasts_reach_members_only_between_join_and_leave(chat_log, pairs) -> None:
+    ours, theirs = pair(pairs)
+    outbox = attached(chat_log, ours)
+    chat_log.append({Mode.JSON: b"before join\n"})
+    chat_log.join(outbox)
+    chat_log.append({Mode.JSON: b"member\n", Mode.TEXT: b"text member\n"})
+    chat_log.leave(outbox)
+    chat_log.append({Mode.JSON: b"after leave\n"})
+    chat_log.append({Mode.JSON: b"still a reply\n"}, [outbox])
+    chat_log.close(outbox)
+    assert read_until_eof(theirs) == b"member\nstill a reply\n"
+
+
+def test_an_outbox_over_its_limit_is_reported_once_and_abort_releases(chat_log, pairs) -> None:
+    ours, _theirs = pair(pairs)
+    fill_kernel_buffers(ours)
+    overflowed = threading.Event()
+    calls: list[int] = []
+
+    def on_overflow() -> None:
+        calls.append(1)
+        overflowed.set()
+
+    outbox = attached(chat_log, ours, limit=64 * 1024, on_overflow=on_overflow)
+    chat_log.join(outbox)
+    for _ in range(9):
+        chat_log.append({Mode.JSON: b"x" * 8192})  # 72 KiB > 64 KiB
+    assert overflowed.wait(WAIT)
+    assert chat_log.unsent(outbox) >= 9 * 8192
+    chat_log.abort(outbox)
+    assert outbox.released.wait(WAIT)
+    assert calls == [1]
+
+
+def test_a_stalled_outbox_resumes_when_the_peer_reads(chat_log, pairs) -> None:
+    ours, theirs = pair(pairs)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    outbox = attached(chat_log, ours)
+    payload = b"".join(f"{i:08d}\n".encode() for i in range(200_000))  # 1.8 MB
+    chat_log.append({Mode.JSON: payload}, [outbox])
+    chat_log.close(outbox)
+    assert read_until_eof(theirs) == payload  # written in parts as the reader makes room
+
+
+def test_the_log_is_trimmed_behind_the_slowest_cursor(chat_log, pairs) -> None:
+    ours, theirs = pair(pairs)
+    outbox = attached(chat_log, ours)
+    chat_log.join(outbox)
+    for index in range(3 * TRIM_EVERY):
+        chat_log.append({Mode.JSON: f"{index}\n".encode()})
+        if index % 1000 == 999:
+            read_lines(theirs, 1000)
+    read_lines(theirs, 3 * TRIM_EVERY % 1000)
+    chat_log.append({Mode.JSON: b"last\n"})
+    assert read_lines(theirs, 1) == [b"last"]
+    assert len(chat_log._entries) <= TRIM_EVERY + 1
+
+
+def read_lines(sock: socket.socket, count: int, buffer: dict = {}) -> list[bytes]:  # noqa: B006
+    data = buffer.pop(sock, b"")
+    while data.count(b"\n") < count:
+        data += sock.recv(65536)
+    lines = data.split(b"\n")
+    buffer[sock] = b"\n".join(lines[count:])
+    return lines[:count]
+
+
+def make_member(registry: Registry, pairs: list, name: str, **options) -> Member:
+    ours, theirs = pair(pairs)
+    if options.get("stalled"):
+        fill_kernel_buffers(ours)
+    outbox = attached(
+        registry.chat_log, ours, options.get("limit", 1_000_000), mode=options.get("mode", Mode.JSON)
+    )
+    member = Member(outbox=outbox, address=name)
+    member.peer = theirs  # type: ignore[attr-defined]
     registry.join(member, name)
     return member
 
 
-def frames(member: Member) -> list[dict]:
-    data = member.outbox.take() or b""
-    return [json.loads(line) for line in data.splitlines()]
+def lines(member: Member, count: int) -> list[bytes]:
+    return read_lines(member.peer, count)  # type: ignore[attr-defined]
 
 
-def test_a_member_over_its_limit_is_cut_and_announced_too_slow() -> None:
-    registry = Registry("test")
-    fast = make_member(registry, "fast")
-    slow = make_member(registry, "slow", limit=300)
-    frames(fast)
+def test_a_slow_member_is_cut_and_announced_too_slow(chat_log, pairs) -> None:
+    registry = Registry("test", chat_log)
+    fast = make_member(registry, pairs, "fast")
+    slow = make_member(registry, pairs, "slow", limit=300, stalled=True)
+    slow.outbox.on_overflow = lambda: registry.cut(slow)
     for index in range(5):
         registry.say(fast, f"message {index} " + "x" * 50)
-    assert slow.cut == ["slow"]  # type: ignore[attr-defined]
-    seen = frames(fast)
+    seen = [json.loads(line) for line in lines(fast, 9)]  # welcome, 2 joined, 5 messages, left
     assert [frame["text"][:9] for frame in seen if frame["type"] == "message"] == [
         f"message {index}" for index in range(5)
     ]
-    [left] = [frame for frame in seen if frame["type"] == "left"]
-    assert (left["user"], left["reason"]) == ("slow", "too_slow")
+    assert (seen[-1]["type"], seen[-1]["user"], seen[-1]["reason"]) == ("left", "slow", "too_slow")
     assert registry.users() == ("fast",)
 
 
-def test_one_encoding_per_mode_is_shared_by_all_recipients() -> None:
-    registry = Registry("test")
-    first = make_member(registry, "first")
-    second = make_member(registry, "second")
-    texter = make_member(registry, "texter", mode=Mode.TEXT)
-    for member in (first, second, texter):
-        member.outbox.take()
+def test_private_messages_and_modes(chat_log, pairs) -> None:
+    registry = Registry("test", chat_log)
+    first = make_member(registry, pairs, "first")
+    texter = make_member(registry, pairs, "texter", mode=Mode.TEXT)
+    other = make_member(registry, pairs, "other")
     registry.say(first, "hi")
-    one, two = first.outbox.take(), second.outbox.take()
-    assert one == two and one is two  # the very same bytes object
-    assert texter.outbox.take() == b"first: hi\n"
+    registry.say(first, "psst", to="TEXTER")
+    registry.say(other, "done")
+    assert lines(texter, 6)[-3:] == [b"first: hi", b"[private to texter] first: psst", b"other: done"]
+    assert [json.loads(line)["text"] for line in lines(other, 4)[-2:]] == ["hi", "done"]

@@ -1,0 +1,360 @@
+"""Getting frames onto sockets: one shared log of encoded frames, one Flusher thread.
+
+Every frame the server sends is appended once to the ChatLog, in one global order: a broadcast
+as one entry for every member, a reply or private message as one entry naming its recipients.
+Appending costs O(1) whatever the number of connections.  Each connection's Outbox is a cursor
+into that log.  The Flusher thread, woken once per batch, hands every Outbox everything new
+since its cursor in one non-blocking ``send`` (connections that are caught up share one joined
+chunk), and waits with epoll for the sockets whose kernel buffers are full.  An Outbox whose
+unsent bytes pass its limit is reported through its ``on_overflow`` callback, and the log is
+trimmed behind the slowest cursor, so memory stays bounded.
+
+Why not a queue and a writer thread per connection (the first design): a broadcast then costs a
+locked queue operation and a thread wake-up per recipient, and at a thousand connections the
+wake-ups alone use more than a core (docs/performance.md has the figures).
+
+This module knows sockets and modes, not frames: it moves bytes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import logging
+import selectors
+import socket
+import threading
+from collections.abc import Callable, Iterable
+
+from .protocol import Mode
+
+log = logging.getLogger(__name__)
+
+# The most bytes handed to one send(): enough to fill a socket buffer in one call, small enough
+# that one connection's backlog does not hold up the round for everyone else.
+MAX_SEND = 256 * 1024
+# Trim the log once this many entries lie behind the slowest cursor.
+TRIM_EVERY = 2048
+NEVER = 1 << 62  # a sequence number no log reaches
+
+
+class Entry:
+    """One frame in the log: its bytes in each mode and, unless it is for every member, the
+    Outboxes it is for."""
+
+    __slots__ = ("data", "targets")
+
+    def __init__(self, data: dict[Mode, bytes], targets: frozenset[Outbox] | None) -> None:
+        self.data = data
+        self.targets = targets
+
+
+class Outbox:
+    """The output of one connection: a cursor into the log, and the unsent rest of the last
+    chunk the kernel did not take whole.
+
+    Broadcast entries reach it only while it is a member (between ``join`` and ``leave``
+    sequence numbers, set by the ChatLog); entries naming it always do.  ``close`` lets what is
+    queued go out, then shuts the socket (which also wakes the connection's reader);
+    ``abort`` drops it and shuts the socket at once.  ``released`` is set once the Flusher will
+    not touch the socket again, so it may be closed.
+    """
+
+    def __init__(
+        self, sock: socket.socket, mode: Mode, limit: int, on_overflow: Callable[[], None] | None = None
+    ) -> None:
+        self.sock = sock
+        self.mode = mode
+        self.limit = limit
+        self.on_overflow = on_overflow
+        self.released = threading.Event()
+        # Set under the log's lock:
+        self.cursor = 0
+        self.member_from = NEVER
+        self.member_until = NEVER
+        self.closed = False
+        self.dead = False
+        # Touched by the Flusher thread only:
+        self.rest = b""
+        self.waiting = False
+        self.registered = False
+        self.overflowed = False
+
+
+class Batches:
+    """What one Flusher round hands each connection: everything from its cursor to the head.
+
+    Broadcast entries form one list per mode, so a connection's broadcasts are one slice of it
+    (found by bisection) joined in C, and connections at the same cursor share the joined bytes.
+    The few entries addressed to one connection are merged in by sequence number.  A round thus
+    costs each connection O(log n) plus its own entries, however long the slice.
+    """
+
+    def __init__(
+        self, entries: list[Entry], base: int, head: int, targeted: list[int], outboxes: list[Outbox]
+    ) -> None:
+        starts = [o.cursor for o in outboxes if o.cursor < head and not o.waiting and not o.rest]
+        self.low = max(min(starts, default=head), base)
+        self.head = head
+        self.window = entries[self.low - base : head - base]
+        first_targeted = bisect.bisect_left(targeted, self.low)
+        self.own: dict[Outbox, list[int]] = {}
+        for seq in targeted[first_targeted:]:
+            for outbox in self.window[seq - self.low].targets or ():
+                self.own.setdefault(outbox, []).append(seq)
+        if first_targeted == len(targeted):
+            self.broadcast_seqs = range(self.low, head)
+        else:
+            self.broadcast_seqs = [s for s, e in enumerate(self.window, self.low) if e.targets is None]
+        self._data: dict[Mode, list[bytes]] = {}
+        self._joined: dict[tuple[Mode, int, int], bytes] = {}
+
+    def _broadcasts(self, mode: Mode, lo: int, hi: int) -> bytes:
+        """Joined broadcast entries with sequence numbers in [lo, hi), in ``mode``."""
+        i = bisect.bisect_left(self.broadcast_seqs, lo)
+        j = bisect.bisect_left(self.broadcast_seqs, hi)
+        if i >= j:
+            return b""
+        key = (mode, i, j)
+        joined = self._joined.get(key)
+        if joined is None:
+            data = self._data.get(mode)
+            if data is None:
+                low = self.low
+                data = self._data[mode] = [self.window[seq - low].data[mode] for seq in self.broadcast_seqs]
+            joined = self._joined[key] = b"".join(data[i:j])
+        return joined
+
+    def for_outbox(self, outbox: Outbox) -> bytes:
+        mode, start = outbox.mode, outbox.cursor
+        lo, hi = max(start, outbox.member_from), min(self.head, outbox.member_until)
+        own = [seq for seq in self.own.get(outbox, ()) if seq >= start]
+        if not own:
+            return self._broadcasts(mode, lo, hi) if lo < hi else b""
+        pieces = []
+        for seq in own:
+            if lo < min(seq, hi):
+                pieces.append(self._broadcasts(mode, lo, min(seq, hi)))
+            pieces.append(self.window[seq - self.low].data[mode])
+            lo = max(lo, seq + 1)
+        if lo < hi:
+            pieces.append(self._broadcasts(mode, lo, hi))
+        return b"".join(pieces)
+
+
+class ChatLog:
+    """The shared log of everything sent, and the Flusher thread that writes it out.
+
+    Callers use ``attach`` / ``join`` / ``leave`` / ``append`` / ``close`` / ``abort`` /
+    ``unsent`` and ``stop``; all are thread-safe and none blocks on a socket.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[Entry] = []
+        self._base = 0  # sequence number of _entries[0]
+        self._targeted: list[int] = []  # sequence numbers of entries with targets, ascending
+        self._offsets: dict[Mode, list[int]] = {mode: [0] for mode in Mode}  # bytes before each entry
+        self._outboxes: set[Outbox] = set()
+        self._seen_head = 0  # the head at the last round
+        self._asleep = False
+        self._stopping = False
+        self._selector = selectors.DefaultSelector()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        self._thread = threading.Thread(target=self._run, name="flusher", daemon=True)
+        self._thread.start()
+
+    @property
+    def head(self) -> int:
+        return self._base + len(self._entries)
+
+    # -- for the server and the registry ------------------------------------------------------
+
+    def attach(self, outbox: Outbox) -> None:
+        """Start delivering to ``outbox``: replies addressed to it from now on."""
+        with self._lock:
+            outbox.cursor = self.head
+            self._outboxes.add(outbox)
+
+    def join(self, outbox: Outbox) -> None:
+        """Broadcasts appended from now on reach ``outbox`` too."""
+        with self._lock:
+            outbox.member_from = self.head
+            outbox.member_until = NEVER
+
+    def leave(self, outbox: Outbox) -> None:
+        """Broadcasts appended from now on no longer reach ``outbox``."""
+        with self._lock:
+            outbox.member_until = self.head
+
+    def append(self, data: dict[Mode, bytes], targets: Iterable[Outbox] | None = None) -> None:
+        """Queue one frame (``data`` in each mode) for every member, or for ``targets``."""
+        entry = Entry(data, None if targets is None else frozenset(targets))
+        with self._lock:
+            seq = self.head
+            self._entries.append(entry)
+            if entry.targets is not None:
+                self._targeted.append(seq)
+            for mode, offsets in self._offsets.items():
+                offsets.append(offsets[-1] + len(data.get(mode, b"")))
+            self._wake_locked()
+
+    def close(self, outbox: Outbox) -> None:
+        """Send what is queued for ``outbox``, then shut its socket down."""
+        with self._lock:
+            outbox.closed = True
+            self._wake_locked()
+
+    def abort(self, outbox: Outbox) -> None:
+        """Drop what is queued for ``outbox`` and shut its socket down now; never blocks."""
+        with self._lock:
+            outbox.closed = outbox.dead = True
+            self._wake_locked()
+        with contextlib.suppress(OSError):
+            outbox.sock.shutdown(socket.SHUT_RDWR)
+
+    def unsent(self, outbox: Outbox) -> int:
+        """Bytes queued for ``outbox`` that the kernel has not taken yet (entries not addressed
+        to it are counted too: a close upper bound)."""
+        with self._lock:
+            return self._unsent_locked(outbox)
+
+    def stop(self) -> None:
+        """End the Flusher thread (after every connection was released)."""
+        with self._lock:
+            self._stopping = True
+            self._wake_locked()
+        self._thread.join(timeout=2)
+
+    # -- internals (log lock held) ------------------------------------------------------------
+
+    def _wake_locked(self) -> None:
+        if self._asleep:
+            self._asleep = False
+            with contextlib.suppress(BlockingIOError):
+                self._wake_writer.send(b"\0")
+
+    def _unsent_locked(self, outbox: Outbox) -> int:
+        offsets = self._offsets[outbox.mode]
+        start = max(outbox.cursor, self._base) - self._base
+        return len(outbox.rest) + offsets[-1] - offsets[start]
+
+    def _trim_locked(self) -> None:
+        if len(self._entries) < TRIM_EVERY:
+            return
+        low = min((o.cursor for o in self._outboxes), default=self.head)
+        drop = low - self._base
+        if drop < TRIM_EVERY:
+            return
+        del self._entries[:drop]
+        for offsets in self._offsets.values():
+            del offsets[:drop]
+        self._base = low
+        del self._targeted[: bisect.bisect_left(self._targeted, low)]
+
+    # -- the Flusher thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while self._round():
+                pass
+        except Exception:  # pragma: no cover - a bug here must not pass silently
+            log.exception("the flusher thread failed")
+        finally:
+            self._selector.close()
+            self._wake_reader.close()
+            self._wake_writer.close()
+
+    def _idle_locked(self) -> bool:
+        """Nothing to do until something is appended or a socket becomes writable."""
+        head = self.head
+        if head != self._seen_head:
+            return False  # new entries: someone may have more to send, or be further behind
+        return all(o.waiting or (o.cursor >= head and not o.closed) for o in self._outboxes)
+
+    def _round(self) -> bool:
+        with self._lock:
+            if self._stopping:
+                return False
+            self._asleep = self._idle_locked()
+            timeout = None if self._asleep else 0
+        for key, _ in self._selector.select(timeout):
+            if key.data is None:
+                with contextlib.suppress(BlockingIOError):
+                    while self._wake_reader.recv(4096):
+                        pass
+            else:
+                key.data.waiting = False
+        with self._lock:
+            self._asleep = False
+            head, base = self.head, self._base
+            self._seen_head = head
+            entries, targeted = self._entries, self._targeted
+            outboxes = list(self._outboxes)
+            # Closed before this snapshot: everything queued for them lies before ``head``.
+            closing = {outbox for outbox in outboxes if outbox.closed}
+        batches = Batches(entries, base, head, targeted, outboxes)
+        overflowed: list[Outbox] = []
+        for outbox in outboxes:
+            if outbox.dead:
+                self._release(outbox)
+                continue
+            if not outbox.waiting:
+                if not outbox.rest and outbox.cursor < head:
+                    outbox.rest = batches.for_outbox(outbox)
+                    outbox.cursor = head
+                if outbox.rest:
+                    self._send(outbox)
+                if not outbox.rest and outbox in closing and outbox.cursor >= head:
+                    self._release(outbox)
+                    continue
+            if outbox.waiting and not outbox.overflowed and self.unsent(outbox) > outbox.limit:
+                outbox.overflowed = True
+                overflowed.append(outbox)
+        with self._lock:
+            self._trim_locked()
+        for outbox in overflowed:
+            if outbox.on_overflow is not None:
+                outbox.on_overflow()
+        return True
+
+    def _send(self, outbox: Outbox) -> None:
+        data = outbox.rest
+        sent = 0
+        try:
+            while sent < len(data):
+                view = memoryview(data)[sent : sent + MAX_SEND]
+                count = outbox.sock.send(view, socket.MSG_DONTWAIT)
+                sent += count
+                if count < len(view):
+                    break
+        except BlockingIOError:
+            pass
+        except OSError:
+            outbox.dead = True
+            outbox.rest = b""
+            return
+        outbox.rest = data[sent:] if sent < len(data) else b""
+        if outbox.rest:
+            outbox.waiting = True
+            if not outbox.registered:
+                self._selector.register(outbox.sock, selectors.EVENT_WRITE, outbox)
+                outbox.registered = True
+        elif outbox.registered:
+            self._selector.unregister(outbox.sock)
+            outbox.registered = False
+
+    def _release(self, outbox: Outbox) -> None:
+        if outbox.registered:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._selector.unregister(outbox.sock)
+            outbox.registered = False
+        with self._lock:
+            self._outboxes.discard(outbox)
+        with contextlib.suppress(OSError):
+            outbox.sock.shutdown(socket.SHUT_RDWR)
+        outbox.rest = b""
+        outbox.released.set()
