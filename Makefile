@@ -23,8 +23,8 @@ serve: $(STAMP)
 	$(BIN)/messenger serve $(ARGS)
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check messenger tests
-	$(BIN)/ruff format --check messenger tests
+	$(BIN)/ruff check messenger tests benchmarks
+	$(BIN)/ruff format --check messenger tests benchmarks
 
 test: lint
 	$(BIN)/python -m pytest

@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import errno
 import json
+import math
 import multiprocessing as mp
 import os
 import queue
@@ -37,11 +38,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from multiprocessing.sharedctypes import SynchronizedArray
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -73,13 +73,15 @@ STOP_TIMEOUT = 10.0  # for the server to exit after SIGTERM before it is killed
 WORKER_SLACK = 10.0  # extra time a worker allows itself past the phase deadline
 DRAIN_TIMEOUT = 2.0  # reading a stalled reader's backlog to see whether the server cut it off
 SERVER_LOG_KEEP = 10  # server stderr lines kept in the report
+REPORT_WIDTH = 110  # columns of the report when it does not go to a terminal
 
 NS = 1_000_000_000
 MIB = 1024 * 1024
 
 # Slots of the shared counter array, one group per worker.
-LOGGED_IN, FAILED, DELIVERED, ECHOES, DISCONNECTED = range(5)
-COUNTER_SLOTS = 5
+# SETTLED counts clients that have everything they are owed or were disconnected.
+LOGGED_IN, FAILED, DELIVERED, ECHOES, DISCONNECTED, SETTLED = range(6)
+COUNTER_SLOTS = 6
 
 RECEIVER, PROBE, SENDER = "receiver", "probe", "sender"
 
@@ -117,10 +119,12 @@ class Config:
 
 @dataclass(frozen=True)
 class ClientSpec:
-    """One generator client: its index (name ``c<index>``) and its role."""
+    """One generator client: its index (name ``c<index>``), its role, and for a sender its rank
+    among the senders (which staggers the rate-limited schedules)."""
 
     index: int
     role: str
+    rank: int = 0
 
     @property
     def name(self) -> bytes:
@@ -132,14 +136,18 @@ def plan_clients(config: Config) -> list[list[ClientSpec]]:
     are spaced evenly over all indices, so they land on every worker and at every position in
     the server's join order."""
     n = config.clients
-    senders = {round(i * n / config.senders) for i in range(config.senders)} if not config.idle else set()
-    others = [i for i in range(n) if i not in senders]
-    probe_count = min(config.probes, len(others)) if not config.idle else 0
+    senders = [] if config.idle else [i * n // config.senders for i in range(config.senders)]
+    others = sorted(set(range(n)) - set(senders))
+    probe_count = 0 if config.idle else min(config.probes, len(others))
     probes = {others[(2 * j + 1) * len(others) // (2 * probe_count)] for j in range(probe_count)}
+    rank = {index: r for r, index in enumerate(senders)}
     plan: list[list[ClientSpec]] = [[] for _ in range(config.workers)]
     for index in range(n):
-        role = SENDER if index in senders else PROBE if index in probes else RECEIVER
-        plan[index * config.workers // n].append(ClientSpec(index, role))
+        if index in rank:
+            spec = ClientSpec(index, SENDER, rank[index])
+        else:
+            spec = ClientSpec(index, PROBE if index in probes else RECEIVER)
+        plan[index * config.workers // n].append(spec)
     return plan
 
 
@@ -157,9 +165,10 @@ class Client:
     is not the bottleneck); Parser subclasses look at every line.
     """
 
-    def __init__(self, spec: ClientSpec, port: int) -> None:
+    def __init__(self, spec: ClientSpec, port: int, owed: int) -> None:
         self.spec = spec
         self.port = port
+        self.owed = owed  # deliveries this client should receive
         self.sock: socket.socket | None = None
         self.logged_in = False
         self.delivered = 0
@@ -229,6 +238,11 @@ class Client:
         self.delivered += found
         return found
 
+    @property
+    def complete(self) -> bool:
+        """Whether everything owed to this client has arrived."""
+        return self.delivered >= self.owed
+
     def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
@@ -238,8 +252,8 @@ class Parser(Client):
     """A client that parses every message line: for senders (to tell their own echoes apart) and
     probes (to record latency).  Both check that each sender's messages arrive in order."""
 
-    def __init__(self, spec: ClientSpec, port: int, sender_count: int) -> None:
-        super().__init__(spec, port)
+    def __init__(self, spec: ClientSpec, port: int, owed: int) -> None:
+        super().__init__(spec, port, owed)
         self.record_latency = spec.role == PROBE
         self.latencies: list[int] = []
         self.echoes = 0
@@ -279,23 +293,29 @@ class Parser(Client):
 
 class Sender(Parser):
     """A parser that also sends ``messages`` lines: flat out, or ``rate`` a second on a fixed
-    schedule starting ``offset`` seconds after the start signal."""
+    schedule; the senders' schedules are staggered evenly over one interval."""
 
-    def __init__(self, spec: ClientSpec, port: int, config: Config, offset: float) -> None:
-        super().__init__(spec, port, config.senders)
+    def __init__(self, spec: ClientSpec, port: int, config: Config) -> None:
+        super().__init__(spec, port, (config.senders - 1) * config.messages)
         self.total = config.messages
         self.size = config.size
         self.interval_ns = int(NS / config.rate) if config.rate > 0 else 0
-        self.offset_ns = int(offset * NS)
+        self.offset_ns = self.interval_ns * spec.rank // config.senders
         self.sent = 0
         self.first_send_ns = 0
         self.next_due_ns = 0
+        self.watched = selectors.EVENT_READ  # the events the selector currently watches
         self._out = bytearray()
 
     @property
-    def wants_write(self) -> bool:
-        """Whether the socket should be watched for writability."""
-        return bool(self._out) or (self.interval_ns == 0 and self.sent < self.total)
+    def complete(self) -> bool:
+        return self.delivered >= self.owed and self.echoes >= self.total
+
+    @property
+    def wanted(self) -> int:
+        """The events to watch: writability only while there is something to write."""
+        writing = bool(self._out) or (self.interval_ns == 0 and self.sent < self.total)
+        return selectors.EVENT_READ | (selectors.EVENT_WRITE if writing else 0)
 
     def start(self, now_ns: int) -> None:
         self.next_due_ns = now_ns + self.offset_ns
@@ -335,14 +355,14 @@ class Sender(Parser):
                 del self._out[: self.sock.send(self._out)]
 
 
-def make_client(spec: ClientSpec, port: int, config: Config, sender_rank: int) -> Client:
+def make_client(spec: ClientSpec, port: int, config: Config) -> Client:
     """The right Client class for the spec's role."""
     if spec.role == SENDER:
-        offset = sender_rank / (config.senders * config.rate) if config.rate > 0 else 0.0
-        return Sender(spec, port, config, offset)
+        return Sender(spec, port, config)
+    owed = config.expected_echoes  # every other client receives all S × M messages
     if spec.role == PROBE:
-        return Parser(spec, port, config.senders)
-    return Client(spec, port)
+        return Parser(spec, port, owed)
+    return Client(spec, port, owed)
 
 
 # -- worker process -------------------------------------------------------------------------------
@@ -350,16 +370,19 @@ def make_client(spec: ClientSpec, port: int, config: Config, sender_rank: int) -
 
 @dataclass
 class Controls:
-    """The events the main process uses to move the workers from phase to phase."""
+    """The multiprocessing events the main process uses to move the workers through the phases:
+    start logging in, start sending, stop counting, close everything."""
 
-    login: Any = field(default_factory=mp.Event)
-    send: Any = field(default_factory=mp.Event)
-    stop: Any = field(default_factory=mp.Event)
-    exit: Any = field(default_factory=mp.Event)
+    login: Any
+    send: Any
+    stop: Any
+    exit: Any
 
 
 @dataclass
 class LoginReport:
+    """What a worker tells the main process after the login phase."""
+
     worker: int
     logged_in: int
     failed: int
@@ -369,6 +392,8 @@ class LoginReport:
 
 @dataclass
 class MessageReport:
+    """What a worker tells the main process after the message phase (times in monotonic ns)."""
+
     worker: int
     delivered: int
     echoes: int
@@ -378,7 +403,9 @@ class MessageReport:
     first_send_ns: int
     last_delivery_ns: int
     latencies: list[int]
+    latency_missing: int
     cpu_s: float
+    elapsed_s: float
     errors: list[str]
 
 
@@ -391,8 +418,7 @@ class Worker:
         self.id = worker_id
         self.config = config
         self.counters = counters
-        sender_ranks = {s.index: rank for rank, s in enumerate(sorted(_senders_of(config)))}
-        self.clients = [make_client(s, port, config, sender_ranks.get(s.index, 0)) for s in specs]
+        self.clients = [make_client(spec, port, config) for spec in specs]
         self.senders = [c for c in self.clients if isinstance(c, Sender)]
         self.selector = selectors.DefaultSelector()
         self.active: set[Client] = set()
@@ -400,6 +426,7 @@ class Worker:
         self.delivered = 0
         self.disconnected = 0
         self.last_delivery_ns = 0
+        self.sending = False
 
     def publish(self, slot: int, value: int) -> None:
         self.counters[self.id * COUNTER_SLOTS + slot] = value
@@ -441,20 +468,23 @@ class Worker:
                     else:
                         client.receive()
                 except (LoginFailed, OSError) as exc:
+                    if client.logged_in:
+                        logged_in -= 1  # lost again before everyone was in: it counts as failed
                     failed += 1
                     self.drop(client, f"login: {exc}")
             if time.monotonic() >= next_publish:
                 self.publish(LOGGED_IN, logged_in)
                 self.publish(FAILED, failed)
                 next_publish = time.monotonic() + CONTROL_INTERVAL
+        failed = len(self.clients) - logged_in  # those still waiting at the deadline failed too
         self.publish(LOGGED_IN, logged_in)
-        self.publish(FAILED, failed + len(self.clients) - logged_in - failed)
-        return LoginReport(self.id, logged_in, len(self.clients) - logged_in, done_ns, self.errors[:])
+        self.publish(FAILED, failed)
+        return LoginReport(self.id, logged_in, failed, done_ns, self.errors[:])
 
     # between phases, and phase 4: messages
 
-    def serve(self, until: Any, deadline: float) -> None:
-        """Keep reading (and, once started, sending) until the event ``until`` is set."""
+    def serve(self, until: Sequence[Any], deadline: float) -> None:
+        """Keep reading (and, once started, sending) until one of the events ``until`` is set."""
         next_control = 0.0
         while True:
             now = time.monotonic()
@@ -462,15 +492,20 @@ class Worker:
                 self.publish(DELIVERED, self.delivered)
                 self.publish(ECHOES, sum(s.echoes for s in self.senders))
                 self.publish(DISCONNECTED, self.disconnected)
-                if until.is_set() or now >= deadline:
+                self.publish(SETTLED, self.settled())
+                if now >= deadline or any(event.is_set() for event in until):
                     return
                 next_control = now + CONTROL_INTERVAL
             self.poll(self.select_timeout())
 
+    def settled(self) -> int:
+        """Clients that received everything they are owed, or that were disconnected."""
+        return sum(1 for c in self.clients if c not in self.active or c.complete)
+
     def select_timeout(self) -> float:
         """Sleep no longer than the next due message of a rate-limited sender."""
-        wakeups = [w for s in self.senders if s.sock is not None and (w := s.next_wakeup_ns()) is not None]
-        if not wakeups:
+        wakeups = [w for s in self.senders if s in self.active and (w := s.next_wakeup_ns()) is not None]
+        if not self.sending or not wakeups:
             return SELECT_INTERVAL
         return min(SELECT_INTERVAL, max(0.0, (min(wakeups) - time.monotonic_ns()) / NS))
 
@@ -490,15 +525,24 @@ class Worker:
                 self.disconnected += 1
                 self.drop(client, f"disconnected: {exc}")
         if self.sending:
-            now_ns = time.monotonic_ns()
-            for sender in self.senders:
-                if sender in self.active:
-                    sender.produce(now_ns)
-                    sender.flush()
-                    events = selectors.EVENT_READ | (selectors.EVENT_WRITE if sender.wants_write else 0)
-                    self.selector.modify(sender.sock, events, sender)
+            self.pump_senders()
 
-    sending = False
+    def pump_senders(self) -> None:
+        """Queue what each sender has due, write it, and watch for writability only if needed."""
+        now_ns = time.monotonic_ns()
+        for sender in self.senders:
+            if sender not in self.active:
+                continue
+            try:
+                sender.produce(now_ns)
+                sender.flush()
+            except OSError as exc:
+                self.disconnected += 1
+                self.drop(sender, f"disconnected: {exc}")
+                continue
+            if sender.wanted != sender.watched:
+                sender.watched = sender.wanted
+                self.selector.modify(sender.sock, sender.watched, sender)
 
     def send_messages(self, stop: Any, deadline: float) -> MessageReport:
         """Release the senders and count deliveries until told to stop."""
@@ -507,24 +551,24 @@ class Worker:
         for sender in self.senders:
             sender.start(now_ns)
         self.sending = True
-        self.serve(stop, deadline)
+        self.serve([stop], deadline)
+        self.sending = False
         cpu_s = time.process_time() - cpu_start
+        elapsed_s = (time.monotonic_ns() - now_ns) / NS
         parsers = [c for c in self.clients if isinstance(c, Parser)]
-        per_receiver = self.config.senders * self.config.messages
-        complete = sum(
-            1 for c in self.clients if c.delivered >= per_receiver - (self.config.messages if c in self.senders else 0)
-        )
         return MessageReport(
             worker=self.id,
             delivered=self.delivered,
             echoes=sum(s.echoes for s in self.senders),
-            complete=complete,
+            complete=sum(1 for c in self.clients if c.complete),
             disconnected=self.disconnected,
             order_errors=sum(p.order_errors for p in parsers),
             first_send_ns=min((s.first_send_ns for s in self.senders if s.first_send_ns), default=0),
             last_delivery_ns=self.last_delivery_ns,
             latencies=[lat for p in parsers for lat in p.latencies],
+            latency_missing=sum(max(0, p.owed - p.delivered) for p in parsers if p.record_latency),
             cpu_s=cpu_s,
+            elapsed_s=elapsed_s,
             errors=self.errors[:],
         )
 
@@ -532,10 +576,6 @@ class Worker:
         for client in self.clients:
             client.close()
         self.selector.close()
-
-
-def _senders_of(config: Config) -> Iterable[int]:
-    return (s.index for specs in plan_clients(config) for s in specs if s.role == SENDER)
 
 
 def worker_main(
@@ -553,12 +593,13 @@ def worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl+C
     worker = Worker(worker_id, specs, port, config, counters)
     try:
+        reports.put(("started", worker_id))  # login time must not include process start-up
         controls.login.wait(max(0.0, deadline - time.monotonic()))
         reports.put(("login", worker.log_in(deadline)))
-        worker.serve(controls.send, deadline)
+        worker.serve([controls.send, controls.exit], deadline)
         if controls.send.is_set() and not config.idle:
             reports.put(("messages", worker.send_messages(controls.stop, deadline)))
-        controls.exit.wait(max(0.0, deadline - time.monotonic()))
+        worker.serve([controls.exit], deadline)  # keep reading so the server is never blocked by us
     finally:
         worker.close()
 
@@ -687,10 +728,12 @@ class RunResult:
     order_errors: int = 0
     window_s: float = 0.0
     deliveries_per_s: float = 0.0
-    latency_p50_ms: float = 0.0
-    latency_p99_ms: float = 0.0
-    latency_max_ms: float = 0.0
+    # None: that percentile falls among the probes' messages that never arrived.
+    latency_p50_ms: float | None = 0.0
+    latency_p99_ms: float | None = 0.0
+    latency_max_ms: float | None = 0.0
     latency_samples: int = 0
+    latency_missing: int = 0
     stalled_cut_off: int = 0
     server_cpu_login_s: float = 0.0
     server_cpu_s: float = 0.0
@@ -714,7 +757,7 @@ class WorkerPool:
     def __init__(self, config: Config, port: int, deadline: float) -> None:
         context = mp.get_context("spawn")
         self.config = config
-        self.counters: SynchronizedArray[int] = context.Array("q", config.workers * COUNTER_SLOTS, lock=False)  # type: ignore[assignment]
+        self.counters: Any = context.Array("q", config.workers * COUNTER_SLOTS, lock=False)
         self.controls = Controls(*(context.Event() for _ in range(4)))
         self.reports: Any = context.Queue()
         self.processes = [
@@ -802,12 +845,15 @@ def drain_stalled(stalled: Sequence[socket.socket]) -> int:
     return closed
 
 
-def percentile(sorted_values: Sequence[int], fraction: float) -> int:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return 0
-    rank = max(0, min(len(sorted_values) - 1, int(round(fraction * len(sorted_values) + 0.5)) - 1))
-    return sorted_values[rank]
+def percentile_ms(sorted_ns: Sequence[int], fraction: float, missing: int = 0) -> float | None:
+    """Nearest-rank percentile in milliseconds of an ascending list of nanoseconds, with
+    ``missing`` more values that never came (infinitely late): None when the percentile is one
+    of those, 0 when there is nothing at all."""
+    count = len(sorted_ns) + missing
+    if not count:
+        return 0.0
+    rank = max(1, math.ceil(fraction * count))
+    return sorted_ns[rank - 1] / 1e6 if rank <= len(sorted_ns) else None
 
 
 class Runner:
@@ -830,7 +876,11 @@ class Runner:
             idle=config.idle,
         )
         with tempfile.TemporaryDirectory(prefix="fanout-") as workdir:
-            server = ServerProcess(kind, config, Path(workdir))
+            try:
+                server = ServerProcess(kind, config, Path(workdir))
+            except (RuntimeError, OSError) as exc:
+                result.error = f"{type(exc).__name__}: {exc}"
+                return result
             try:
                 self._drive(server, result)
             except (TimeoutError, RuntimeError, OSError) as exc:
@@ -873,6 +923,7 @@ class Runner:
 
     def _login(self, server: ServerProcess, pool: WorkerPool, result: RunResult, deadline: float) -> None:
         """Phase 2: all workers connect and log in their clients at once."""
+        pool.collect("started", deadline, lambda: None)
         task = self.progress.add_task(f"{server.kind}: logging in", total=self.config.clients)
         cpu_before = server.stats().cpu_s
         started_ns = time.monotonic_ns()
@@ -885,13 +936,15 @@ class Runner:
         tick()
         self.progress.remove_task(task)
         result.server_cpu_login_s = server.stats().cpu_s - cpu_before
-        result.login_s = (max(r.done_ns for r in reports) - started_ns) / NS
+        result.login_s = max(0, max(r.done_ns for r in reports) - started_ns) / NS
         result.login_failed = sum(r.failed for r in reports)
         result.client_errors += [e for r in reports for e in r.errors][:SERVER_LOG_KEEP]
         if result.login_failed:
             result.error = f"{result.login_failed} of {self.config.clients} clients did not log in"
 
-    def _messages(self, server: ServerProcess, pool: WorkerPool, result: RunResult, before: ProcStats) -> None:
+    def _messages(
+        self, server: ServerProcess, pool: WorkerPool, result: RunResult, before: ProcStats
+    ) -> None:
         """Phase 4: release the senders, wait for every delivery or the time-out, then stop."""
         config = self.config
         result.expected = config.expected_deliveries
@@ -900,10 +953,9 @@ class Runner:
         deadline = time.monotonic() + config.timeout
         pool.controls.send.set()
         while time.monotonic() < deadline and server.alive:
-            delivered, echoes = pool.total(DELIVERED), pool.total(ECHOES)
-            self.progress.update(task, completed=delivered)
-            if delivered >= result.expected and echoes >= result.expected_echoes:
-                break
+            self.progress.update(task, completed=pool.total(DELIVERED))
+            if pool.total(SETTLED) >= config.clients:
+                break  # everyone has everything, or was cut off and will get nothing more
             time.sleep(PROGRESS_INTERVAL)
         after = server.stats()
         pool.controls.stop.set()
@@ -928,14 +980,17 @@ class Runner:
         if result.window_s:
             result.deliveries_per_s = result.deliveries / result.window_s
         latencies = sorted(lat for r in reports for lat in r.latencies)
+        missing = sum(r.latency_missing for r in reports)
         result.latency_samples = len(latencies)
-        result.latency_p50_ms = percentile(latencies, 0.50) / 1e6
-        result.latency_p99_ms = percentile(latencies, 0.99) / 1e6
-        result.latency_max_ms = (latencies[-1] if latencies else 0) / 1e6
+        result.latency_missing = missing
+        result.latency_p50_ms = percentile_ms(latencies, 0.50, missing)
+        result.latency_p99_ms = percentile_ms(latencies, 0.99, missing)
+        result.latency_max_ms = percentile_ms(latencies, 1.0, missing)
         result.server_cpu_s = server_cpu_s
         result.generator_cpu_s = sum(r.cpu_s for r in reports)
-        if result.window_s:
-            result.generator_busy_pct = 100 * result.generator_cpu_s / (result.window_s * self.config.workers)
+        elapsed_s = sum(r.elapsed_s for r in reports)  # the message phase, as each worker saw it
+        if elapsed_s:
+            result.generator_busy_pct = 100 * result.generator_cpu_s / elapsed_s
 
 
 # -- report ---------------------------------------------------------------------------------------
@@ -984,16 +1039,23 @@ LOWER_IS_WORSE = {"deliveries", "echoes", "complete_clients", "stalled_cut_off"}
 RATIO_KEYS = ("deliveries_per_s", "latency_p50_ms", "latency_p99_ms", "login_s", "server_rss_idle_mb")
 
 
-def combine(row: Row, values: Sequence[float]) -> float:
-    """The median of the runs, or the worst run for correctness figures."""
+def combine(row: Row, values: Sequence[float | None]) -> float | None:
+    """The median of the runs, or the worst run for correctness figures.  None (a latency that
+    never came) counts as infinitely large."""
+    numbers = [math.inf if value is None else value for value in values]
     if row.worst:
-        return min(values) if row.key in LOWER_IS_WORSE else max(values)
-    return statistics.median(values)
+        combined = min(numbers) if row.key in LOWER_IS_WORSE else max(numbers)
+    else:
+        combined = statistics.median(numbers)
+    return None if math.isinf(combined) else combined
 
 
-def summarise(config: Config, results: Sequence[RunResult]) -> dict[str, dict[str, float]]:
+Summary = dict[str, dict[str, float | None]]
+
+
+def summarise(config: Config, results: Sequence[RunResult]) -> Summary:
     """Per server: every table figure combined over the repeats."""
-    summary: dict[str, dict[str, float]] = {}
+    summary: Summary = {}
     for kind in config.servers:
         runs = [asdict(r) for r in results if r.server == kind and not r.error]
         if runs:
@@ -1002,15 +1064,22 @@ def summarise(config: Config, results: Sequence[RunResult]) -> dict[str, dict[st
     return summary
 
 
-def ratios(summary: dict[str, dict[str, float]]) -> dict[str, float]:
-    """messenger / naive for the headline figures, when both ran."""
+def ratios(summary: Summary) -> dict[str, float]:
+    """messenger / naive for the headline figures, when both ran.  No throughput ratio when
+    either lost messages: a rate over what happened to arrive compares nothing."""
     if "messenger" not in summary or "naive" not in summary:
         return {}
     mine, naive = summary["messenger"], summary["naive"]
-    return {key: mine[key] / naive[key] for key in RATIO_KEYS if naive.get(key)}
+    lossy = bool(mine.get("lost") or naive.get("lost"))
+    found = {}
+    for key in RATIO_KEYS:
+        numerator, denominator = mine.get(key), naive.get(key)
+        if numerator is not None and denominator and not (lossy and key == "deliveries_per_s"):
+            found[key] = numerator / denominator
+    return found
 
 
-def render_table(config: Config, results: Sequence[RunResult], summary: dict[str, dict[str, float]]) -> Table:
+def render_table(config: Config, results: Sequence[RunResult], summary: Summary) -> Table:
     """The results as a Rich table: one column per server, plus the ratio when both ran."""
     how = f"median of {config.repeat} runs" if config.repeat > 1 else "one run"
     table = Table(title=f"{describe(config)} ({how}; correctness rows: worst run)")
@@ -1037,8 +1106,11 @@ def render_table(config: Config, results: Sequence[RunResult], summary: dict[str
     return table
 
 
-def _cell(row: Row, figures: dict[str, float], config: Config) -> str:
-    text = row.fmt.format(figures[row.key])
+def _cell(row: Row, figures: dict[str, float | None], config: Config) -> str:
+    value = figures[row.key]
+    if value is None:
+        return "never (lost)"
+    text = row.fmt.format(value)
     if row.key == "echoes":
         text += f" / {config.expected_echoes:,}"
     if row.key == "complete_clients":
@@ -1046,7 +1118,7 @@ def _cell(row: Row, figures: dict[str, float], config: Config) -> str:
     if row.key == "stalled_cut_off":
         text += f" / {config.stalled}"
     if row.key == "server_rss_end_mb":
-        text += f" / {figures['server_rss_peak_mb']:.1f}"
+        text += f" / {figures['server_rss_peak_mb'] or 0:.1f}"
     return text
 
 
@@ -1072,7 +1144,7 @@ def report_problems(console: Console, results: Sequence[RunResult]) -> None:
         if notes:
             console.print(f"[bold]run {number} ({result.server}):[/bold]", highlight=False)
             for note in notes:
-                console.print(f"  {note}", markup=False, highlight=False)
+                console.print(f"  {note}", markup=False, highlight=False, soft_wrap=True)
 
 
 def write_json(target: str, config: Config, results: Sequence[RunResult], summary: dict[str, Any]) -> None:
@@ -1111,11 +1183,18 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     parser.add_argument("--size", type=positive, default=64, help="bytes per message line sent")
     parser.add_argument("--rate", type=float, default=0.0, help="messages/s per sender; 0 = flat out")
     parser.add_argument("--stalled", type=int, default=0, help="extra clients that never read")
-    parser.add_argument("--server", choices=(*SERVERS, "both"), default="messenger")
+    parser.add_argument(
+        "--server",
+        choices=(*SERVERS, "both"),
+        default="messenger",
+        help="server under test; both = messenger and naive, alternating, in one invocation",
+    )
     parser.add_argument("--repeat", type=positive, default=1, help="runs per server; the median is shown")
     parser.add_argument("--workers", type=positive, default=2, help="generator processes")
     parser.add_argument("--probes", type=int, default=20, help="receivers that record latency")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed for login and messages")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds allowed for login, and again for messages"
+    )
     parser.add_argument("--sendq", help="messenger's --sendq (e.g. 1M)")
     parser.add_argument("--idle", type=positive, metavar="N", help="log in N clients, send nothing")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-' = stdout)")
@@ -1155,11 +1234,17 @@ def run_all(config: Config, console: Console) -> list[RunResult]:
     return results
 
 
-def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; exit status 1 if any run failed or lost messages."""
     config, json_target = parse_args(argv)
     console = Console(stderr=json_target == "-", highlight=False)
-    results = run_all(config, console)
+    if not console.is_terminal:
+        console.width = REPORT_WIDTH  # a file or pipe would otherwise get 80 columns
+    try:
+        results = run_all(config, console)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
     summary = summarise(config, results)
     if summary:
         console.print(render_table(config, results, summary))

@@ -33,8 +33,9 @@ log = logging.getLogger(__name__)
 # The most bytes handed to one send(): enough to fill a socket buffer in one call, small enough
 # that one connection's backlog does not hold up the round for everyone else.
 MAX_SEND = 256 * 1024
-# Trim the log once this many entries lie behind the slowest cursor.
-TRIM_EVERY = 2048
+# Trim the log once this many entries lie behind the slowest cursor: often enough that a burst
+# of logins (each welcome lists every user) does not pile up, rarely enough to cost nothing.
+TRIM_EVERY = 256
 NEVER = 1 << 62  # a sequence number no log reaches
 
 

@@ -9,6 +9,7 @@ here blocks on a socket.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ from .protocol import (
     ServerFrame,
     Welcome,
     encode,
+    encode_for,
     encode_text,
     name_key,
     timestamp,
@@ -41,15 +43,11 @@ class Member:
     outbox: Outbox
     address: str = ""
     name: str | None = None
+    key: str = ""  # name_key(name), kept by the registry: normalising is not free
 
     @property
     def mode(self) -> Mode:
         return self.outbox.mode
-
-    @property
-    def key(self) -> str:
-        assert self.name is not None
-        return name_key(self.name)
 
 
 class NameTaken(Exception):
@@ -78,6 +76,9 @@ class Registry:
         self.max_members = max_members
         self._lock = threading.Lock()
         self._members: dict[str, Member] = {}
+        # (key, name) of every member in comparison order: a login's user list is then one
+        # pass, not a sort (a burst of 5,000 logins made the sorts quadratic).
+        self._sorted: list[tuple[str, str]] = []
         self._next_id = 1
 
     # -- queries ------------------------------------------------------------------------------
@@ -90,10 +91,21 @@ class Registry:
         return len(self._members)
 
     def _users_locked(self) -> tuple[str, ...]:
-        return tuple(sorted((m.name for m in self._members.values() if m.name), key=name_key))
+        return tuple([name for _, name in self._sorted])
 
     def _is_member_locked(self, member: Member) -> bool:
         return member.name is not None and self._members.get(member.key) is member
+
+    def _add_locked(self, member: Member, name: str, key: str) -> None:
+        member.name, member.key = name, key
+        self._members[key] = member
+        bisect.insort(self._sorted, (key, name))
+
+    def _remove_locked(self, member: Member) -> None:
+        del self._members[member.key]
+        assert member.name is not None
+        index = bisect.bisect_left(self._sorted, (member.key, member.name))
+        del self._sorted[index]
 
     # -- membership ---------------------------------------------------------------------------
 
@@ -108,11 +120,10 @@ class Registry:
                 raise NameTaken(name)
             if self.max_members is not None and len(self._members) >= self.max_members:
                 raise ServerFull(name)
-            member.name = name
-            self._members[key] = member
+            self._add_locked(member, name, key)
             self.chat_log.join(member.outbox)
             welcome = Welcome(user=name, users=self._users_locked(), server=self.server_name)
-            self.chat_log.append(encode_both(welcome), [member.outbox])
+            self.chat_log.append({member.mode: encode_for(member.mode, welcome)}, [member.outbox])
             self.chat_log.append(encode_both(Joined(user=name, ts=timestamp())))
 
     def rename(self, member: Member, new_name: str) -> None:
@@ -126,9 +137,8 @@ class Registry:
                 raise NameTaken(new_name)
             old_name = member.name
             assert old_name is not None
-            del self._members[member.key]
-            member.name = new_name
-            self._members[new_key] = member
+            self._remove_locked(member)
+            self._add_locked(member, new_name, new_key)
             self.chat_log.append(encode_both(Renamed(old=old_name, new=new_name, ts=timestamp())))
 
     def leave(self, member: Member, reason: str) -> bool:
@@ -137,7 +147,7 @@ class Registry:
             if not self._is_member_locked(member):
                 return False
             assert member.name is not None
-            del self._members[member.key]
+            self._remove_locked(member)
             self.chat_log.leave(member.outbox)
             self.chat_log.append(encode_both(Left(user=member.name, ts=timestamp(), reason=reason)))
         return True
@@ -159,6 +169,7 @@ class Registry:
         with self._lock:
             members = list(self._members.values())
             self._members.clear()
+            self._sorted.clear()
             for member in members:
                 self.chat_log.leave(member.outbox)
         return members

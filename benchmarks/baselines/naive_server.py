@@ -13,6 +13,7 @@ Standard library only; no flood control, no limits, no protocol beyond the text 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import socket
 import sys
@@ -96,10 +97,8 @@ def main() -> None:
     finally:
         server.close()
         for client in list(clients):
-            try:
+            with contextlib.suppress(OSError):
                 client.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         sys.stdout.flush()
 
 

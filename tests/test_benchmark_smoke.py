@@ -1,0 +1,93 @@
+"""Smoke runs of the fan-out benchmark (benchmarks/fanout.py): a tiny configuration against each
+server, checking that the run completes and counts exactly.  No timing assertions."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FANOUT = Path(__file__).resolve().parent.parent / "benchmarks" / "fanout.py"
+CLIENTS, SENDERS, MESSAGES = 6, 2, 20
+RUN_TIMEOUT = 90
+
+
+def run_fanout(*args: str) -> dict[str, Any]:
+    """Run the benchmark with JSON on stdout; fail with its output if it does not exit 0."""
+    command = [sys.executable, str(FANOUT), "--repeat", "1", "--timeout", "30", "--json", "-", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 0, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return json.loads(done.stdout)
+
+
+@pytest.mark.timeout(RUN_TIMEOUT + 10)
+@pytest.mark.parametrize("server", ["messenger", "naive"])
+def test_fanout_counts_every_delivery(server: str) -> None:
+    report = run_fanout(
+        "--server", server, "--clients", str(CLIENTS), "--senders", str(SENDERS), "--messages", str(MESSAGES)
+    )
+    (run,) = report["runs"]
+    expected = SENDERS * MESSAGES * (CLIENTS - 1)
+    assert run["server"] == server
+    assert run["error"] is None
+    assert run["expected"] == expected == report["expected_deliveries"]
+    assert run["deliveries"] == expected
+    assert run["lost"] == 0
+    assert run["echoes"] == run["expected_echoes"] == SENDERS * MESSAGES
+    assert run["complete_clients"] == CLIENTS
+    assert run["disconnected"] == 0
+    assert run["order_errors"] == 0
+    assert run["latency_samples"] > 0
+    assert run["server_exit"] is not None
+
+
+@pytest.mark.timeout(RUN_TIMEOUT + 10)
+def test_idle_mode_logs_everyone_in() -> None:
+    report = run_fanout("--server", "messenger", "--idle", "8")
+    (run,) = report["runs"]
+    assert run["error"] is None
+    assert run["idle"] is True
+    assert run["clients"] == 8
+    assert run["login_failed"] == 0
+    assert run["deliveries"] == run["expected"] == 0
+    assert run["server_rss_idle_mb"] > 0
+
+
+def load_fanout() -> Any:
+    """Import benchmarks/fanout.py (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location("fanout_under_test", FANOUT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_marker_counting_survives_every_split() -> None:
+    """A marker cut across recv chunks anywhere (even over three chunks) is counted once."""
+    fanout = load_fanout()
+    stream = b"c0 has joined the chat!\nc1: m 1 1 0 xx\nc2: m 2 2 0 x\nc1: m 3 1 1\n:\n: m: \n"
+    spec = fanout.ClientSpec(index=9, role=fanout.RECEIVER)
+    for first in range(len(stream) + 1):
+        for second in range(first, min(len(stream), first + 6) + 1):
+            client = fanout.Client(spec, port=0, owed=3)
+            for chunk in (stream[:first], stream[first:second], stream[second:]):
+                if chunk:
+                    client.feed(chunk, 0)
+            assert client.delivered == 3, (first, second)
+
+
+def test_parser_separates_echoes_and_checks_order() -> None:
+    fanout = load_fanout()
+    parser = fanout.Parser(fanout.ClientSpec(index=1, role=fanout.PROBE), port=0, owed=3)
+    lines = b"c1: m 100 1 0 x\nc2: m 100 2 0 x\nc2: m 100 2 2 x\nc2: m 1"
+    assert parser.feed(lines, 150) == 2
+    assert parser.feed(b"00 2 3\n", 180) == 1
+    assert (parser.echoes, parser.delivered, parser.order_errors) == (1, 3, 1)
+    assert parser.latencies == [50, 50, 80]
+    assert parser.complete
