@@ -585,17 +585,28 @@ def test_connection_lost_without_shutdown_exits_1() -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def test_interactive_session_in_a_terminal(server: Any, clients: Callable[[int, str], Client]) -> None:
-    alice = clients(server.port, "alice")
-    env = cli_env(TERM="dumb", NO_COLOR="1")
-    child = pexpect.spawn(
+def spawn_in_terminal(*args: str) -> pexpect.spawn:
+    """``messenger ARGS`` in a pseudo-terminal, without colours."""
+    return pexpect.spawn(
         sys.executable,
-        ["-m", "messenger", "connect", "--port", str(server.port)],
-        env=env,
+        ["-m", "messenger", *args],
+        env=cli_env(TERM="dumb", NO_COLOR="1"),
         encoding="utf-8",
         timeout=WAIT,
         dimensions=(24, 200),
     )
+
+
+def next_left(client: Client) -> Left:
+    """The next ``left`` frame ``client`` receives."""
+    while not isinstance(frame := client.receive(timeout=WAIT), Left):
+        pass
+    return frame
+
+
+def test_interactive_session_in_a_terminal(server: Any, clients: Callable[[int, str], Client]) -> None:
+    alice = clients(server.port, "alice")
+    child = spawn_in_terminal("connect", "--port", str(server.port))
     try:
         # The seed's order: the prompt, then the greeting once logged in.
         child.expect_exact("Enter your username: ", timeout=RUN_TIMEOUT)
@@ -621,11 +632,8 @@ def test_interactive_session_in_a_terminal(server: Any, clients: Callable[[int, 
     finally:
         if child.isalive():
             child.terminate(force=True)
-    while True:
-        frame = alice.receive(timeout=WAIT)
-        if isinstance(frame, Left):
-            assert (frame.user, frame.reason) == ("carol", "quit")
-            break
+    left = next_left(alice)
+    assert (left.user, left.reason) == ("carol", "quit")
 
 
 @pytest.mark.parametrize("key", ["ctrl-c", "ctrl-d", "error-then-ctrl-d"])
@@ -633,14 +641,7 @@ def test_interactive_ctrl_c_and_ctrl_d_leave_cleanly(
     server: Any, clients: Callable[[int, str], Client], key: str
 ) -> None:
     alice = clients(server.port, "alice")
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "messenger", "connect", "--port", str(server.port), "--user", "dave"],
-        env=cli_env(TERM="dumb", NO_COLOR="1"),
-        encoding="utf-8",
-        timeout=WAIT,
-        dimensions=(24, 200),
-    )
+    child = spawn_in_terminal("connect", "--port", str(server.port), "--user", "dave")
     try:
         child.expect_exact("dave has joined the chat!", timeout=RUN_TIMEOUT)
         wait_for_joined(alice, "dave")
@@ -664,8 +665,5 @@ def test_interactive_ctrl_c_and_ctrl_d_leave_cleanly(
     finally:
         if child.isalive():
             child.terminate(force=True)
-    while True:
-        frame = alice.receive(timeout=WAIT)
-        if isinstance(frame, Left):
-            assert (frame.user, frame.reason) == ("dave", "quit")
-            break
+    left = next_left(alice)
+    assert (left.user, left.reason) == ("dave", "quit")
