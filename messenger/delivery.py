@@ -342,10 +342,17 @@ class ChatLog:
         if outbox.rest:
             outbox.waiting = True
             if not outbox.registered:
-                self._selector.register(outbox.sock, selectors.EVENT_WRITE, outbox)
-                outbox.registered = True
+                try:
+                    self._selector.register(outbox.sock, selectors.EVENT_WRITE, outbox)
+                    outbox.registered = True
+                except (ValueError, KeyError, OSError):
+                    # The socket was closed under us (its handler gave up waiting): nothing
+                    # more can be sent on it.
+                    outbox.dead = True
+                    outbox.rest = b""
         elif outbox.registered:
-            self._selector.unregister(outbox.sock)
+            with contextlib.suppress(ValueError, KeyError, OSError):
+                self._selector.unregister(outbox.sock)
             outbox.registered = False
 
     def _release(self, outbox: Outbox) -> None:
