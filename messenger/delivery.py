@@ -260,10 +260,12 @@ class ChatLog:
 
     def _run(self) -> None:
         try:
-            while self._round():
-                pass
-        except Exception:  # pragma: no cover - a bug here must not pass silently
-            log.exception("the flusher thread failed")
+            while True:
+                try:
+                    if not self._round():
+                        return
+                except Exception:  # pragma: no cover - a bug; log it and keep delivering
+                    log.exception("a flusher round failed")
         finally:
             self._selector.close()
             self._wake_reader.close()
