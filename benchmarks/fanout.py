@@ -641,15 +641,21 @@ def read_proc(pid: int) -> ProcStats:
 
 
 class ServerProcess:
-    """The server under test, run as a subprocess with its output going to files."""
+    """The server under test, run as a subprocess with its output going to files.
+
+    It runs in ``workdir``: ``python -m`` puts the current directory first on ``sys.path``, so
+    running it from a checkout would import that checkout's ``messenger`` whatever PYTHONPATH
+    says.  ``source`` names the code that was actually run.
+    """
 
     def __init__(self, kind: str, config: Config, workdir: Path) -> None:
         self.kind = kind
         self.stdout_path = workdir / f"{kind}.out"
         self.stderr_path = workdir / f"{kind}.err"
+        self.source = server_source(kind, workdir)
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                server_command(kind, config), stdin=subprocess.DEVNULL, stdout=out, stderr=err
+                server_command(kind, config), cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=err
             )
         self.port = self._wait_for_banner()
 
@@ -689,6 +695,18 @@ class ServerProcess:
         return self.stderr_path.read_text(errors="replace").splitlines()
 
 
+def server_source(kind: str, workdir: Path) -> str:
+    """Where the server's code comes from: the naive script, or the directory of the ``messenger``
+    package that ``python -m messenger`` imports when run in ``workdir``."""
+    if kind == "naive":
+        return str(NAIVE_SERVER)
+    probe = "import os, messenger; print(os.path.dirname(messenger.__file__), messenger.__version__)"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=workdir, capture_output=True, text=True, timeout=BANNER_TIMEOUT
+    )
+    return found.stdout.strip() or f"unknown ({found.stderr.strip()[-200:]})"
+
+
 def server_command(kind: str, config: Config) -> list[str]:
     """The command line that starts a server of ``kind``."""
     if kind == "naive":
@@ -716,6 +734,7 @@ class RunResult:
     stalled: int
     idle: bool
     error: str | None = None
+    server_source: str = ""
     login_s: float = 0.0
     login_failed: int = 0
     expected: int = 0
@@ -881,6 +900,7 @@ class Runner:
             except (RuntimeError, OSError) as exc:
                 result.error = f"{type(exc).__name__}: {exc}"
                 return result
+            result.server_source = server.source
             try:
                 self._drive(server, result)
             except (TimeoutError, RuntimeError, OSError) as exc:
@@ -1082,7 +1102,10 @@ def ratios(summary: Summary) -> dict[str, float]:
 def render_table(config: Config, results: Sequence[RunResult], summary: Summary) -> Table:
     """The results as a Rich table: one column per server, plus the ratio when both ran."""
     how = f"median of {config.repeat} runs" if config.repeat > 1 else "one run"
-    table = Table(title=f"{describe(config)} ({how}; correctness rows: worst run)")
+    sources = sorted({f"{r.server}: {r.server_source}" for r in results if r.server_source})
+    table = Table(
+        title=f"{describe(config)} ({how}; correctness rows: worst run)", caption="; ".join(sources)
+    )
     table.add_column("figure")
     for kind in summary:
         table.add_column(kind, justify="right")
