@@ -77,6 +77,19 @@ def run_cli(
     )
 
 
+def start_cli(*args: str, stdin: int = subprocess.PIPE) -> subprocess.Popen:
+    """``messenger ARGS`` running in the background, its output piped as text."""
+    return subprocess.Popen(
+        [*MESSENGER, *args],
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=cli_env(),
+    )
+
+
 def assert_one_error_line(stderr: str, *words: str) -> str:
     """stderr has no traceback and exactly one ``error:`` line, containing each of ``words``
     (other lines, such as "Connected to the server!", are progress notes and allowed)."""
@@ -191,15 +204,7 @@ class ServeProcess:
     """``messenger serve`` as a child process, with its banner read and its port parsed."""
 
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [*MESSENGER, "serve", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            env=cli_env(),
-        )
+        self.proc = start_cli("serve", *args, stdin=subprocess.DEVNULL)
         self.stdout = StreamLines(self.proc.stdout)  # type: ignore[arg-type]
         self.stderr = StreamLines(self.proc.stderr)  # type: ignore[arg-type]
         banner = self.stdout.expect(lambda line: True, timeout=RUN_TIMEOUT)
@@ -443,15 +448,7 @@ def test_connect_accepts_long_lines_of_a_server_with_a_larger_limit(
     server = make_server(max_line=200 * 1024, sendq=1024 * 1024)
     alice = Client.connect("127.0.0.1", server.port, timeout=WAIT, max_line=200 * 1024)
     alice.login("alice")
-    proc = subprocess.Popen(
-        [*MESSENGER, "connect", "--port", str(server.port), "--user", "bot", "--max-line", "200K"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=cli_env(),
-    )
+    proc = start_connect(server.port, "bot", "--max-line", "200K")
     wait_for_joined(alice, "bot")
     big = "é" * 50_000  # 100 KB of UTF-8: more than 4 x the default 16 KiB limit
     alice.say(big)
@@ -516,17 +513,9 @@ def test_no_user_when_not_on_a_terminal(server: Any) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def start_connect(port: int, user: str) -> subprocess.Popen:
-    """``messenger connect`` with stdin a pipe that stays open (nothing is ever typed)."""
-    return subprocess.Popen(
-        [*MESSENGER, "connect", "--port", str(port), "--user", user],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=cli_env(),
-    )
+def start_connect(port: int, user: str, *extra: str) -> subprocess.Popen:
+    """``messenger connect`` with stdin a pipe that stays open until the test writes or closes it."""
+    return start_cli("connect", "--port", str(port), "--user", user, *extra)
 
 
 def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
