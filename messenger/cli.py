@@ -7,39 +7,41 @@ error).  Data goes to stdout, messages about the program to stderr.  Nothing imp
 
 from __future__ import annotations
 
-import contextlib
 import errno
+import io
 import logging
 import os
+import queue
 import re
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, TextIO
 
 import typer
+from prompt_toolkit.formatted_text import ANSI
+from prompt_toolkit.patch_stdout import patch_stdout
+from prompt_toolkit.utils import is_dumb_terminal
 from rich.console import Console
 from rich.text import Text
 
 from . import __version__
-from .client import Client, ConnectionClosed, LoginError, MessengerError, NameTaken
+from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError, NameTaken
 from .protocol import (
     DEFAULT_HOST,
     DEFAULT_MAX_LINE,
     DEFAULT_PORT,
     SERVER_LINE_FACTOR,
     TEXT_HELP,
-    Bye,
     Error,
-    FrameError,
-    Pong,
-    Shutdown,
-    parse_text_command,
+    Welcome,
 )
-from .render import make_console, render_frame
+from .render import ERROR_STYLE, NOTICE_STYLE, ChatView, JsonView, Renderer, make_console, render_prompt
 from .server import ChatServer, ServerConfig
+from .session import ChatLink, LinkOptions, Outcome, submit_line
+from .terminal import LineEditor
 
 app = typer.Typer(
     name="messenger",
@@ -202,13 +204,27 @@ def run_until_signalled(server: ChatServer) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# connect
+# connect and send
 # ------------------------------------------------------------------------------------------------
 
 CLIENT_HELP = (
-    "Type a message and press Enter to send it to everyone.",
+    "Type a message and press Enter to send it to everyone; Tab completes commands and names.",
     *TEXT_HELP,
 )
+
+ColorOption = Annotated[
+    str, typer.Option(help="Colours: auto (on a terminal, unless NO_COLOR is set), always or never.")
+]
+TimeoutOption = Annotated[
+    float, typer.Option(min=0.1, help="Seconds to wait for the connection and the login answer.")
+]
+MaxLineOption = Annotated[
+    str,
+    typer.Option(
+        envvar="MESSENGER_MAX_LINE",
+        help="The server's --max-line; lines from the server up to 4 times this are accepted.",
+    ),
+]
 
 
 def read_lines(stream: TextIO, limit: int) -> Iterator[str | None]:
@@ -227,130 +243,163 @@ def read_lines(stream: TextIO, limit: int) -> Iterator[str | None]:
 
 
 @dataclass
-class ChatSession:
-    """A logged-in client wired to a terminal or a pipe.
+class Frontend:
+    """The consoles and the view one ``connect`` or ``send`` prints through."""
 
-    Three threads: the reader prints every incoming frame; the feeder reads stdin and sends
-    each line; the main thread waits for either to finish (staying responsive to Ctrl+C) and
-    decides how to end.  When stdin ends, a ping is sent and the session waits for its pong:
-    the server answers in order, so by then it has echoed every line sent before.
-    """
-
-    client: Client
-    out: Console
+    view: ChatView | JsonView | QuietView
     err: Console
-    interactive: bool = False
-    errors: int = 0
-    shutdown: Shutdown | None = None
-    lost: str | None = None
-    quit: bool = False
-    wake: threading.Event = field(default_factory=threading.Event)
-    connection_ended: threading.Event = field(default_factory=threading.Event)
-    input_ended: threading.Event = field(default_factory=threading.Event)
-    _awaited: str | None = None
-    _answered: threading.Event = field(default_factory=threading.Event)
 
-    def read_frames(self) -> None:
-        """Reader thread: print frames until the connection ends."""
-        try:
-            while True:
-                frame = self.client.receive()
-                if isinstance(frame, Pong) and self._awaited is not None and frame.token == self._awaited:
-                    self._answered.set()  # our own flush marker: nothing to show
-                    continue
-                self.show(frame)
-                if isinstance(frame, Shutdown):
-                    self.shutdown = frame
-                    return
-        except MessengerError as exc:
-            self.lost = str(exc)
-        finally:
-            self.connection_ended.set()
-            self._answered.set()
-            self.wake.set()
+    def error(self, message: str) -> None:
+        self.err.print(Text(f"error: {message}", style=ERROR_STYLE))
 
-    def show(self, frame: object) -> None:
-        text = render_frame(frame, me=self.client.user)  # type: ignore[arg-type]
-        if text is None:
-            return
-        if isinstance(frame, Error):
-            self.errors += 1
-            self.err.print(text)
-        else:
-            self.out.print(text)
+    def hint(self, message: str) -> None:
+        self.err.print(Text(message, style=NOTICE_STYLE))
 
-    def feed(self, stdin: TextIO) -> None:
-        """Feeder thread: send each line of stdin (commands too) until EOF or /quit."""
-        try:
-            for line in read_lines(stdin, DEFAULT_MAX_LINE):
-                if line is None:
-                    self.errors += 1
-                    self.err.print(
-                        Text(
-                            f"error: line longer than {DEFAULT_MAX_LINE} characters; not sent",
-                            style="bold red",
-                        )
-                    )
-                elif not self.send_line(line):
-                    break
-        except (MessengerError, OSError, ValueError):
-            pass  # the reader reports what happened to the connection
-        finally:
-            self.input_ended.set()
-            self.wake.set()
 
-    def send_line(self, line: str) -> bool:
-        """Send one typed or piped line; False after /quit."""
-        if not line.strip():
-            return True
-        try:
-            command = parse_text_command(line)
-        except FrameError as exc:
-            self.errors += 1
-            self.err.print(Text(f"error: {exc.message}", style="bold red"))
-            return True
-        if command.help:
+class QuietView:
+    """``send``: shows only errors (on stderr) and what happens to the connection."""
+
+    def __init__(self, err: Console) -> None:
+        self.err = err
+
+    def show(self, incoming: Incoming) -> None:
+        if isinstance(incoming.frame, Error):
+            self.err.print(Text(f"error: {incoming.frame.message}", style=ERROR_STYLE))
+
+    def notice(self, message: str) -> None:
+        self.err.print(Text(message, style=NOTICE_STYLE))
+
+    def status_changed(self) -> None:
+        pass
+
+
+def feed_lines(link: ChatLink, frontend: Frontend, lines: Iterable[str | None], literal: bool = False) -> int:
+    """Send every line (stopping at ``/quit`` or when the link is gone); return how many lines
+    the client itself refused."""
+    refused = 0
+    for line in lines:
+        if line is None:
+            refused += 1
+            frontend.error(f"line longer than {DEFAULT_MAX_LINE} characters; not sent")
+            continue
+        result = submit_line(link, line, literal)
+        if result.outcome is Outcome.INVALID:
+            refused += 1
+            frontend.error(result.message)
+        elif result.outcome is Outcome.HELP:
             for help_line in CLIENT_HELP:
-                self.err.print(Text(help_line, style="dim"))
-        elif isinstance(command.frame, Bye):
-            self.quit = True
-            return False
-        elif command.frame is not None:
-            self.client.send(command.frame)
-        return True
+                frontend.hint(help_line)
+        elif result.outcome is Outcome.OFFLINE and link.options.reconnect:
+            refused += 1
+            frontend.error("not connected right now; the line was not sent")
+        elif result.outcome in (Outcome.QUIT, Outcome.OFFLINE):
+            break
+    return refused
 
-    def wait_for_echoes(self) -> None:
-        """Block until the server has answered everything sent so far (or the link ended)."""
-        self._awaited = "flush"
-        self._answered.clear()
-        try:
-            self.client.ping(self._awaited)
-        except ConnectionClosed:
-            return
-        while not self._answered.wait(0.5):
-            pass
 
-    def run(self, stdin: TextIO) -> int:
-        """Chat until stdin ends, /quit, Ctrl+C, or the connection ends; return the exit status."""
+def run_lines(
+    link: ChatLink,
+    frontend: Frontend,
+    lines: Iterable[str | None],
+    literal: bool = False,
+    interactive: bool = False,
+) -> int:
+    """Piped input: send every line, wait until the server has answered them all, leave.
+
+    The feeding runs in its own thread so that the main thread stays responsive to Ctrl+C and
+    to the connection ending while stdin blocks.  Exit status 1 (for a script) when the server or
+    the client refused a line, or the connection was lost.
+    """
+    done = threading.Event()
+    refused = [0]
+
+    def feed() -> None:
         try:
-            threading.Thread(target=self.read_frames, name="reader", daemon=True).start()
-            threading.Thread(target=self.feed, args=(stdin,), name="feeder", daemon=True).start()
-            while not self.wake.wait(0.5):
-                pass
-            if not self.connection_ended.is_set():
-                self.wait_for_echoes()
-        except KeyboardInterrupt:
-            if self.interactive:
-                self.err.print()  # end the line the terminal's ^C was echoed on
-        if self.shutdown is not None:
-            return EXIT_OK
-        if self.connection_ended.is_set() and self.lost is not None:
-            raise ConnectionClosed(f"the connection to the server was lost ({self.lost})")
-        with contextlib.suppress(ConnectionClosed):
-            self.client.bye()
-        # A script learns that the server refused some of its lines; a person who leaves
-        # has simply chosen to stop.
-        return EXIT_FAILURE if self.errors and not self.interactive else EXIT_OK
+            refused[0] = feed_lines(link, frontend, lines, literal)
+        except (OSError, ValueError):
+            pass  # stdin went away; what was sent is flushed below
+        finally:
+            done.set()
+
+    link.on_end(done.set)
+    threading.Thread(target=feed, name="feeder", daemon=True).start()
+    while not done.wait(0.5):
+        pass
+    if not link.ended.is_set():
+        link.flush()
+    if link.ended.is_set():
+        return link_end_status(link)
+    link.leave()
+    # A script learns that some of its lines were refused; a person who leaves has simply
+    # chosen to stop.
+    return EXIT_FAILURE if (refused[0] or link.errors) and not interactive else EXIT_OK
+
+
+def run_listen(link: ChatLink) -> int:
+    """``--listen``: print until the server closes; 0 after its shutdown frame, else an error."""
+    while not link.ended.wait(0.5):
+        pass
+    if link.shutdown is not None:
+        return EXIT_OK
+    raise ConnectionClosed(f"the connection to the server was lost ({link.lost})")
+
+
+def run_editor(link: ChatLink, frontend: Frontend, editor: LineEditor, lines: queue.Queue[list[str]]) -> int:
+    """A person at a terminal: the editor runs in this thread and queues what is entered; a
+    sender thread sends it, so a slow send never freezes the input line.  Ends when they leave
+    (exit 0) or the link ends for good (a login refused on reconnect, or the connection gone
+    with reconnecting off)."""
+    left = threading.Event()
+
+    def send_entered() -> None:
+        while True:
+            for line in lines.get():
+                result = submit_line(link, line)
+                if result.outcome is Outcome.QUIT:
+                    left.set()
+                    link.leave()
+                    editor.interrupt()
+                    return
+                if result.outcome is Outcome.INVALID:
+                    frontend.error(result.message)
+                elif result.outcome is Outcome.HELP:
+                    for help_line in CLIENT_HELP:
+                        frontend.hint(help_line)
+                elif result.outcome is Outcome.OFFLINE:
+                    frontend.error("not connected right now; the line was not sent (press ↑ to recall it)")
+
+    threading.Thread(target=send_entered, name="sender", daemon=True).start()
+    link.on_end(editor.interrupt)
+    try:
+        editor.run()
+    except (EOFError, KeyboardInterrupt):
+        left.set()
+    if left.is_set() or not link.ended.is_set():
+        link.leave()
+        return EXIT_OK
+    return link_end_status(link)
+
+
+def link_end_status(link: ChatLink) -> int:
+    """Exit status for a link that ended by itself."""
+    if link.refused is not None:
+        raise LoginError(link.refused.code, f"could not log in again: {link.refused}")
+    if link.shutdown is not None:
+        return EXIT_OK
+    raise ConnectionClosed(f"the connection to the server was lost ({link.lost})")
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """What ``connect`` was asked to do."""
+
+    link: LinkOptions
+    user: str | None
+    color: str
+    timestamps: bool | None
+    bell: str
+    json: bool
+    listen: bool
 
 
 @app.command()
@@ -361,32 +410,56 @@ def connect(
         str | None,
         typer.Option(envvar="MESSENGER_USER", help="Your username (asked for on a terminal if missing)."),
     ] = None,
-    color: Annotated[
-        str, typer.Option(help="Colours: auto (on a terminal, unless NO_COLOR is set), always or never.")
-    ] = "auto",
-    timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for the connection and the login answer.")
-    ] = 10.0,
-    max_line: Annotated[
-        str,
+    color: ColorOption = "auto",
+    timestamps: Annotated[
+        bool | None,
         typer.Option(
-            envvar="MESSENGER_MAX_LINE",
-            help="The server's --max-line; lines from the server up to 4 times this are accepted.",
+            "--timestamps/--no-timestamps", help="Show HH:MM before each line [default: on a terminal only]."
         ),
-    ] = "16K",
+    ] = None,
+    bell: Annotated[
+        str,
+        typer.Option(help="Bell: off, mention (your name or a private message) or all."),
+    ] = "mention",
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Print every frame from the server as one JSON object per line."),
+    ] = False,
+    listen: Annotated[
+        bool, typer.Option("--listen", help="Read-only: print what arrives, never read stdin.")
+    ] = False,
+    reconnect: Annotated[
+        bool,
+        typer.Option(
+            "--reconnect/--no-reconnect",
+            help="On a terminal, reconnect after the connection drops or the server restarts.",
+        ),
+    ] = True,
+    timeout: TimeoutOption = 10.0,
+    max_line: MaxLineOption = "16K",
 ) -> None:
-    """Join a chat server.  On a terminal, type to chat; with stdin piped, every line is sent as a
-    message and the command exits once the server has echoed them all."""
+    """Join a chat server.  On a terminal, type to chat; with stdin piped, every line is sent
+    (commands too) and the command exits once the server has echoed them all."""
     if color not in ("auto", "always", "never"):
         raise typer.BadParameter("use auto, always or never", param_hint="--color")
-    interactive = sys.stdin.isatty()
-    out = make_console(sys.stdout, color)
-    err = make_console(sys.stderr, color)
+    if bell not in ("off", "mention", "all"):
+        raise typer.BadParameter("use off, mention or all", param_hint="--bell")
+    interactive = sys.stdin.isatty() and not listen
     if user is None and not interactive:
         raise fail("no username: pass --user NAME or set MESSENGER_USER")
+    # A dumb terminal (TERM=dumb, an Emacs shell) cannot redraw an input line: plain lines there.
+    editor = interactive and sys.stdout.isatty() and not json_output and not is_dumb_terminal()
+    options = ConnectOptions(
+        link=LinkOptions(host, port, timeout, parse_size(max_line), reconnect=interactive and reconnect),
+        user=user,
+        color=color,
+        timestamps=timestamps,
+        bell=bell,
+        json=json_output,
+        listen=listen,
+    )
     try:
-        target = ConnectOptions(host, port, user, timeout, parse_size(max_line), interactive)
-        status = run_client(target, out, err)
+        status = run_connect(options, interactive, editor)
     except KeyboardInterrupt:
         status = EXIT_OK
     except MessengerError as exc:
@@ -394,12 +467,71 @@ def connect(
     _exit_now(status)
 
 
-def _exit_now(status: int) -> None:
-    """Exit without waiting for the feeder thread, which may be blocked reading stdin (a normal
-    interpreter exit could then deadlock on stdin's lock)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+def run_connect(options: ConnectOptions, interactive: bool, editor: bool) -> int:
+    """Log in, then chat through the editor, the piped lines or the listener."""
+    err = make_console(sys.stderr, options.color)
+    client, welcome = log_in(options.link, options.user, interactive, err)
+    err.print("Connected to the server!")
+    if not editor:
+        frontend = make_frontend(options, make_console(sys.stdout, options.color), err)
+        link = ChatLink(options.link, frontend.view)
+        frontend.view.show(Incoming(client.welcome_line, welcome))
+        link.start(client, welcome)
+        try:
+            if options.listen:
+                return run_listen(link)
+            return run_lines(link, frontend, read_lines(sys.stdin, DEFAULT_MAX_LINE), interactive=interactive)
+        except KeyboardInterrupt:
+            if interactive:
+                err.print()  # end the line the terminal's ^C was echoed on
+            link.leave()
+            return EXIT_OK
+    with patch_stdout(raw=True):
+        out = make_console(sys.stdout, options.color, wrap=True)
+        err = make_console(sys.stderr, options.color, wrap=True)
+        frontend = make_frontend(options, out, err)
+        link = ChatLink(options.link, frontend.view)
+        prompt_console = Console(
+            file=io.StringIO(), force_terminal=True, color_system=out.color_system, no_color=out.no_color
+        )
+
+        def prompt() -> ANSI:
+            with prompt_console.capture() as capture:
+                prompt_console.print(render_prompt(link.name, link.online), end="")
+            return ANSI(capture.get())
+
+        entered: queue.Queue[list[str]] = queue.Queue()
+        line_editor = LineEditor(names=link.users, prompt=prompt, on_lines=entered.put)
+        frontend.view.on_status = line_editor.refresh
+        frontend.view.show(Incoming(client.welcome_line, welcome))
+        link.start(client, welcome)
+        return run_editor(link, frontend, line_editor, entered)
+
+
+def make_frontend(options: ConnectOptions, out: Console, err: Console) -> Frontend:
+    if options.json:
+        return Frontend(JsonView(out.file, err), err)
+    stamps = out.is_terminal if options.timestamps is None else options.timestamps
+    return Frontend(ChatView(out, err, Renderer(timestamps=stamps), bell=options.bell), err)
+
+
+def log_in(options: LinkOptions, user: str | None, interactive: bool, err: Console) -> tuple[Client, Welcome]:
+    """Connect and log in; a person at a terminal who gave no --user is asked again after a
+    refused name."""
+    name = user if user is not None else ask_username(err)
+    client = Client.connect(options.host, options.port, timeout=options.timeout, max_line=options.max_line)
+    while True:
+        try:
+            return client, client.login(name, timeout=options.timeout)
+        except LoginError as exc:
+            if user is not None or not interactive:
+                client.close()
+                raise LoginError(exc.code, _login_failure(exc, name)) from None
+            err.print(Text(f"error: {exc}", style=ERROR_STYLE))
+            name = ask_username(err)
+        except BaseException:
+            client.close()
+            raise
 
 
 def ask_username(err: Console) -> str:
@@ -409,49 +541,78 @@ def ask_username(err: Console) -> str:
             return name
 
 
-@dataclass(frozen=True)
-class ConnectOptions:
-    """What ``connect`` was asked to do."""
-
-    host: str
-    port: int
-    user: str | None
-    timeout: float
-    max_line: int
-    interactive: bool
-
-
-def run_client(options: ConnectOptions, out: Console, err: Console) -> int:
-    """Connect, log in, chat; return the exit status.  Raises MessengerError on failure."""
-    user, interactive = options.user, options.interactive
-    name = user if user is not None else ask_username(err)
-    client = Client.connect(options.host, options.port, timeout=options.timeout, max_line=options.max_line)
-    with client:
-        while True:
-            try:
-                welcome = client.login(name, timeout=options.timeout)
-                break
-            except LoginError as exc:
-                if user is not None or not interactive:
-                    raise LoginError(exc.code, _login_failure(exc, name)) from None
-                err.print(Text(f"error: {exc}", style="bold red"))
-                name = ask_username(err)
-        try:
-            err.print("Connected to the server!")
-            session = ChatSession(client=client, out=out, err=err, interactive=interactive)
-            session.show(welcome)
-            return session.run(sys.stdin)
-        except KeyboardInterrupt:
-            # Ctrl+C before the session's own handler was in place: still leave cleanly.
-            with contextlib.suppress(MessengerError):
-                client.bye()
-            return EXIT_OK
-
-
 def _login_failure(exc: LoginError, name: str) -> str:
     if isinstance(exc, NameTaken):
         return f"the name {name!r} is taken; choose another with --user"
     return f"login refused: {exc}"
+
+
+@app.command()
+def send(
+    message: Annotated[
+        list[str] | None,
+        typer.Argument(help="The message; without it, every line of stdin is sent as a message."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(envvar="MESSENGER_USER", help="The username to send as.")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="Send privately to this user.")] = None,
+    host: HostOption = DEFAULT_HOST,
+    port: PortOption = DEFAULT_PORT,
+    color: ColorOption = "auto",
+    timeout: TimeoutOption = 10.0,
+    max_line: MaxLineOption = "16K",
+) -> None:
+    """Send a message (or every line of stdin), wait until the server has echoed it, and exit.
+
+    Text is sent as it is: a line starting with '/' is a message, not a command.  Exit 0 when
+    everything was delivered, 1 otherwise."""
+    if user is None:
+        raise fail("no username: pass --user NAME or set MESSENGER_USER")
+    if message:
+        lines: Iterable[str | None] = [" ".join(message)]
+    elif sys.stdin.isatty():
+        raise fail("nothing to send: give the message as an argument, or pipe it in")
+    else:
+        lines = read_lines(sys.stdin, DEFAULT_MAX_LINE)
+    err = make_console(sys.stderr, color)
+    link_options = LinkOptions(host, port, timeout, parse_size(max_line))
+    try:
+        client, welcome = log_in(link_options, user, False, err)
+        link = ChatLink(link_options, QuietView(err))
+        link.start(client, welcome)
+        frontend = Frontend(link.view, err)  # type: ignore[arg-type]
+        counted = CountedLines(lines)
+        status = run_lines(link, frontend, iter(counted), literal=True)
+        if not counted.sent:
+            raise fail("nothing to send: the message is empty")
+    except KeyboardInterrupt:
+        status = EXIT_FAILURE
+    except MessengerError as exc:
+        _exit_now(fail(str(exc)).exit_code)
+    _exit_now(status)
+
+
+@dataclass
+class CountedLines:
+    """Lines passed through, counting the ones that are not blank."""
+
+    lines: Iterable[str | None]
+    sent: int = 0
+
+    def __iter__(self) -> Iterator[str | None]:
+        for line in self.lines:
+            if line is None or line.strip():
+                self.sent += 1
+            yield line
+
+
+def _exit_now(status: int) -> None:
+    """Exit without waiting for the feeder thread, which may be blocked reading stdin (a normal
+    interpreter exit could then deadlock on stdin's lock)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def main() -> None:

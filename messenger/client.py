@@ -16,6 +16,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -80,6 +81,14 @@ class ProtocolViolation(MessengerError):
     """The server sent something that is not the protocol."""
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """One line from the server and the frame it holds (None for a type this client does not know)."""
+
+    line: str
+    frame: ServerFrame | None
+
+
 class Client:
     """One JSON-mode connection to a messenger server."""
 
@@ -90,6 +99,7 @@ class Client:
         self._closed = False
         self.user: str | None = None
         self.welcome: Welcome | None = None
+        self.welcome_line = ""  # the welcome as the server sent it
 
     @classmethod
     def connect(
@@ -147,14 +157,16 @@ class Client:
         self.send(Hello(user=user, history=history, password=password))
         while True:
             try:
-                frame = self.receive(timeout=timeout)
+                incoming = self.receive_line(timeout=timeout)
             except TimeoutError:
                 raise ProtocolViolation(
                     f"no answer to the login within {timeout:g} s; is this a messenger server?"
                 ) from None
+            frame = incoming.frame
             if isinstance(frame, Welcome):
                 self.user = frame.user
                 self.welcome = frame
+                self.welcome_line = incoming.line
                 return frame
             if isinstance(frame, Error) and frame.re in (None, "hello"):
                 kind = {"name_taken": NameTaken, "bad_name": BadName}.get(frame.code, LoginError)
@@ -188,6 +200,14 @@ class Client:
         Lines of a type this client does not know are skipped (the protocol may grow new ones).
         """
         while True:
+            incoming = self.receive_line(timeout)
+            if incoming.frame is not None:
+                return incoming.frame
+
+    def receive_line(self, timeout: float | None = None) -> Incoming:
+        """The next line from the server as received, with its parsed frame (None when the frame
+        type is newer than this client).  For tools that pass the protocol on, like ``--json``."""
+        while True:
             event = self._decoder.next_event()
             if event is NEED_DATA:
                 self._fill(timeout)
@@ -198,10 +218,10 @@ class Client:
                 raise ProtocolViolation("the server sent an over-long or non-UTF-8 line")
             assert isinstance(event, Line)
             try:
-                return parse_server_frame(event.text)
+                return Incoming(event.text, parse_server_frame(event.text))
             except FrameError as exc:
                 if exc.code is ErrorCode.BAD_FRAME and exc.re not in SERVER_FRAME_TYPES:
-                    continue  # a frame type newer than this client
+                    return Incoming(event.text, None)  # a frame type newer than this client
                 raise ProtocolViolation(
                     f"the server sent something that is not the messenger protocol ({exc.message}); "
                     "is this a messenger server?"

@@ -1,20 +1,29 @@
-"""Turning server frames into Rich ``Text`` for a terminal or a pipe: the one place that decides
+"""Turning server frames into Rich renderables for a terminal or a pipe: the one place that decides
 how chat looks.
 
 User text is always wrapped in ``Text`` (never parsed as markup) and sanitised again here, so a
 hostile or buggy server still cannot write escape sequences or markup to the terminal.
 Consoles built by ``make_console`` print plain text, without escape codes, when their file is
-not a terminal.
+not a terminal.  Each line is a ``ChatLine``: a prefix (time, name) and a body.  On a terminal a
+long body wraps under itself, measured in terminal cells so wide characters and emoji line up;
+in a pipe every frame stays one line.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import zlib
-from typing import IO
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import IO, TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from .client import Incoming
 
 from .protocol import (
     Error,
@@ -49,13 +58,20 @@ NAME_COLOURS = (
 NOTICE_STYLE = "dim italic"
 PRIVATE_STYLE = "bold magenta"
 ERROR_STYLE = "bold red"
+TIME_STYLE = "dim"
+OWN_NAME_STYLE = "underline"  # added to the name's colour on your own messages
+MENTION_STYLE = "bold reverse"  # the body of a message that mentions you
+
+# Narrower than this, a hanging indent would leave a ribbon of text: wrap the whole line instead.
+MIN_BODY_WIDTH = 16
 
 _LEFT_REASONS = {"too_slow": "too slow", "replaced": "replaced by a new login"}
 
 
-def make_console(file: IO[str], color: str = "auto") -> Console:
+def make_console(file: IO[str], color: str = "auto", wrap: bool = False) -> Console:
     """A console for chat output: colours on a terminal only (``color`` auto/always/never,
-    and NO_COLOR honoured), no wrapping of long lines, no highlighting of user text."""
+    and NO_COLOR honoured), no highlighting of user text.  ``wrap`` lets long lines wrap under
+    their message (for a terminal); otherwise every line is printed whole."""
     no_color = color == "never" or (color == "auto" and "NO_COLOR" in os.environ)
     force = True if color == "always" else None
     return Console(
@@ -65,7 +81,7 @@ def make_console(file: IO[str], color: str = "auto") -> Console:
         highlight=False,
         emoji=False,
         markup=False,
-        soft_wrap=True,
+        soft_wrap=not wrap,
     )
 
 
@@ -75,57 +91,147 @@ def name_style(name: str) -> str:
     return f"bold {NAME_COLOURS[index]}"
 
 
-def _name(name: str) -> Text:
-    return Text(sanitize_text(name), style=name_style(name))
+def mentions(text: str, name: str) -> bool:
+    """Whether ``text`` names ``name`` as a word (``@alice``, ``Alice:``, not ``malice``)."""
+    key = name_key(name)
+    if not key:
+        return False
+    pattern = rf"(?<![\w-]){re.escape(key)}(?![\w-])"
+    return re.search(pattern, name_key(text)) is not None
 
 
-def _notice(*parts: str | Text) -> Text:
-    text = Text(style=NOTICE_STYLE)
-    for part in parts:
-        text.append(part)
-    return text
+def local_time(ts: str | None, tz: tzinfo | None = None) -> str:
+    """``HH:MM`` in local time (or ``tz``) of a frame's ISO 8601 ``ts``; now when there is none."""
+    moment = None
+    if ts:
+        try:
+            moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is None:
+        moment = datetime.now().astimezone()
+    return moment.astimezone(tz).strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    """One rendered frame: ``prefix`` (time and name) then ``body``.
+
+    ``mention`` says the line names the reader; ``from_other`` that it is someone else's chat
+    message (for the terminal bell).  Rendered with wrapping, continuation lines are indented
+    by the prefix's width in cells.
+    """
+
+    prefix: Text
+    body: Text
+    mention: bool = False
+    from_other: bool = False
+
+    @property
+    def text(self) -> Text:
+        """The whole line as one Text."""
+        return Text.assemble(self.prefix, self.body)
+
+    @property
+    def plain(self) -> str:
+        return self.text.plain
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        indent = self.prefix.cell_len
+        if options.no_wrap or options.max_width - indent < MIN_BODY_WIDTH:
+            yield self.text
+            return
+        body_lines = self.body.wrap(console, options.max_width - indent, overflow="fold")
+        wrapped = Text(no_wrap=True, end="\n")
+        for index, line in enumerate(body_lines):
+            wrapped.append_text(self.prefix if index == 0 else Text("\n" + " " * indent))
+            line.rstrip()
+            wrapped.append_text(line)
+        yield wrapped
+
+
+@dataclass
+class Renderer:
+    """Frames → ChatLines for one reader: ``me`` is the reader's name (own messages and mentions),
+    ``timestamps`` adds ``HH:MM`` in ``tz`` (default: local time)."""
+
+    me: str | None = None
+    timestamps: bool = False
+    tz: tzinfo | None = None
+
+    def render(self, frame: ServerFrame) -> ChatLine | None:
+        """The line to show for ``frame``, or None for frames that show nothing."""
+        ts = getattr(frame, "ts", None)
+        if isinstance(frame, Message):
+            return self.message(frame)
+        body: Text | None = None
+        if isinstance(frame, Joined):
+            body = _notice(_name(frame.user), " has joined the chat!")
+        elif isinstance(frame, Left):
+            reason = _LEFT_REASONS.get(frame.reason)
+            body = _notice(_name(frame.user), " has left the chat!", f" ({reason})" if reason else "")
+        elif isinstance(frame, Renamed):
+            body = _notice(_name(frame.old), " is now known as ", _name(frame.new))
+        elif isinstance(frame, (Users, Welcome)):
+            body = render_users(frame.users)
+        elif isinstance(frame, Error):
+            body = Text(f"error: {sanitize_text(frame.message)}", style=ERROR_STYLE)
+        elif isinstance(frame, Shutdown):
+            body = _notice(sanitize_text(frame.message) or "The server is shutting down.")
+        elif isinstance(frame, Pong):
+            body = _notice("pong" if frame.token is None else f"pong {sanitize_text(str(frame.token))}")
+        if body is None:
+            return None
+        return ChatLine(self._time(ts), body)
+
+    def message(self, frame: Message) -> ChatLine:
+        """A chat line: ``alice: hi``, ``* alice waves``, private ones ``[private] alice → bob: hi``."""
+        own = self.is_me(frame.sender)
+        prefix = self._time(frame.ts)
+        if frame.history:
+            prefix.append("[history] ", style=NOTICE_STYLE)
+        if frame.to is not None:
+            prefix.append("[private] ", style=PRIVATE_STYLE)
+        sender = _name(frame.sender, own)
+        if frame.to is not None:
+            sender.append(" → ", style=PRIVATE_STYLE)
+            sender.append_text(_name(frame.to, self.is_me(frame.to)))
+        if frame.action:
+            prefix.append("* ", style="italic")
+            prefix.append_text(sender)
+            prefix.append(" ")
+            body = Text(sanitize_text(frame.text), style="italic")
+        else:
+            prefix.append_text(sender)
+            prefix.append(": ")
+            body = Text(sanitize_text(frame.text))
+        # A private message to you counts as a mention, as in IRC clients.
+        mention = not own and self.me is not None
+        mention = mention and (frame.to is not None or mentions(frame.text, self.me or ""))
+        if mention:
+            body.stylize(MENTION_STYLE)
+        return ChatLine(prefix, body, mention=mention, from_other=not own and not frame.history)
+
+    def is_me(self, name: str) -> bool:
+        return self.me is not None and name_key(name) == name_key(self.me)
+
+    def _time(self, ts: str | None) -> Text:
+        if not self.timestamps:
+            return Text()
+        stamp = Text()
+        stamp.append(local_time(ts, self.tz), style=TIME_STYLE)
+        stamp.append(" ")
+        return stamp
 
 
 def render_frame(frame: ServerFrame, me: str | None = None) -> Text | None:
-    """The line to show for ``frame``, or None for frames that show nothing."""
-    if isinstance(frame, Message):
-        return render_message(frame, me)
-    if isinstance(frame, Joined):
-        return _notice(_name(frame.user), " has joined the chat!")
-    if isinstance(frame, Left):
-        reason = _LEFT_REASONS.get(frame.reason)
-        return _notice(_name(frame.user), " has left the chat!", f" ({reason})" if reason else "")
-    if isinstance(frame, Renamed):
-        return _notice(_name(frame.old), " is now known as ", _name(frame.new))
-    if isinstance(frame, (Users, Welcome)):
-        return render_users(frame.users)
-    if isinstance(frame, Error):
-        return Text(f"error: {sanitize_text(frame.message)}", style=ERROR_STYLE)
-    if isinstance(frame, Shutdown):
-        return _notice(sanitize_text(frame.message) or "The server is shutting down.")
-    if isinstance(frame, Pong):
-        return _notice("pong" if frame.token is None else f"pong {sanitize_text(str(frame.token))}")
-    return None
+    """The line for ``frame`` as one Text, without timestamps (None for frames that show nothing)."""
+    line = Renderer(me=me).render(frame)
+    return None if line is None else line.text
 
 
 def render_message(frame: Message, me: str | None = None) -> Text:
-    """A chat line: ``alice: hi``, ``* alice waves``, private ones marked ``[private to bob]``."""
-    line = Text()
-    if frame.history:
-        line.append("[history] ", style=NOTICE_STYLE)
-    if frame.to is not None:
-        line.append(f"[private to {sanitize_text(frame.to)}] ", style=PRIVATE_STYLE)
-    body = sanitize_text(frame.text)
-    if frame.action:
-        line.append("* ", style="italic")
-        line.append(_name(frame.sender))
-        line.append(" " + body, style="italic")
-    else:
-        line.append(_name(frame.sender))
-        line.append(": " + body)
-    if me is not None and frame.sender != me and name_key(me) in name_key(body):
-        line.stylize("reverse", len(line) - len(body))
-    return line
+    return Renderer(me=me).message(frame).text
 
 
 def render_users(users: tuple[str, ...]) -> Text:
@@ -133,5 +239,100 @@ def render_users(users: tuple[str, ...]) -> Text:
     for index, user in enumerate(users):
         if index:
             line.append(", ", style=NOTICE_STYLE)
-        line.append(_name(user))
+        line.append_text(_name(user))
     return line
+
+
+def render_prompt(name: str | None, online: bool) -> Text:
+    """The input line's prompt: ``alice> ``, or ``(offline) alice> `` while reconnecting."""
+    prompt = Text()
+    if not online:
+        prompt.append("(offline) ", style=ERROR_STYLE)
+    if name:
+        prompt.append_text(_name(name))
+    prompt.append("> ")
+    return prompt
+
+
+def _name(name: str, own: bool = False) -> Text:
+    style = name_style(name) + (f" {OWN_NAME_STYLE}" if own else "")
+    return Text(sanitize_text(name), style=style)
+
+
+def _notice(*parts: str | Text) -> Text:
+    text = Text(style=NOTICE_STYLE)
+    for part in parts:
+        if isinstance(part, Text):
+            text.append_text(part)
+        else:
+            text.append(part)
+    return text
+
+
+class ChatView:
+    """Shows a link's frames on consoles: chat on ``out``, errors and program notices on ``err``,
+    and rings the terminal bell per ``bell`` (off, mention, all)."""
+
+    def __init__(self, out: Console, err: Console, renderer: Renderer, bell: str = "mention") -> None:
+        self.out = out
+        self.err = err
+        self.renderer = renderer
+        self.bell = bell
+        self.on_status: Callable[[], None] | None = None
+
+    def show(self, incoming: Incoming) -> None:
+        frame = incoming.frame
+        if frame is None:
+            return
+        if isinstance(frame, Welcome):
+            self.renderer.me = frame.user
+        elif isinstance(frame, Renamed) and self.renderer.is_me(frame.old):
+            self.renderer.me = frame.new
+        line = self.renderer.render(frame)
+        if line is None:
+            return
+        console = self.err if isinstance(frame, Error) else self.out
+        console.print(line)
+        if self._rings(line):
+            self.out.bell()
+
+    def _rings(self, line: ChatLine) -> bool:
+        if not self.out.is_terminal or not line.from_other:
+            return False
+        return self.bell == "all" or (self.bell == "mention" and line.mention)
+
+    def notice(self, message: str) -> None:
+        self.err.print(Text(message, style=NOTICE_STYLE))
+
+    def error(self, message: str) -> None:
+        self.err.print(Text(f"error: {message}", style=ERROR_STYLE))
+
+    def status_changed(self) -> None:
+        if self.on_status is not None:
+            self.on_status()
+
+
+class JsonView:
+    """``--json``: every line from the server printed as it came, one JSON object per line on
+    ``out``; errors also as an ``error:`` line on ``err``, notices on ``err``."""
+
+    def __init__(self, out: IO[str], err: Console) -> None:
+        self.out = out
+        self.err = err
+        self.on_status: Callable[[], None] | None = None
+
+    def show(self, incoming: Incoming) -> None:
+        self.out.write(incoming.line + "\n")
+        self.out.flush()
+        if isinstance(incoming.frame, Error):
+            self.error(incoming.frame.message)
+
+    def notice(self, message: str) -> None:
+        self.err.print(Text(message, style=NOTICE_STYLE))
+
+    def error(self, message: str) -> None:
+        self.err.print(Text(f"error: {sanitize_text(message)}", style=ERROR_STYLE))
+
+    def status_changed(self) -> None:
+        if self.on_status is not None:
+            self.on_status()

@@ -17,6 +17,8 @@ import pytest
 from messenger.client import Client
 from messenger.server import ChatServer, ServerConfig
 
+from .clitools import ServeProcess, login
+
 READ_TIMEOUT = 5.0
 
 
@@ -142,3 +144,33 @@ def connect(server: ServerThread) -> Iterator[Callable[..., Client]]:
     yield open_client
     for client in opened:
         client.close()
+
+
+@pytest.fixture
+def clients() -> Iterator[Callable[[int, str], Client]]:
+    """Log in library clients (closed after the test)."""
+    opened: list[Client] = []
+
+    def open_client(port: int, user: str) -> Client:
+        client = login(port, user)
+        opened.append(client)
+        return client
+
+    yield open_client
+    for client in opened:
+        client.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., ServeProcess]]:
+    """Start ``messenger serve`` children; any still running at the end are killed."""
+    started: list[ServeProcess] = []
+
+    def start(*args: str) -> ServeProcess:
+        process = ServeProcess(*args)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

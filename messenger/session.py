@@ -1,0 +1,324 @@
+"""One user's link to a server, shared by every front end (line editor, pipe, listener, ``send``).
+
+``ChatLink`` owns the logged-in ``Client`` and a reader thread that hands every incoming line
+to a ``View``; it keeps the list of online users (for completion), answers "has the server
+handled everything I sent?" with a ping barrier, and, when asked to, reconnects after a lost
+connection or a server restart with backoff and logs in again under the same name.  No
+terminal code here: what to show is the view's business.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError
+from .protocol import (
+    Bye,
+    ClientFrame,
+    Error,
+    FrameError,
+    Joined,
+    Left,
+    Pong,
+    Renamed,
+    Say,
+    Shutdown,
+    Users,
+    Welcome,
+    name_key,
+    parse_text_command,
+)
+
+# Reconnect delays: the first retry comes quickly (a restarting server is usually back within a
+# second or two), then doubling spares a server that is down for longer, capped so a person
+# never waits more than half a minute after it returns.
+BACKOFF_FIRST = 1.0
+BACKOFF_LONGEST = 30.0
+
+
+class View(Protocol):
+    """Where a link's output goes."""
+
+    def show(self, incoming: Incoming) -> None:
+        """A line from the server (``incoming.frame`` is None for frame types newer than us)."""
+
+    def notice(self, message: str) -> None:
+        """A message about the program itself: connected, reconnecting…"""
+
+    def status_changed(self) -> None:
+        """The link went online or offline (a prompt may show it)."""
+
+
+class Backoff:
+    """Delays of 1 s doubling up to 30 s; ``reset`` after a successful login."""
+
+    def __init__(self, first: float = BACKOFF_FIRST, longest: float = BACKOFF_LONGEST) -> None:
+        self.first = first
+        self.longest = longest
+        self._next = first
+
+    def next_delay(self) -> float:
+        delay = self._next
+        self._next = min(delay * 2, self.longest)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self.first
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """Where to connect and how: ``reconnect`` keeps the link up across drops and restarts."""
+
+    host: str
+    port: int
+    timeout: float = 10.0
+    max_line: int = 16 * 1024
+    reconnect: bool = False
+
+
+def open_client(options: LinkOptions, name: str) -> tuple[Client, Welcome]:
+    """Connect and log in.  Raises ConnectError, LoginError (and its kinds), ConnectionClosed or
+    ProtocolViolation; the socket is closed on failure."""
+    client = Client.connect(options.host, options.port, timeout=options.timeout, max_line=options.max_line)
+    try:
+        return client, client.login(name, timeout=options.timeout)
+    except BaseException:
+        client.close()
+        raise
+
+
+class ChatLink:
+    """A logged-in session that outlives its connections when ``options.reconnect`` is set.
+
+    Use: ``start(client, welcome)``, then ``send`` frames from any thread; ``ended`` is set when
+    the link is over for good, with ``shutdown`` (the server's goodbye), ``lost`` (why the
+    connection ended) or ``refused`` (a login refused on reconnect) saying why.  ``leave`` says
+    goodbye.
+    """
+
+    def __init__(self, options: LinkOptions, view: View) -> None:
+        self.options = options
+        self.view = view
+        self.name = ""
+        self.errors = 0
+        self.shutdown: Shutdown | None = None
+        self.lost: str | None = None
+        self.refused: LoginError | None = None
+        self.ended = threading.Event()
+        self._client: Client | None = None
+        self._users: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._leaving = threading.Event()
+        self._tokens = itertools.count(1)
+        self._awaited: str | None = None
+        self._answered = threading.Event()
+        self._backoff = Backoff()
+        self._end_listeners: list[Callable[[], None]] = []
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        return self._client is not None
+
+    def users(self) -> list[str]:
+        """Who is online, as last reported by the server."""
+        with self._lock:
+            return list(self._users.values())
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self, client: Client, welcome: Welcome) -> None:
+        """Take over a logged-in client and start reading from it."""
+        self._attach(client, welcome)
+        threading.Thread(target=self._run, name="link", daemon=True).start()
+
+    def on_end(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (from the link's thread) when the link ends for good."""
+        self._end_listeners.append(listener)
+
+    def leave(self) -> None:
+        """Say goodbye and stop; no reconnecting after this."""
+        self._leaving.set()
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(MessengerError):
+                client.bye()
+
+    def close(self) -> None:
+        self._leaving.set()
+        client = self._client
+        if client is not None:
+            client.close()
+
+    # -- sending --------------------------------------------------------------------------------
+
+    def send(self, frame: ClientFrame) -> bool:
+        """Send ``frame``; False when there is no connection right now (nothing was sent)."""
+        client = self._client
+        if client is None:
+            return False
+        try:
+            client.send(frame)
+        except ConnectionClosed:
+            return False
+        return True
+
+    def flush(self) -> bool:
+        """Wait until the server has answered everything sent so far (it answers in order, so a
+        ping's pong comes after every echo); False if the connection ended first."""
+        client = self._client
+        if client is None:
+            return False
+        token = f"messenger-flush-{next(self._tokens)}"
+        self._answered.clear()
+        self._awaited = token
+        try:
+            client.ping(token)
+        except ConnectionClosed:
+            return False
+        while not self._answered.wait(0.5):
+            pass
+        return self._client is client
+
+    # -- reading and reconnecting ---------------------------------------------------------------
+
+    def _attach(self, client: Client, welcome: Welcome) -> None:
+        self.name = welcome.user
+        with self._lock:
+            self._users = {name_key(user): user for user in welcome.users}
+        self._client = client
+        self.view.status_changed()
+
+    def _detach(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+        self._answered.set()  # nobody waits for a pong that cannot come
+        self.view.status_changed()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                client = self._client
+                assert client is not None
+                self._read(client)
+                self._detach()
+                if self._leaving.is_set() or not self.options.reconnect or not self._reconnect():
+                    return
+        finally:
+            self._detach()
+            self.ended.set()
+            for listener in self._end_listeners:
+                listener()
+
+    def _read(self, client: Client) -> None:
+        """Show frames until the connection ends; record why it did."""
+        self.shutdown = None
+        self.lost = None
+        try:
+            while True:
+                incoming = client.receive_line()
+                frame = incoming.frame
+                if isinstance(frame, Pong) and self._awaited is not None and frame.token == self._awaited:
+                    self._answered.set()  # our own flush marker: nothing to show
+                    continue
+                self._track(frame)
+                self.view.show(incoming)
+                if isinstance(frame, Shutdown):
+                    self.shutdown = frame
+                    return
+        except MessengerError as exc:
+            if not self._leaving.is_set():
+                self.lost = str(exc)
+
+    def _track(self, frame: object) -> None:
+        """Keep the list of online users and our own name current."""
+        with self._lock:
+            if isinstance(frame, Error):
+                self.errors += 1
+            elif isinstance(frame, Users):
+                self._users = {name_key(user): user for user in frame.users}
+            elif isinstance(frame, Joined):
+                self._users[name_key(frame.user)] = frame.user
+            elif isinstance(frame, Left):
+                self._users.pop(name_key(frame.user), None)
+            elif isinstance(frame, Renamed):
+                self._users.pop(name_key(frame.old), None)
+                self._users[name_key(frame.new)] = frame.new
+                if name_key(frame.old) == name_key(self.name):
+                    self.name = frame.new
+
+    def _reconnect(self) -> bool:
+        """Try to connect and log in again, with backoff, until it works (True), a login is
+        refused, or the user leaves (False)."""
+        if self.lost is not None:
+            self.view.notice(f"Connection lost ({self.lost}).")
+        host, port = self.options.host, self.options.port
+        while True:
+            delay = self._backoff.next_delay()
+            self.view.notice(f"Reconnecting to {host}:{port} in {delay:g} s (Ctrl+C to quit)…")
+            if self._leaving.wait(delay):
+                return False
+            try:
+                client, welcome = open_client(self.options, self.name)
+            except LoginError as exc:
+                self.refused = exc
+                return False
+            except MessengerError as exc:
+                self.view.notice(f"Still cannot reach the server: {exc}.")
+                continue
+            if self._leaving.is_set():
+                client.close()
+                return False
+            self._backoff.reset()
+            self.view.notice("Connected to the server!")
+            self._attach(client, welcome)
+            self.view.show(Incoming(client.welcome_line, welcome))
+            return True
+
+
+class Outcome(Enum):
+    """What became of one line typed or piped in."""
+
+    SENT = "sent"
+    SKIPPED = "skipped"  # blank
+    HELP = "help"
+    QUIT = "quit"
+    INVALID = "invalid"  # a command the client refused; ``message`` says why
+    OFFLINE = "offline"  # no connection right now; nothing was sent
+
+
+@dataclass(frozen=True)
+class LineResult:
+    outcome: Outcome
+    message: str = ""
+
+
+def submit_line(link: ChatLink, line: str, literal: bool = False) -> LineResult:
+    """Send one line as the text protocol reads it (a message, or a ``/command``); with
+    ``literal`` every line is a plain message, however it starts."""
+    if not line.strip():
+        return LineResult(Outcome.SKIPPED)
+    if literal:
+        frame: ClientFrame | None = Say(text=line)
+    else:
+        try:
+            command = parse_text_command(line)
+        except FrameError as exc:
+            return LineResult(Outcome.INVALID, exc.message)
+        if command.help:
+            return LineResult(Outcome.HELP)
+        if isinstance(command.frame, Bye):
+            return LineResult(Outcome.QUIT)
+        frame = command.frame
+    if frame is None:
+        return LineResult(Outcome.SKIPPED)
+    return LineResult(Outcome.SENT if link.send(frame) else Outcome.OFFLINE)
