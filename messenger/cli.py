@@ -7,6 +7,7 @@ error).  Data goes to stdout, messages about the program to stderr.  Nothing imp
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import logging
@@ -16,8 +17,9 @@ import re
 import signal
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, TextIO
 
 import typer
@@ -40,7 +42,7 @@ from .protocol import (
 )
 from .render import ERROR_STYLE, NOTICE_STYLE, ChatView, JsonView, Renderer, make_console, render_prompt
 from .server import ChatServer, ServerConfig
-from .session import ChatLink, LinkOptions, Outcome, submit_line
+from .session import ChatLink, LineResult, LinkOptions, Outcome, submit_line
 from .terminal import LineEditor
 
 app = typer.Typer(
@@ -273,7 +275,10 @@ class QuietView:
         pass
 
 
-def feed_lines(link: ChatLink, frontend: Frontend, lines: Iterable[str | None], literal: bool = False) -> int:
+Submit = Callable[[str], LineResult]
+
+
+def feed_lines(link: ChatLink, frontend: Frontend, lines: Iterable[str | None], submit: Submit) -> int:
     """Send every line (stopping at ``/quit`` or when the link is gone); return how many lines
     the client itself refused."""
     refused = 0
@@ -282,7 +287,7 @@ def feed_lines(link: ChatLink, frontend: Frontend, lines: Iterable[str | None], 
             refused += 1
             frontend.error(f"line longer than {DEFAULT_MAX_LINE} characters; not sent")
             continue
-        result = submit_line(link, line, literal)
+        result = submit(line)
         if result.outcome is Outcome.INVALID:
             refused += 1
             frontend.error(result.message)
@@ -301,7 +306,7 @@ def run_lines(
     link: ChatLink,
     frontend: Frontend,
     lines: Iterable[str | None],
-    literal: bool = False,
+    submit: Submit | None = None,
     interactive: bool = False,
 ) -> int:
     """Piped input: send every line, wait until the server has answered them all, leave.
@@ -315,7 +320,7 @@ def run_lines(
 
     def feed() -> None:
         try:
-            refused[0] = feed_lines(link, frontend, lines, literal)
+            refused[0] = feed_lines(link, frontend, lines, submit or partial(submit_line, link))
         except (OSError, ValueError):
             pass  # stdin went away; what was sent is flushed below
         finally:
@@ -471,21 +476,28 @@ def run_connect(options: ConnectOptions, interactive: bool, editor: bool) -> int
     """Log in, then chat through the editor, the piped lines or the listener."""
     err = make_console(sys.stderr, options.color)
     client, welcome = log_in(options.link, options.user, interactive, err)
-    err.print("Connected to the server!")
-    if not editor:
+    try:
+        err.print("Connected to the server!")
+        if editor:
+            return run_in_editor(options, client, welcome)
         frontend = make_frontend(options, make_console(sys.stdout, options.color), err)
         link = ChatLink(options.link, frontend.view)
         frontend.view.show(Incoming(client.welcome_line, welcome))
         link.start(client, welcome)
-        try:
-            if options.listen:
-                return run_listen(link)
-            return run_lines(link, frontend, read_lines(sys.stdin, DEFAULT_MAX_LINE), interactive=interactive)
-        except KeyboardInterrupt:
-            if interactive:
-                err.print()  # end the line the terminal's ^C was echoed on
-            link.leave()
-            return EXIT_OK
+        if options.listen:
+            return run_listen(link)
+        return run_lines(link, frontend, read_lines(sys.stdin, DEFAULT_MAX_LINE), interactive=interactive)
+    except KeyboardInterrupt:
+        # Ctrl+C at any point after the login: still say goodbye.
+        if interactive:
+            err.print()  # end the line the terminal's ^C was echoed on
+        with contextlib.suppress(MessengerError):
+            client.bye()
+        return EXIT_OK
+
+
+def run_in_editor(options: ConnectOptions, client: Client, welcome: Welcome) -> int:
+    """The session of a person at a full terminal: output above an input line."""
     with patch_stdout(raw=True):
         out = make_console(sys.stdout, options.color, wrap=True)
         err = make_console(sys.stderr, options.color, wrap=True)
@@ -529,6 +541,11 @@ def log_in(options: LinkOptions, user: str | None, interactive: bool, err: Conso
                 raise LoginError(exc.code, _login_failure(exc, name)) from None
             err.print(Text(f"error: {exc}", style=ERROR_STYLE))
             name = ask_username(err)
+        except KeyboardInterrupt:
+            with contextlib.suppress(MessengerError):
+                client.bye()  # the login may have gone through: leave cleanly
+            client.close()
+            raise
         except BaseException:
             client.close()
             raise
@@ -583,7 +600,8 @@ def send(
         link.start(client, welcome)
         frontend = Frontend(link.view, err)  # type: ignore[arg-type]
         counted = CountedLines(lines)
-        status = run_lines(link, frontend, iter(counted), literal=True)
+        literally = partial(submit_line, link, literal=True, to=to)
+        status = run_lines(link, frontend, iter(counted), submit=literally)
         if not counted.sent:
             raise fail("nothing to send: the message is empty")
     except KeyboardInterrupt:

@@ -302,13 +302,13 @@ class LineResult:
     message: str = ""
 
 
-def submit_line(link: ChatLink, line: str, literal: bool = False) -> LineResult:
+def submit_line(link: ChatLink, line: str, literal: bool = False, to: str | None = None) -> LineResult:
     """Send one line as the text protocol reads it (a message, or a ``/command``); with
-    ``literal`` every line is a plain message, however it starts."""
+    ``literal`` every line is a plain message (private to ``to`` if given), however it starts."""
     if not line.strip():
         return LineResult(Outcome.SKIPPED)
     if literal:
-        frame: ClientFrame | None = Say(text=line)
+        frame: ClientFrame | None = Say(text=line, to=to)
     else:
         try:
             command = parse_text_command(line)
