@@ -344,9 +344,7 @@ def run_listen(link: ChatLink) -> int:
     """``--listen``: print until the server closes; 0 after its shutdown frame, else an error."""
     while not link.ended.wait(0.5):
         pass
-    if link.shutdown is not None:
-        return EXIT_OK
-    raise ConnectionClosed(f"the connection to the server was lost ({link.lost})")
+    return link_end_status(link)
 
 
 def run_editor(link: ChatLink, frontend: Frontend, editor: LineEditor, lines: queue.Queue[list[str]]) -> int:
@@ -387,6 +385,8 @@ def run_editor(link: ChatLink, frontend: Frontend, editor: LineEditor, lines: qu
 
 def link_end_status(link: ChatLink) -> int:
     """Exit status for a link that ended by itself."""
+    if link.output_closed is not None:
+        return EXIT_OK  # the reader of our output has stopped reading: as if Ctrl+C
     if link.refused is not None:
         raise LoginError(link.refused.code, f"could not log in again: {link.refused}")
     if link.shutdown is not None:
@@ -628,8 +628,9 @@ class CountedLines:
 def _exit_now(status: int) -> None:
     """Exit without waiting for the feeder thread, which may be blocked reading stdin (a normal
     interpreter exit could then deadlock on stdin's lock)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # closed by the reader (``| head``)
+            stream.flush()
     os._exit(status)
 
 

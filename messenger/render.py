@@ -68,13 +68,22 @@ MIN_BODY_WIDTH = 16
 _LEFT_REASONS = {"too_slow": "too slow", "replaced": "replaced by a new login"}
 
 
+class ChatConsole(Console):
+    """A Console that reports a closed output (``| head``) as BrokenPipeError for its caller to
+    handle; Rich's default raises SystemExit, which would silently end the printing thread."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more to write
+        raise BrokenPipeError("the output was closed")
+
+
 def make_console(file: IO[str], color: str = "auto", wrap: bool = False) -> Console:
     """A console for chat output: colours on a terminal only (``color`` auto/always/never,
     and NO_COLOR honoured), no highlighting of user text.  ``wrap`` lets long lines wrap under
     their message (for a terminal); otherwise every line is printed whole."""
     no_color = color == "never" or (color == "auto" and "NO_COLOR" in os.environ)
     force = True if color == "always" else None
-    return Console(
+    return ChatConsole(
         file=file,
         force_terminal=force,
         no_color=no_color,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from .protocol import (
     name_key,
     parse_text_command,
 )
+
+log = logging.getLogger(__name__)
 
 # Reconnect delays: the first retry comes quickly (a restarting server is usually back within a
 # second or two), then doubling spares a server that is down for longer, capped so a person
@@ -99,7 +102,8 @@ class ChatLink:
 
     Use: ``start(client, welcome)``, then ``send`` frames from any thread; ``ended`` is set when
     the link is over for good, with ``shutdown`` (the server's goodbye), ``lost`` (why the
-    connection ended) or ``refused`` (a login refused on reconnect) saying why.  ``leave`` says
+    connection ended), ``refused`` (a login refused on reconnect) or ``output_closed`` (the view
+    could not write: stdout was closed) saying why.  ``leave`` says
     goodbye.
     """
 
@@ -111,6 +115,7 @@ class ChatLink:
         self.shutdown: Shutdown | None = None
         self.lost: str | None = None
         self.refused: LoginError | None = None
+        self.output_closed: OSError | None = None
         self.ended = threading.Event()
         self._client: Client | None = None
         self._users: dict[str, str] = {}
@@ -213,6 +218,9 @@ class ChatLink:
                 self._detach()
                 if self._leaving.is_set() or not self.options.reconnect or not self._reconnect():
                     return
+        except Exception as exc:  # a bug must end the session with a clear line, not a traceback
+            log.debug("link failed", exc_info=True)
+            self.lost = f"internal error: {exc!r}"
         finally:
             self._detach()
             self.ended.set()
@@ -231,7 +239,12 @@ class ChatLink:
                     self._answered.set()  # our own flush marker: nothing to show
                     continue
                 self._track(frame)
-                self.view.show(incoming)
+                try:
+                    self.view.show(incoming)
+                except OSError as exc:  # our output is gone (``| head`` has what it wanted)
+                    self.output_closed = exc
+                    self.leave()
+                    return
                 if isinstance(frame, Shutdown):
                     self.shutdown = frame
                     return
@@ -273,7 +286,7 @@ class ChatLink:
                 self.refused = exc
                 return False
             except MessengerError as exc:
-                self.view.notice(f"Still cannot reach the server: {exc}.")
+                self.view.notice(f"Not back yet: {exc}")
                 continue
             if self._leaving.is_set():
                 client.close()

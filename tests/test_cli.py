@@ -8,6 +8,7 @@ received, a process exiting — and has a deadline; nothing sleeps.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -439,6 +440,22 @@ def test_json_passes_frames_on_exactly_as_the_server_sent_them() -> None:
         listener.close()
     assert status == 0, err
     assert out.splitlines() == sent
+
+
+@pytest.mark.parametrize("output", ["--json", "--color=never"])
+def test_a_closed_output_ends_connect_quietly(server: Any, output: str) -> None:
+    """``messenger connect ... | head -1``: once the reader has gone, leave without a word."""
+    proc = start_connect(server.port, "bot", output)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()  # the first line, as `head -1` would take it
+    proc.stdout.close()
+    with contextlib.suppress(BrokenPipeError):  # it may be gone before it has read them all
+        for number in range(20):  # more output to write: the next write finds the pipe closed
+            proc.stdin.write(f"line {number}\n")
+        proc.stdin.close()
+    assert proc.wait(timeout=WAIT) == 0
+    err = proc.stderr.read()
+    assert "Traceback" not in err and "Exception" not in err and "error:" not in err, err
 
 
 def test_listen_prints_what_arrives_and_never_reads_stdin(
