@@ -293,7 +293,7 @@ def test_leaving_is_clean(
 def test_reconnects_after_the_server_restarts_on_the_same_port(
     serve: Callable[..., ServeProcess], terminal: Callable[..., Terminal], stop: str
 ) -> None:
-    first = serve()
+    first = serve("--port", "0")
     carol = chat(terminal, first.port, "carol")
     if stop == "kill":
         first.proc.kill()  # kill -9: no goodbye, the connection just drops
@@ -335,7 +335,7 @@ def test_a_login_refused_on_reconnect_ends_the_session(
 def test_reconnect_can_be_switched_off(
     serve: Callable[..., ServeProcess], terminal: Callable[..., Terminal]
 ) -> None:
-    first = serve()
+    first = serve("--port", "0")
     carol = chat(terminal, first.port, "carol", "--no-reconnect")
     first.proc.send_signal(signal.SIGTERM)
     assert carol.wait_exit() == 0  # the server said goodbye: a normal end
@@ -345,7 +345,7 @@ def test_reconnect_can_be_switched_off(
 def test_typing_while_offline_is_refused_not_lost(
     serve: Callable[..., ServeProcess], terminal: Callable[..., Terminal]
 ) -> None:
-    first = serve()
+    first = serve("--port", "0")
     carol = chat(terminal, first.port, "carol")
     first.proc.kill()
     carol.wait_for_input("(offline) carol> ")
