@@ -591,8 +591,8 @@ def timestamp(moment: datetime | None = None) -> str:
 
 TEXT_HELP = (
     "Commands: /who (who is online), /msg NAME TEXT (private message), /me TEXT (action),",
-    "/nick NAME (change name), /quit (leave), /help (this text). Start a message with // to",
-    "send a line that begins with /.",
+    "/nick NAME (change name), /ping (check the server answers), /quit (leave), /help (this",
+    "text). Start a message with // to send a line that begins with /.",
 )
 
 _LEFT_REASONS = {"quit": "", "disconnected": "", "too_slow": " (too slow)", "replaced": " (replaced)"}
