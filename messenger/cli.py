@@ -37,10 +37,9 @@ from .protocol import (
     DEFAULT_PORT,
     SERVER_LINE_FACTOR,
     TEXT_HELP,
-    Error,
     Welcome,
 )
-from .render import ERROR_STYLE, NOTICE_STYLE, ChatView, JsonView, Renderer, make_console, render_prompt
+from .render import ERROR_STYLE, ChatView, ConsoleView, JsonView, Renderer, make_console, render_prompt
 from .server import ChatServer, ServerConfig
 from .session import ChatLink, LineResult, LinkOptions, Outcome, submit_line
 from .terminal import LineEditor
@@ -244,59 +243,28 @@ def read_lines(stream: TextIO, limit: int) -> Iterator[str | None]:
         yield line.rstrip("\r\n")
 
 
-@dataclass
-class Frontend:
-    """The consoles and the view one ``connect`` or ``send`` prints through."""
-
-    view: ChatView | JsonView | QuietView
-    err: Console
-
-    def error(self, message: str) -> None:
-        self.err.print(Text(f"error: {message}", style=ERROR_STYLE))
-
-    def hint(self, message: str) -> None:
-        self.err.print(Text(message, style=NOTICE_STYLE))
-
-
-class QuietView:
-    """``send``: shows only errors (on stderr) and what happens to the connection."""
-
-    def __init__(self, err: Console) -> None:
-        self.err = err
-
-    def show(self, incoming: Incoming) -> None:
-        if isinstance(incoming.frame, Error):
-            self.err.print(Text(f"error: {incoming.frame.message}", style=ERROR_STYLE))
-
-    def notice(self, message: str) -> None:
-        self.err.print(Text(message, style=NOTICE_STYLE))
-
-    def status_changed(self) -> None:
-        pass
-
-
 Submit = Callable[[str], LineResult]
 
 
-def feed_lines(link: ChatLink, frontend: Frontend, lines: Iterable[str | None], submit: Submit) -> int:
+def feed_lines(link: ChatLink, view: ConsoleView, lines: Iterable[str | None], submit: Submit) -> int:
     """Send every line (stopping at ``/quit`` or when the link is gone); return how many lines
     the client itself refused."""
     refused = 0
     for line in lines:
         if line is None:
             refused += 1
-            frontend.error(f"line longer than {DEFAULT_MAX_LINE} characters; not sent")
+            view.error(f"line longer than {DEFAULT_MAX_LINE} characters; not sent")
             continue
         result = submit(line)
         if result.outcome is Outcome.INVALID:
             refused += 1
-            frontend.error(result.message)
+            view.error(result.message)
         elif result.outcome is Outcome.HELP:
             for help_line in CLIENT_HELP:
-                frontend.hint(help_line)
+                view.notice(help_line)
         elif result.outcome is Outcome.OFFLINE and link.options.reconnect:
             refused += 1
-            frontend.error("not connected right now; the line was not sent")
+            view.error("not connected right now; the line was not sent")
         elif result.outcome in (Outcome.QUIT, Outcome.OFFLINE):
             break
     return refused
@@ -304,7 +272,7 @@ def feed_lines(link: ChatLink, frontend: Frontend, lines: Iterable[str | None], 
 
 def run_lines(
     link: ChatLink,
-    frontend: Frontend,
+    view: ConsoleView,
     lines: Iterable[str | None],
     submit: Submit | None = None,
     interactive: bool = False,
@@ -320,7 +288,7 @@ def run_lines(
 
     def feed() -> None:
         try:
-            refused[0] = feed_lines(link, frontend, lines, submit or partial(submit_line, link))
+            refused[0] = feed_lines(link, view, lines, submit or partial(submit_line, link))
         except (OSError, ValueError):
             pass  # stdin went away; what was sent is flushed below
         finally:
@@ -347,7 +315,7 @@ def run_listen(link: ChatLink) -> int:
     return link_end_status(link)
 
 
-def run_editor(link: ChatLink, frontend: Frontend, editor: LineEditor, lines: queue.Queue[list[str]]) -> int:
+def run_editor(link: ChatLink, view: ConsoleView, editor: LineEditor, lines: queue.Queue[list[str]]) -> int:
     """A person at a terminal: the editor runs in this thread and queues what is entered; a
     sender thread sends it, so a slow send never freezes the input line.  Ends when they leave
     (exit 0) or the link ends for good (a login refused on reconnect, or the connection gone
@@ -364,12 +332,12 @@ def run_editor(link: ChatLink, frontend: Frontend, editor: LineEditor, lines: qu
                     editor.interrupt()
                     return
                 if result.outcome is Outcome.INVALID:
-                    frontend.error(result.message)
+                    view.error(result.message)
                 elif result.outcome is Outcome.HELP:
                     for help_line in CLIENT_HELP:
-                        frontend.hint(help_line)
+                        view.notice(help_line)
                 elif result.outcome is Outcome.OFFLINE:
-                    frontend.error("not connected right now; the line was not sent (press ↑ to recall it)")
+                    view.error("not connected right now; the line was not sent (press ↑ to recall it)")
 
     threading.Thread(target=send_entered, name="sender", daemon=True).start()
     link.on_end(editor.interrupt)
@@ -480,13 +448,13 @@ def run_connect(options: ConnectOptions, interactive: bool, editor: bool) -> int
         err.print("Connected to the server!")
         if editor:
             return run_in_editor(options, client, welcome)
-        frontend = make_frontend(options, make_console(sys.stdout, options.color), err)
-        link = ChatLink(options.link, frontend.view)
-        frontend.view.show(Incoming(client.welcome_line, welcome))
+        view = make_view(options, make_console(sys.stdout, options.color), err)
+        link = ChatLink(options.link, view)
+        view.show(Incoming(client.welcome_line, welcome))
         link.start(client, welcome)
         if options.listen:
             return run_listen(link)
-        return run_lines(link, frontend, read_lines(sys.stdin, DEFAULT_MAX_LINE), interactive=interactive)
+        return run_lines(link, view, read_lines(sys.stdin, DEFAULT_MAX_LINE), interactive=interactive)
     except KeyboardInterrupt:
         # Ctrl+C at any point after the login: still say goodbye.
         if interactive:
@@ -501,8 +469,8 @@ def run_in_editor(options: ConnectOptions, client: Client, welcome: Welcome) -> 
     with patch_stdout(raw=True):
         out = make_console(sys.stdout, options.color, wrap=True)
         err = make_console(sys.stderr, options.color, wrap=True)
-        frontend = make_frontend(options, out, err)
-        link = ChatLink(options.link, frontend.view)
+        view = make_view(options, out, err)
+        link = ChatLink(options.link, view)
         prompt_console = Console(
             file=io.StringIO(), force_terminal=True, color_system=out.color_system, no_color=out.no_color
         )
@@ -514,17 +482,17 @@ def run_in_editor(options: ConnectOptions, client: Client, welcome: Welcome) -> 
 
         entered: queue.Queue[list[str]] = queue.Queue()
         line_editor = LineEditor(names=link.users, prompt=prompt, on_lines=entered.put)
-        frontend.view.on_status = line_editor.refresh
-        frontend.view.show(Incoming(client.welcome_line, welcome))
+        view.on_status = line_editor.refresh
+        view.show(Incoming(client.welcome_line, welcome))
         link.start(client, welcome)
-        return run_editor(link, frontend, line_editor, entered)
+        return run_editor(link, view, line_editor, entered)
 
 
-def make_frontend(options: ConnectOptions, out: Console, err: Console) -> Frontend:
+def make_view(options: ConnectOptions, out: Console, err: Console) -> ConsoleView:
     if options.json:
-        return Frontend(JsonView(out.file, err), err)
+        return JsonView(out.file, err)
     stamps = out.is_terminal if options.timestamps is None else options.timestamps
-    return Frontend(ChatView(out, err, Renderer(timestamps=stamps), bell=options.bell), err)
+    return ChatView(out, err, Renderer(timestamps=stamps), bell=options.bell)
 
 
 def log_in(options: LinkOptions, user: str | None, interactive: bool, err: Console) -> tuple[Client, Welcome]:
@@ -596,12 +564,12 @@ def send(
     link_options = LinkOptions(host, port, timeout, parse_size(max_line))
     try:
         client, welcome = log_in(link_options, user, False, err)
-        link = ChatLink(link_options, QuietView(err))
+        view = ConsoleView(err)  # errors only
+        link = ChatLink(link_options, view)
         link.start(client, welcome)
-        frontend = Frontend(link.view, err)  # type: ignore[arg-type]
         counted = CountedLines(lines)
         literally = partial(submit_line, link, literal=True, to=to)
-        status = run_lines(link, frontend, iter(counted), submit=literally)
+        status = run_lines(link, view, iter(counted), submit=literally)
         if not counted.sent:
             raise fail("nothing to send: the message is empty")
     except KeyboardInterrupt:

@@ -278,16 +278,39 @@ def _notice(*parts: str | Text) -> Text:
     return text
 
 
-class ChatView:
+class ConsoleView:
+    """The part every view shares: program notices and errors on the ``err`` console, and a hook
+    for the line editor to redraw its prompt when the link goes online or offline."""
+
+    def __init__(self, err: Console) -> None:
+        self.err = err
+        self.on_status: Callable[[], None] | None = None
+
+    def show(self, incoming: Incoming) -> None:
+        """Only errors, on ``err`` (what ``messenger send`` shows)."""
+        if isinstance(incoming.frame, Error):
+            self.error(incoming.frame.message)
+
+    def notice(self, message: str) -> None:
+        self.err.print(Text(message, style=NOTICE_STYLE))
+
+    def error(self, message: str) -> None:
+        self.err.print(Text(f"error: {sanitize_text(message)}", style=ERROR_STYLE))
+
+    def status_changed(self) -> None:
+        if self.on_status is not None:
+            self.on_status()
+
+
+class ChatView(ConsoleView):
     """Shows a link's frames on consoles: chat on ``out``, errors and program notices on ``err``,
     and rings the terminal bell per ``bell`` (off, mention, all)."""
 
     def __init__(self, out: Console, err: Console, renderer: Renderer, bell: str = "mention") -> None:
+        super().__init__(err)
         self.out = out
-        self.err = err
         self.renderer = renderer
         self.bell = bell
-        self.on_status: Callable[[], None] | None = None
 
     def show(self, incoming: Incoming) -> None:
         frame = incoming.frame
@@ -310,38 +333,16 @@ class ChatView:
             return False
         return self.bell == "all" or (self.bell == "mention" and line.mention)
 
-    def notice(self, message: str) -> None:
-        self.err.print(Text(message, style=NOTICE_STYLE))
 
-    def error(self, message: str) -> None:
-        self.err.print(Text(f"error: {message}", style=ERROR_STYLE))
-
-    def status_changed(self) -> None:
-        if self.on_status is not None:
-            self.on_status()
-
-
-class JsonView:
+class JsonView(ConsoleView):
     """``--json``: every line from the server printed as it came, one JSON object per line on
     ``out``; errors also as an ``error:`` line on ``err``, notices on ``err``."""
 
     def __init__(self, out: IO[str], err: Console) -> None:
+        super().__init__(err)
         self.out = out
-        self.err = err
-        self.on_status: Callable[[], None] | None = None
 
     def show(self, incoming: Incoming) -> None:
         self.out.write(incoming.line + "\n")
         self.out.flush()
-        if isinstance(incoming.frame, Error):
-            self.error(incoming.frame.message)
-
-    def notice(self, message: str) -> None:
-        self.err.print(Text(message, style=NOTICE_STYLE))
-
-    def error(self, message: str) -> None:
-        self.err.print(Text(f"error: {sanitize_text(message)}", style=ERROR_STYLE))
-
-    def status_changed(self) -> None:
-        if self.on_status is not None:
-            self.on_status()
+        super().show(incoming)
