@@ -40,8 +40,9 @@ from .protocol import (
     Welcome,
 )
 from .render import ERROR_STYLE, ChatView, ConsoleView, JsonView, Renderer, make_console, render_prompt
-from .server import ChatServer, ServerConfig
+from .server import DEFAULT_HISTORY, HISTORY_MAX, ChatServer, ServerConfig
 from .session import ChatLink, LineResult, LinkOptions, Outcome, submit_line
+from .store import Retention, StoreError, default_db_path, open_store
 from .terminal import LineEditor
 
 app = typer.Typer(
@@ -136,6 +137,32 @@ def serve(
     log_level: Annotated[
         str, typer.Option(envvar="MESSENGER_LOG_LEVEL", help="debug, info, warning or error.")
     ] = "info",
+    db: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MESSENGER_DB",
+            help="The history database (SQLite). ':memory:' keeps history for this run only. "
+            "[default: $XDG_DATA_HOME/messenger/history.db, i.e. ~/.local/share/messenger/history.db]",
+            show_default=False,
+        ),
+    ] = None,
+    history: Annotated[
+        int,
+        typer.Option(
+            envvar="MESSENGER_HISTORY",
+            min=0,
+            max=HISTORY_MAX,
+            help="Past messages replayed on login (0 = none).",
+        ),
+    ] = DEFAULT_HISTORY,
+    retain_days: Annotated[
+        float | None,
+        typer.Option(envvar="MESSENGER_RETAIN_DAYS", min=0, help="Delete history older than this many days."),
+    ] = None,
+    retain_messages: Annotated[
+        int | None,
+        typer.Option(envvar="MESSENGER_RETAIN_MESSAGES", min=0, help="Keep only the newest N messages."),
+    ] = None,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
     level = logging.getLevelName(log_level.upper())
@@ -154,11 +181,18 @@ def serve(
         max_rate=max_rate,
         burst=burst,
         max_clients=max_clients,
+        history=history,
     )
     setup_logging(level)
+    db_path = db if db is not None else str(default_db_path())
     try:
-        server = ChatServer((host, port), config)
+        store = open_store(db_path, Retention(days=retain_days, messages=retain_messages))
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    try:
+        server = ChatServer((host, port), config, store=store)
     except OSError as exc:
+        store.close()
         if exc.errno == errno.EADDRINUSE:
             raise fail(
                 f"cannot listen on {host}:{port}: the port is in use (is another server running? "
@@ -167,7 +201,11 @@ def serve(
         raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     print(f"Server is running on {server.host}:{server.port}", flush=True)
     print("Waiting for connections...", flush=True)
-    run_until_signalled(server)
+    log.info("history: %s (next message id %d)", db_path, store.last_id() + 1)
+    try:
+        run_until_signalled(server)
+    finally:
+        store.close()
 
 
 def setup_logging(level: int) -> None:
@@ -408,6 +446,17 @@ def connect(
             help="On a terminal, reconnect after the connection drops or the server restarts.",
         ),
     ] = True,
+    history: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Past messages to replay on login [default: the server's choice, but 0 with stdin piped].",
+            show_default=False,
+        ),
+    ] = None,
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Replay no past messages (same as --history 0).")
+    ] = False,
     timeout: TimeoutOption = 10.0,
     max_line: MaxLineOption = "16K",
 ) -> None:
@@ -422,8 +471,14 @@ def connect(
         raise fail("no username: pass --user NAME or set MESSENGER_USER")
     # A dumb terminal (TERM=dumb, an Emacs shell) cannot redraw an input line: plain lines there.
     editor = interactive and sys.stdout.isatty() and not json_output and not is_dumb_terminal()
+    if no_history:
+        history = 0
+    elif history is None and not interactive and not listen:
+        history = 0  # a script sending lines wants its own echoes, not the past
     options = ConnectOptions(
-        link=LinkOptions(host, port, timeout, parse_size(max_line), reconnect=interactive and reconnect),
+        link=LinkOptions(
+            host, port, timeout, parse_size(max_line), reconnect=interactive and reconnect, history=history
+        ),
         user=user,
         color=color,
         timestamps=timestamps,
@@ -502,7 +557,7 @@ def log_in(options: LinkOptions, user: str | None, interactive: bool, err: Conso
     client = Client.connect(options.host, options.port, timeout=options.timeout, max_line=options.max_line)
     while True:
         try:
-            return client, client.login(name, timeout=options.timeout)
+            return client, client.login(name, history=options.history, timeout=options.timeout)
         except LoginError as exc:
             if user is not None or not interactive:
                 client.close()
@@ -561,7 +616,7 @@ def send(
     else:
         lines = read_lines(sys.stdin, DEFAULT_MAX_LINE)
     err = make_console(sys.stderr, color)
-    link_options = LinkOptions(host, port, timeout, parse_size(max_line))
+    link_options = LinkOptions(host, port, timeout, parse_size(max_line), history=0)
     try:
         client, welcome = log_in(link_options, user, False, err)
         view = ConsoleView(err)  # errors only

@@ -33,6 +33,7 @@ from .protocol import (
     ErrorCode,
     FrameError,
     Hello,
+    HistoryRequest,
     Line,
     LineDecoder,
     LineTooLong,
@@ -186,6 +187,11 @@ class Client:
 
     def ping(self, token: Any = None) -> None:
         self.send(Ping(token=token))
+
+    def history(self, limit: int | None = None, before: int | None = None) -> None:
+        """Ask for past messages: answered by ``message`` frames marked ``history`` and one
+        ``history_end``."""
+        self.send(HistoryRequest(limit=limit, before=before))
 
     def bye(self) -> None:
         """Say goodbye (the server then closes the connection)."""

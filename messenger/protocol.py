@@ -127,6 +127,16 @@ class Bye:
 
 
 @dataclass(frozen=True)
+class HistoryRequest:
+    """Client → server: the ``limit`` newest messages with ids below ``before`` (None: the newest
+    of all), answered by ``message`` frames marked ``history`` and one ``history_end``."""
+
+    TYPE: ClassVar[str] = "history"
+    limit: int | None = None
+    before: int | None = None
+
+
+@dataclass(frozen=True)
 class Welcome:
     """Server → client: login accepted; ``users`` includes the newcomer."""
 
@@ -207,6 +217,16 @@ class Error:
 
 
 @dataclass(frozen=True)
+class HistoryEnd:
+    """Server → client: the end of a ``history`` answer: ``count`` messages were sent, and
+    ``more`` says whether older ones exist (ask again with ``before`` = the oldest id)."""
+
+    TYPE: ClassVar[str] = "history_end"
+    count: int
+    more: bool = False
+
+
+@dataclass(frozen=True)
 class Shutdown:
     """Server → client: the server is stopping; the connection closes next."""
 
@@ -214,11 +234,11 @@ class Shutdown:
     message: str = "Server is shutting down. Goodbye!"
 
 
-ClientFrame = Hello | Say | Me | Who | Nick | Ping | Bye
+ClientFrame = Hello | Say | Me | Who | Nick | Ping | Bye | HistoryRequest
 SERVER_FRAME_TYPES = frozenset(
-    cls.TYPE for cls in (Welcome, Joined, Left, Message, Users, Renamed, Pong, Error, Shutdown)
+    cls.TYPE for cls in (Welcome, Joined, Left, Message, Users, Renamed, Pong, Error, HistoryEnd, Shutdown)
 )
-ServerFrame = Welcome | Joined | Left | Message | Users | Renamed | Pong | Error | Shutdown
+ServerFrame = Welcome | Joined | Left | Message | Users | Renamed | Pong | Error | HistoryEnd | Shutdown
 Frame = ClientFrame | ServerFrame
 
 
@@ -350,6 +370,12 @@ def parse_client_frame(text: str) -> ClientFrame:
         return Ping(token=obj.get("token"))
     if kind == "bye":
         return Bye()
+    if kind == "history":
+        limit = _require(obj, "limit", int, kind, optional=True)
+        before = _require(obj, "before", int, kind, optional=True)
+        if limit is not None and limit < 0:
+            raise FrameError(ErrorCode.BAD_FRAME, "'limit' must be 0 or more", kind)
+        return HistoryRequest(limit=limit, before=before)
     raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
 
 
@@ -408,6 +434,8 @@ def parse_server_frame(text: str) -> ServerFrame:
             message=_require(obj, "message", str, kind, optional=True) or "",
             re=_require(obj, "re", str, kind, optional=True),
         )
+    if kind == "history_end":
+        return HistoryEnd(count=_require(obj, "count", int, kind), more=obj.get("more") is True)
     if kind == "shutdown":
         return Shutdown(message=_require(obj, "message", str, kind, optional=True) or "")
     raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
@@ -591,8 +619,9 @@ def timestamp(moment: datetime | None = None) -> str:
 
 TEXT_HELP = (
     "Commands: /who (who is online), /msg NAME TEXT (private message), /me TEXT (action),",
-    "/nick NAME (change name), /ping (check the server answers), /quit (leave), /help (this",
-    "text). Start a message with // to send a line that begins with /.",
+    "/nick NAME (change name), /history [N] (earlier messages), /ping (check the server",
+    "answers), /quit (leave), /help (this text). Start a message with // to send a line that",
+    "begins with /.",
 )
 
 _LEFT_REASONS = {"quit": "", "disconnected": "", "too_slow": " (too slow)", "replaced": " (replaced)"}
@@ -629,6 +658,9 @@ def text_line(frame: ServerFrame) -> str:
         return "pong" if frame.token is None else f"pong {frame.token}"
     if isinstance(frame, Error):
         return f"error: {frame.message}"
+    if isinstance(frame, HistoryEnd):
+        more = "; ask for more with /history N" if frame.more else ""
+        return f"End of history ({frame.count} message{'' if frame.count == 1 else 's'}{more})."
     if isinstance(frame, Shutdown):
         return frame.message or Shutdown.message
     raise TypeError(f"no text wording for {type(frame).__name__}")
@@ -680,4 +712,8 @@ def parse_text_command(line: str) -> TextCommand:
         return TextCommand(Say(text=text, to=name))
     if command == "ping":
         return TextCommand(Ping(token=rest or None))
+    if command == "history":
+        if rest and not (rest.isascii() and rest.isdigit()):
+            raise FrameError(ErrorCode.BAD_FRAME, "usage: /history [N]", "history")
+        return TextCommand(HistoryRequest(limit=int(rest) if rest else None))
     raise FrameError(ErrorCode.UNKNOWN_COMMAND, f"unknown command /{command}; type /help for commands")

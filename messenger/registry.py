@@ -19,6 +19,7 @@ from .delivery import ChatLog, Outbox
 from .protocol import (
     ErrorCode,
     FrameError,
+    HistoryEnd,
     Joined,
     Left,
     Message,
@@ -32,6 +33,7 @@ from .protocol import (
     name_key,
     timestamp,
 )
+from .store import MessageStore, StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +72,24 @@ class Registry:
     thread-safe; none of them blocks on a socket.
     """
 
-    def __init__(self, server_name: str, chat_log: ChatLog, max_members: int | None = None) -> None:
+    def __init__(
+        self,
+        server_name: str,
+        chat_log: ChatLog,
+        max_members: int | None = None,
+        store: MessageStore | None = None,
+    ) -> None:
         self.server_name = server_name
         self.chat_log = chat_log
         self.max_members = max_members
+        self.store = store
         self._lock = threading.Lock()
         self._members: dict[str, Member] = {}
         # (key, name) of every member in comparison order: a login's user list is then one
         # pass, not a sort (a burst of 5,000 logins made the sorts quadratic).
         self._sorted: list[tuple[str, str]] = []
-        self._next_id = 1
+        # Ids continue where the stored history ends, so they never repeat across restarts.
+        self._next_id = (store.last_id() if store is not None else 0) + 1
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -109,8 +119,10 @@ class Registry:
 
     # -- membership ---------------------------------------------------------------------------
 
-    def join(self, member: Member, name: str) -> None:
-        """Log ``member`` in as ``name``: welcome it, then announce it to everyone (itself too).
+    def join(self, member: Member, name: str, history: int = 0) -> None:
+        """Log ``member`` in as ``name``: welcome it, replay up to ``history`` past messages it
+        may see, then announce it to everyone (itself too).  Under the lock, so the replay ends
+        exactly where live traffic begins.
 
         Raises NameTaken or ServerFull.
         """
@@ -124,6 +136,10 @@ class Registry:
             self.chat_log.join(member.outbox)
             welcome = Welcome(user=name, users=self._users_locked(), server=self.server_name)
             self.chat_log.append({member.mode: encode_for(member.mode, welcome)}, [member.outbox])
+            if history > 0 and self.store is not None:
+                replay, _, _ = self._page(member, self.store.recent(key, history))
+                if replay:
+                    self.chat_log.append({member.mode: replay}, [member.outbox])
             self.chat_log.append(encode_both(Joined(user=name, ts=timestamp())))
 
     def rename(self, member: Member, new_name: str) -> None:
@@ -196,6 +212,45 @@ class Registry:
             )
             self._next_id += 1
             self.chat_log.append(encode_both(frame), targets)
+            if self.store is not None:
+                self.store.add(
+                    StoredMessage(
+                        id=frame.id,
+                        ts=frame.ts,
+                        sender=member.name,
+                        sender_key=member.key,
+                        text=text,
+                        recipient=to_name,
+                        recipient_key=name_key(to_name) if to_name is not None else None,
+                        action=action,
+                    )
+                )
+
+    def history(self, member: Member, limit: int, before: int | None = None) -> None:
+        """Send ``member`` a page of past messages it may see (oldest first), then
+        ``history_end``."""
+        found = []
+        if self.store is not None and self._is_member_locked(member) and limit > 0:
+            found = self.store.recent(member.key, limit + 1, before)
+        more = len(found) > limit
+        data, count, cut = self._page(member, found[-limit:] if limit > 0 else [])
+        data += encode_for(member.mode, HistoryEnd(count=count, more=more or cut))
+        self.reply(member.outbox, data)
+
+    @staticmethod
+    def _page(member: Member, messages: list[StoredMessage]) -> tuple[bytes, int, bool]:
+        """The newest of ``messages`` that fit in half the member's output limit, encoded oldest
+        first; how many; and whether older ones had to be left out."""
+        budget = member.outbox.limit // 2
+        lines: list[bytes] = []
+        for stored in reversed(messages):
+            line = encode_for(member.mode, stored.frame())
+            budget -= len(line)
+            if budget < 0:
+                break
+            lines.append(line)
+        lines.reverse()
+        return b"".join(lines), len(lines), len(lines) < len(messages)
 
     def reply(self, outbox: Outbox, data: bytes) -> None:
         """Queue bytes (already in the outbox's mode) for one connection, after everything

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 from .protocol import (
     Error,
+    HistoryEnd,
     Joined,
     Left,
     Message,
@@ -187,6 +188,10 @@ class Renderer:
             body = Text(f"error: {sanitize_text(frame.message)}", style=ERROR_STYLE)
         elif isinstance(frame, Shutdown):
             body = _notice(sanitize_text(frame.message) or "The server is shutting down.")
+        elif isinstance(frame, HistoryEnd):
+            more = "; /history N for more" if frame.more else ""
+            plural = "" if frame.count == 1 else "s"
+            body = _notice(f"End of history ({frame.count} message{plural}{more})")
         elif isinstance(frame, Pong):
             body = _notice("pong" if frame.token is None else f"pong {sanitize_text(str(frame.token))}")
         if body is None:

@@ -34,6 +34,7 @@ from .protocol import (
     ErrorCode,
     FrameError,
     Hello,
+    HistoryRequest,
     Line,
     LineDecoder,
     LineEvent,
@@ -57,8 +58,16 @@ from .protocol import (
     sanitize_text,
 )
 from .registry import Member, NameTaken, Registry, ServerFull
+from .store import MessageStore
 
 log = logging.getLogger(__name__)
+
+# Messages replayed on login by default: a screenful and a bit, enough to see what a
+# conversation is about without flooding a terminal.
+DEFAULT_HISTORY = 50
+# The most a client may ask for at once (on login or per history page).  A page is also cut to
+# half of --sendq in bytes (see Registry), so a page of long lines never gets a reader cut off.
+HISTORY_MAX = 500
 
 # One recv() reads at most this much; with the line limit it bounds a connection's input buffer.
 RECV_SIZE = 64 * 1024
@@ -82,6 +91,8 @@ class ServerConfig:
     # an error) before its socket is cut; with the
     # rest of shutdown it keeps the whole stop under 2 seconds.
     shutdown_grace: float = 1.0
+    # Past messages replayed on login unless the client asks otherwise (with a store).
+    history: int = DEFAULT_HISTORY
 
 
 class TokenBucket:
@@ -230,9 +241,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
         except BadName as exc:
             self.error(ErrorCode.BAD_NAME, f"bad name: {exc}; try another", "hello")
             return
-        self.member.history = frame.history
+        wanted = self.server.config.history if frame.history is None else frame.history
         try:
-            self.server.registry.join(self.member, name)
+            self.server.registry.join(self.member, name, history=min(wanted, HISTORY_MAX))
         except NameTaken:
             self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken; try another", "hello")
             return
@@ -277,6 +288,11 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken", "nick")
             return
         log.info("%s is now known as %s", old, name)
+
+    def on_history(self, frame: HistoryRequest) -> None:
+        assert self.member is not None
+        limit = self.server.config.history if frame.limit is None else frame.limit
+        self.server.registry.history(self.member, min(limit, HISTORY_MAX), frame.before)
 
     def on_ping(self, frame: Ping) -> None:
         self.send(Pong(token=frame.token))
@@ -357,11 +373,13 @@ class ChatServer(socketserver.ThreadingTCPServer):
         address: tuple[str, int],
         config: ServerConfig | None = None,
         bind_and_activate: bool = True,
+        store: MessageStore | None = None,
     ) -> None:
         self.config = config or ServerConfig()
         self.chat_log = ChatLog()
+        self.store = store
         self.registry = Registry(
-            f"messenger/{__version__}", self.chat_log, max_members=self.config.max_clients
+            f"messenger/{__version__}", self.chat_log, max_members=self.config.max_clients, store=store
         )
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()

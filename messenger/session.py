@@ -26,6 +26,7 @@ from .protocol import (
     FrameError,
     Joined,
     Left,
+    Message,
     Pong,
     Renamed,
     Say,
@@ -84,6 +85,7 @@ class LinkOptions:
     timeout: float = 10.0
     max_line: int = 16 * 1024
     reconnect: bool = False
+    history: int | None = None  # past messages to replay on login (None: the server's default)
 
 
 def open_client(options: LinkOptions, name: str) -> tuple[Client, Welcome]:
@@ -91,7 +93,7 @@ def open_client(options: LinkOptions, name: str) -> tuple[Client, Welcome]:
     ProtocolViolation; the socket is closed on failure."""
     client = Client.connect(options.host, options.port, timeout=options.timeout, max_line=options.max_line)
     try:
-        return client, client.login(name, timeout=options.timeout)
+        return client, client.login(name, history=options.history, timeout=options.timeout)
     except BaseException:
         client.close()
         raise
@@ -125,6 +127,8 @@ class ChatLink:
         self._awaited: str | None = None
         self._answered = threading.Event()
         self._backoff = Backoff()
+        self.last_id = 0  # the newest message seen: a replay after reconnecting starts past it
+        self._replay_floor = 0
         self._end_listeners: list[Callable[[], None]] = []
 
     # -- state ---------------------------------------------------------------------------------
@@ -238,6 +242,10 @@ class ChatLink:
                 if isinstance(frame, Pong) and self._awaited is not None and frame.token == self._awaited:
                     self._answered.set()  # our own flush marker: nothing to show
                     continue
+                if isinstance(frame, Message):
+                    if frame.history and frame.id <= self._replay_floor:
+                        continue  # shown before the connection dropped
+                    self.last_id = max(self.last_id, frame.id)
                 self._track(frame)
                 try:
                     self.view.show(incoming)
@@ -292,6 +300,7 @@ class ChatLink:
                 client.close()
                 return False
             self._backoff.reset()
+            self._replay_floor = self.last_id
             self.view.notice("Connected to the server!")
             self._attach(client, welcome)
             self.view.show(Incoming(client.welcome_line, welcome))

@@ -22,7 +22,7 @@ from prompt_toolkit.keys import Keys
 
 from .protocol import name_key
 
-COMMANDS = ("/help", "/me", "/msg", "/nick", "/ping", "/quit", "/who")
+COMMANDS = ("/help", "/history", "/me", "/msg", "/nick", "/ping", "/quit", "/who")
 
 
 class ChatCompleter(Completer):

@@ -3,12 +3,15 @@ a drained output stream to wait on, a ``messenger serve`` child, library clients
 
 from __future__ import annotations
 
+import atexit
 import os
 import queue
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +39,10 @@ ENV_NOISE = (
 )
 
 
+DATA_HOME = tempfile.mkdtemp(prefix="messenger-tests-")
+atexit.register(shutil.rmtree, DATA_HOME, ignore_errors=True)
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment of the tests, without anything that would change how the CLI behaves
     (MESSENGER_* defaults, forced colours) and with a wide terminal so help text never wraps
@@ -48,6 +55,8 @@ def cli_env(**extra: str) -> dict[str, str]:
     env["COLUMNS"] = "200"
     # A colour-capable terminal type: output must still be plain because stdout is a pipe.
     env["TERM"] = "xterm-256color"
+    # Never the real ~/.local/share: a server started without --db keeps its history here.
+    env["XDG_DATA_HOME"] = DATA_HOME
     env.update(extra)
     return env
 
@@ -179,6 +188,8 @@ class ServeProcess:
     """``messenger serve`` as a child process, with its banner read and its port parsed."""
 
     def __init__(self, *args: str) -> None:
+        if not any(arg.startswith("--db") for arg in args):
+            args = (*args, "--db", ":memory:")  # servers in tests share no history unless asked
         self.proc = start_cli("serve", *args, stdin=subprocess.DEVNULL)
         self.stdout = StreamLines(self.proc.stdout)  # type: ignore[arg-type]
         self.stderr = StreamLines(self.proc.stderr)  # type: ignore[arg-type]

@@ -1,0 +1,352 @@
+"""Message history: a small store interface and its SQLite implementation.
+
+The registry hands every chat message to ``MessageStore.add`` while it holds its lock, so the
+call must never wait for a disk: ``SQLiteStore`` queues the message and a writer thread commits
+queued messages in batches, usually within milliseconds.  Readers (history replayed on login,
+``history`` requests) see the database plus whatever is still queued, so a message is in the
+history from the moment it is broadcast.
+
+Durability: the database runs in WAL mode with ``synchronous=NORMAL``; a committed message
+survives the server process being killed (``kill -9``), and the writer commits within
+``COMMIT_INTERVAL`` of the broadcast.  An operating-system crash or power cut may lose the last
+commits before the WAL is checkpointed.  See docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO, Protocol
+
+from .protocol import Message
+
+log = logging.getLogger(__name__)
+
+MEMORY = ":memory:"
+# The writer wakes at least this often while messages wait: the promise to senders is that a
+# message echoed 1 s before a kill -9 is on disk, and this leaves most of that second spare.
+COMMIT_INTERVAL = 0.05
+# A batch is written in one transaction; bounded so one commit never holds the database long.
+BATCH_MAX = 2000
+# Retention is applied at start and then this often.
+RETENTION_EVERY = 3600.0
+# Waiting for another process's lock at start before calling the file locked.
+LOCK_TIMEOUT = 2.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: ids are never reused, even after deletes
+    ts TEXT NOT NULL,
+    room TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    sender_key TEXT NOT NULL,
+    recipient TEXT,
+    recipient_key TEXT,
+    text TEXT NOT NULL,
+    action INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS messages_room_id ON messages (room, id);
+"""
+
+
+class StoreError(Exception):
+    """The history database cannot be used; ``str()`` says why and what to do."""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A chat message as kept: the frame's fields plus the comparison keys that decide who may
+    see a private message."""
+
+    id: int
+    ts: str
+    sender: str
+    sender_key: str
+    text: str
+    room: str = "#lobby"
+    recipient: str | None = None
+    recipient_key: str | None = None
+    action: bool = False
+
+    def visible_to(self, key: str) -> bool:
+        return self.recipient_key is None or key in (self.sender_key, self.recipient_key)
+
+    def frame(self) -> Message:
+        """The message as replayed: a ``message`` frame marked ``history``."""
+        return Message(
+            id=self.id,
+            sender=self.sender,
+            text=self.text,
+            ts=self.ts,
+            to=self.recipient,
+            action=self.action,
+            history=True,
+        )
+
+
+class MessageStore(Protocol):
+    """What the server needs from a history store."""
+
+    def last_id(self) -> int:
+        """The highest message id ever stored (0 for none): the next one must be higher."""
+
+    def add(self, message: StoredMessage) -> None:
+        """Keep ``message``; must not block on I/O (it is called under the registry's lock)."""
+
+    def recent(self, viewer_key: str, limit: int, before: int | None = None) -> list[StoredMessage]:
+        """Up to ``limit`` messages visible to ``viewer_key`` with ids below ``before``,
+        oldest first."""
+
+    def flush(self) -> None:
+        """Return once everything added so far is committed."""
+
+    def close(self) -> None:
+        """Commit what is queued and release the database."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How much history to keep: at most ``days`` old and/or the newest ``messages``."""
+
+    days: float | None = None
+    messages: int | None = None
+
+
+def default_db_path() -> Path:
+    """``$XDG_DATA_HOME/messenger/history.db``, by default ``~/.local/share/messenger/history.db``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "messenger" / "history.db"
+
+
+class SQLiteStore:
+    """History in one SQLite file (or ``:memory:``), written by a background thread."""
+
+    def __init__(self, path: str | Path, retention: Retention | None = None) -> None:
+        self.path = str(path)
+        self.retention = retention or Retention()
+        self._lock_file: IO[bytes] | None = None
+        self._db_lock = threading.Lock()  # the connection: writer commits, reader queries
+        self._pending_lock = threading.Condition(threading.Lock())
+        self._pending: list[StoredMessage] = []
+        self._written = 0  # how many added messages are committed (for flush)
+        self._added = 0
+        self._closing = False
+        self._db = self._open()
+        self._last_id = self._read_last_id()
+        self._next_retention = 0.0
+        self._apply_retention()
+        self._writer = threading.Thread(target=self._write_loop, name="history-writer", daemon=True)
+        self._writer.start()
+
+    # -- opening --------------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != MEMORY:
+            self._lock_exclusively()
+        try:
+            db = sqlite3.connect(
+                self.path, timeout=LOCK_TIMEOUT, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            self._release_lock_file()
+            raise StoreError(f"cannot open the history database {self.path}: {exc}") from None
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # fails now, not later, if someone else holds a write lock
+            db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            self._release_lock_file()
+            raise StoreError(self._explain(exc)) from None
+        return db
+
+    def _explain(self, exc: sqlite3.DatabaseError) -> str:
+        message = str(exc)
+        if "locked" in message or "busy" in message:
+            return f"the history database {self.path} is locked by another program; close it and try again"
+        if "not a database" in message or "malformed" in message or "corrupt" in message:
+            return (
+                f"the history database {self.path} is damaged ({message}); it was left as it is: "
+                "move it away to start a new history, or repair it with the sqlite3 '.recover' command"
+            )
+        return f"cannot use the history database {self.path}: {message}"
+
+    def _lock_exclusively(self) -> None:
+        """One server per database: two would hand out the same message ids."""
+        directory = Path(self.path).parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.path + ".lock", "ab")  # noqa: SIM115 - held while open
+        except OSError as exc:
+            raise StoreError(f"cannot open the history database {self.path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._release_lock_file()
+            raise StoreError(
+                f"the history database {self.path} is in use by another messenger server; "
+                "stop it, or give this one another file with --db"
+            ) from None
+
+    def _release_lock_file(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _read_last_id(self) -> int:
+        with self._db_lock:
+            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").fetchone()
+            highest = self._db.execute("SELECT MAX(id) FROM messages").fetchone()
+        return max(row[0] if row else 0, highest[0] or 0)
+
+    # -- the interface --------------------------------------------------------------------------
+
+    def last_id(self) -> int:
+        return self._last_id
+
+    def add(self, message: StoredMessage) -> None:
+        with self._pending_lock:
+            self._pending.append(message)
+            self._added += 1
+            self._last_id = max(self._last_id, message.id)
+            self._pending_lock.notify()
+
+    def recent(self, viewer_key: str, limit: int, before: int | None = None) -> list[StoredMessage]:
+        if limit <= 0:
+            return []
+        ceiling = before if before is not None else self._last_id + 1
+        with self._db_lock:
+            rows = self._db.execute(
+                "SELECT id, ts, sender, sender_key, text, room, recipient, recipient_key, action "
+                "FROM messages WHERE id < ? "
+                "AND (recipient_key IS NULL OR sender_key = ? OR recipient_key = ?) "
+                "ORDER BY id DESC LIMIT ?",
+                (ceiling, viewer_key, viewer_key, limit),
+            ).fetchall()
+        found = {row[0]: StoredMessage(*row[:8], action=bool(row[8])) for row in rows}
+        with self._pending_lock:
+            queued = [m for m in self._pending if m.id < ceiling and m.visible_to(viewer_key)]
+        for message in queued:
+            found[message.id] = message
+        return [found[key] for key in sorted(found)[-limit:]]
+
+    def flush(self) -> None:
+        with self._pending_lock:
+            target = self._added
+            while self._written < target and self._writer.is_alive():
+                self._pending_lock.wait(0.1)
+
+    def close(self) -> None:
+        with self._pending_lock:
+            self._closing = True
+            self._pending_lock.notify()
+        self._writer.join(10)
+        with self._db_lock, contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        self._release_lock_file()
+
+    # -- the writer -----------------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._pending_lock:
+                while not self._pending and not self._closing:
+                    self._pending_lock.wait(COMMIT_INTERVAL)
+                    if time.monotonic() >= self._next_retention:
+                        break
+                batch = self._pending[:BATCH_MAX]
+                closing = self._closing and len(batch) == len(self._pending)
+            if batch:
+                self._write(batch)
+            if time.monotonic() >= self._next_retention:
+                self._apply_retention()
+            if closing:
+                return
+
+    def _write(self, batch: list[StoredMessage]) -> None:
+        try:
+            with self._db_lock:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO messages (id, ts, room, sender, sender_key, recipient, recipient_key, "
+                    "text, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [_row(message) for message in batch],
+                )
+                self._db.execute("COMMIT")
+        except sqlite3.Error:
+            # Keep the batch queued (it is still served from memory) and try again shortly.
+            log.exception("could not write %d message(s) to the history database", len(batch))
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            time.sleep(1.0)
+            return
+        with self._pending_lock:
+            del self._pending[: len(batch)]
+            self._written += len(batch)
+            self._pending_lock.notify_all()
+
+    def _apply_retention(self) -> None:
+        self._next_retention = time.monotonic() + RETENTION_EVERY
+        days, keep = self.retention.days, self.retention.messages
+        if days is None and keep is None:
+            return
+        try:
+            with self._db_lock:
+                deleted = 0
+                if days is not None:
+                    cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+                    stamp = cutoff.strftime("%Y-%m-%dT%H:%M:%S.") + f"{cutoff.microsecond // 1000:03d}Z"
+                    deleted += self._db.execute("DELETE FROM messages WHERE ts < ?", (stamp,)).rowcount
+                if keep is not None:
+                    deleted += self._db.execute(
+                        "DELETE FROM messages WHERE id NOT IN "
+                        "(SELECT id FROM messages ORDER BY id DESC LIMIT ?)",
+                        (keep,),
+                    ).rowcount
+        except sqlite3.Error:
+            log.exception("could not apply the history retention")
+            return
+        if deleted:
+            log.info("history retention: %d old message(s) deleted", deleted)
+
+
+def _row(message: StoredMessage) -> tuple[object, ...]:
+    return (
+        message.id,
+        message.ts,
+        message.room,
+        message.sender,
+        message.sender_key,
+        message.recipient,
+        message.recipient_key,
+        message.text,
+        int(message.action),
+    )
+
+
+def open_store(path: str | Path, retention: Retention | None = None) -> SQLiteStore:
+    """The store for ``--db PATH`` (``:memory:`` keeps history for this run only)."""
+    return SQLiteStore(path, retention)
+
+
+__all__: Iterable[str] = [
+    "MEMORY",
+    "MessageStore",
+    "Retention",
+    "SQLiteStore",
+    "StoreError",
+    "StoredMessage",
+    "default_db_path",
+    "open_store",
+]
