@@ -76,8 +76,11 @@ def run_cli(
     )
 
 
-def start_cli(*args: str, stdin: int = subprocess.PIPE) -> subprocess.Popen:
-    """``messenger ARGS`` running in the background, its output piped as text."""
+def start_cli(
+    *args: str, stdin: int = subprocess.PIPE, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """``messenger ARGS`` running in the background, its output piped as text (``env`` adds to
+    the tests' environment)."""
     return subprocess.Popen(
         [*MESSENGER, *args],
         stdin=stdin,
@@ -85,7 +88,7 @@ def start_cli(*args: str, stdin: int = subprocess.PIPE) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
-        env=cli_env(),
+        env=cli_env(**(env or {})),
     )
 
 
@@ -187,10 +190,10 @@ class StreamLines:
 class ServeProcess:
     """``messenger serve`` as a child process, with its banner read and its port parsed."""
 
-    def __init__(self, *args: str) -> None:
-        if not any(arg.startswith("--db") for arg in args):
+    def __init__(self, *args: str, env: dict[str, str] | None = None, memory_db: bool = True) -> None:
+        if memory_db and not any(arg.startswith("--db") for arg in args):
             args = (*args, "--db", ":memory:")  # servers in tests share no history unless asked
-        self.proc = start_cli("serve", *args, stdin=subprocess.DEVNULL)
+        self.proc = start_cli("serve", *args, stdin=subprocess.DEVNULL, env=env)
         self.stdout = StreamLines(self.proc.stdout)  # type: ignore[arg-type]
         self.stderr = StreamLines(self.proc.stderr)  # type: ignore[arg-type]
         banner = self.stdout.expect(lambda line: True, timeout=RUN_TIMEOUT)
