@@ -106,6 +106,7 @@ class Config:
     repeat: int
     idle: bool
     sendq: str | None
+    db: str = "file"
 
     @property
     def expected_deliveries(self) -> int:
@@ -715,6 +716,9 @@ def server_command(kind: str, config: Config) -> list[str]:
     command += ["--max-clients", str(config.clients + config.stalled + 10), "--log-level", "warning"]
     if config.sendq:
         command += ["--sendq", config.sendq]
+    # "file": a new history database in the run's temporary directory (the cwd), never the
+    # user's own; ":memory:" measures the server without disk writes.
+    command += ["--db", "history.db" if config.db == "file" else config.db]
     return command
 
 
@@ -1150,9 +1154,10 @@ def describe(config: Config) -> str:
         return f"idle: {config.clients:,} clients"
     rate = f"{config.rate:g}/s each" if config.rate else "flat out"
     stalled = f", {config.stalled} stalled readers" if config.stalled else ""
+    history = "history in a file" if config.db == "file" else "history in memory"
     return (
         f"fan-out: {config.clients:,} clients, {config.senders} senders × {config.messages} messages"
-        f" × {config.size} B, {rate}{stalled}"
+        f" × {config.size} B, {rate}{stalled}, {history}"
     )
 
 
@@ -1220,6 +1225,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     )
     parser.add_argument("--sendq", help="messenger's --sendq (e.g. 1M)")
     parser.add_argument("--idle", type=positive, metavar="N", help="log in N clients, send nothing")
+    parser.add_argument(
+        "--db",
+        default="file",
+        help="messenger's history: 'file' (a new SQLite file per run) or ':memory:' (no disk writes)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-' = stdout)")
     args = parser.parse_args(argv)
     clients = args.idle or args.clients
@@ -1241,7 +1251,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
         repeat=args.repeat,
         idle=bool(args.idle),
         sendq=args.sendq,
+        db=args.db,
     )
+    if args.db not in ("file", ":memory:"):
+        parser.error("--db is 'file' or ':memory:'")
     return config, args.json
 
 

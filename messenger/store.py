@@ -287,7 +287,7 @@ class SQLiteStore:
         except sqlite3.Error:
             # Keep the batch queued (it is still served from memory) and try again shortly.
             log.exception("could not write %d message(s) to the history database", len(batch))
-            with contextlib.suppress(sqlite3.Error):
+            with self._db_lock, contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
             time.sleep(1.0)
             return
