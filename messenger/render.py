@@ -16,7 +16,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import IO, TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -110,8 +110,10 @@ def mentions(text: str, name: str) -> bool:
     return re.search(pattern, name_key(text)) is not None
 
 
-def local_time(ts: str | None, tz: tzinfo | None = None) -> str:
-    """``HH:MM`` in local time (or ``tz``) of a frame's ISO 8601 ``ts``; now when there is none."""
+def local_time(ts: str | None, tz: tzinfo | None = None, now: datetime | None = None) -> str:
+    """``HH:MM`` in local time (or ``tz``) of a frame's ISO 8601 ``ts``, with the date in front
+    (``Nov 24 21:50``) when it is not today, as for replayed history; now when there is none."""
+    current = (now or datetime.now(timezone.utc)).astimezone(tz)
     moment = None
     if ts:
         try:
@@ -119,8 +121,9 @@ def local_time(ts: str | None, tz: tzinfo | None = None) -> str:
         except ValueError:
             moment = None
     if moment is None or moment.tzinfo is None:
-        moment = datetime.now().astimezone()
-    return moment.astimezone(tz).strftime("%H:%M")
+        return current.strftime("%H:%M")
+    moment = moment.astimezone(tz)
+    return moment.strftime("%H:%M" if moment.date() == current.date() else "%b %d %H:%M")
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,7 @@ class Renderer:
     me: str | None = None
     timestamps: bool = False
     tz: tzinfo | None = None
+    now: datetime | None = None  # fixed "now" (tests); otherwise the clock
 
     def render(self, frame: ServerFrame) -> ChatLine | None:
         """The line to show for ``frame``, or None for frames that show nothing."""
@@ -233,7 +237,7 @@ class Renderer:
         if not self.timestamps:
             return Text()
         stamp = Text()
-        stamp.append(local_time(ts, self.tz), style=TIME_STYLE)
+        stamp.append(local_time(ts, self.tz, self.now), style=TIME_STYLE)
         stamp.append(" ")
         return stamp
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from rich.cells import cell_len
@@ -17,6 +17,7 @@ from messenger.render import (
     ChatView,
     JsonView,
     Renderer,
+    local_time,
     make_console,
     mentions,
     name_style,
@@ -26,6 +27,7 @@ from messenger.render import (
 
 TS = "2026-11-24T21:50:00.123Z"
 PLUS_TWO = timezone(timedelta(hours=2))
+NOW = datetime(2026, 11, 24, 21, 55, tzinfo=timezone.utc)  # the same day as TS, also at +02:00
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -41,7 +43,7 @@ def plain(frame, me: str | None = None) -> str:
 def coloured(frame, me: str | None = None, timestamps: bool = False) -> str:
     buffer = io.StringIO()
     console = make_console(buffer, color="always")
-    console.print(Renderer(me=me, timestamps=timestamps, tz=PLUS_TWO).render(frame))
+    console.print(Renderer(me=me, timestamps=timestamps, tz=PLUS_TWO, now=NOW).render(frame))
     return buffer.getvalue()
 
 
@@ -50,7 +52,7 @@ def wrapped(frame, width: int, timestamps: bool = True) -> list[str]:
     console = make_console(io.StringIO(), color="never", wrap=True)
     console.width = width
     with console.capture() as capture:
-        console.print(Renderer(timestamps=timestamps, tz=PLUS_TWO).render(frame))
+        console.print(Renderer(timestamps=timestamps, tz=PLUS_TWO, now=NOW).render(frame))
     return capture.get().rstrip("\n").split("\n")
 
 
@@ -118,6 +120,14 @@ def test_timestamps_are_local_hh_mm() -> None:
     stamped = ANSI.sub("", coloured(Users(("alice",)), timestamps=True))
     assert re.fullmatch(r"\d\d:\d\d Online \(1\): alice\n", stamped)
     assert ANSI.sub("", coloured(frame)) == "alice: hi\n"
+
+
+def test_messages_from_another_day_show_the_date() -> None:
+    now = datetime(2026, 11, 24, 22, 0, tzinfo=timezone.utc)  # 00:00 on Nov 25 at +02:00
+    assert local_time("2026-11-24T21:50:00.123Z", PLUS_TWO, now) == "Nov 24 23:50"
+    assert local_time("2026-11-24T22:10:00.000Z", PLUS_TWO, now) == "00:10"
+    assert local_time(None, PLUS_TWO, now) == "00:00"
+    assert local_time("not a time", PLUS_TWO, now) == "00:00"
 
 
 def test_own_messages_are_styled_apart() -> None:
