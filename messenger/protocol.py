@@ -31,6 +31,11 @@ SERVER_LINE_FACTOR = 4
 
 MAX_NAME_LENGTH = 32
 NAME_PUNCTUATION = frozenset("_-.")
+# Rooms: everyone starts in the lobby; a frame without a "room" field is about the lobby, so
+# version 1 clients, which know nothing of rooms, see exactly the chat they always saw.
+LOBBY = "#lobby"
+MAX_ROOM_LENGTH = 32  # after the '#'
+ROOM_PUNCTUATION = frozenset("_-")
 
 
 class Mode(enum.Enum):
@@ -62,6 +67,10 @@ class ErrorCode(str, enum.Enum):
     UNKNOWN_COMMAND = "unknown_command"
     LOGIN_TIMEOUT = "login_timeout"
     SERVER_FULL = "server_full"
+    # Rooms.
+    BAD_ROOM = "bad_room"
+    NOT_IN_ROOM = "not_in_room"
+    LAST_ROOM = "last_room"
 
 
 # --------------------------------------------------------------------------------------------
@@ -86,6 +95,7 @@ class Say:
     TYPE: ClassVar[str] = "say"
     text: str
     to: str | None = None
+    room: str | None = None  # None: the lobby
 
 
 @dataclass(frozen=True)
@@ -94,13 +104,38 @@ class Me:
 
     TYPE: ClassVar[str] = "me"
     text: str
+    room: str | None = None
 
 
 @dataclass(frozen=True)
 class Who:
-    """Client → server: ask for the user list."""
+    """Client → server: ask for the user list: everyone online, or the members of ``room``."""
 
     TYPE: ClassVar[str] = "who"
+    room: str | None = None
+
+
+@dataclass(frozen=True)
+class Join:
+    """Client → server: join a room (created if nobody is in it)."""
+
+    TYPE: ClassVar[str] = "join"
+    room: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """Client → server: leave a room."""
+
+    TYPE: ClassVar[str] = "part"
+    room: str
+
+
+@dataclass(frozen=True)
+class Rooms:
+    """Client → server: ask for the list of rooms."""
+
+    TYPE: ClassVar[str] = "rooms"
 
 
 @dataclass(frozen=True)
@@ -134,6 +169,7 @@ class HistoryRequest:
     TYPE: ClassVar[str] = "history"
     limit: int | None = None
     before: int | None = None
+    room: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +190,7 @@ class Joined:
     TYPE: ClassVar[str] = "joined"
     user: str
     ts: str
+    room: str | None = None  # None: the lobby (also: joined the server)
 
 
 @dataclass(frozen=True)
@@ -164,6 +201,7 @@ class Left:
     user: str
     ts: str
     reason: str = "quit"
+    room: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +216,7 @@ class Message:
     to: str | None = None
     action: bool = False
     history: bool = False
+    room: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +225,23 @@ class Users:
 
     TYPE: ClassVar[str] = "users"
     users: tuple[str, ...]
+    room: str | None = None  # set when the question named a room
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    """One line of a room list: its name and how many are in it."""
+
+    room: str
+    users: int
+
+
+@dataclass(frozen=True)
+class RoomList:
+    """Server → client: answer to ``rooms``, sorted by name."""
+
+    TYPE: ClassVar[str] = "rooms"
+    rooms: tuple[RoomInfo, ...]
 
 
 @dataclass(frozen=True)
@@ -234,11 +290,14 @@ class Shutdown:
     message: str = "Server is shutting down. Goodbye!"
 
 
-ClientFrame = Hello | Say | Me | Who | Nick | Ping | Bye | HistoryRequest
+ClientFrame = Hello | Say | Me | Who | Nick | Ping | Bye | HistoryRequest | Join | Part | Rooms
 SERVER_FRAME_TYPES = frozenset(
-    cls.TYPE for cls in (Welcome, Joined, Left, Message, Users, Renamed, Pong, Error, HistoryEnd, Shutdown)
+    cls.TYPE
+    for cls in (Welcome, Joined, Left, Message, Users, Renamed, Pong, Error, HistoryEnd, RoomList, Shutdown)
 )
-ServerFrame = Welcome | Joined | Left | Message | Users | Renamed | Pong | Error | HistoryEnd | Shutdown
+ServerFrame = (
+    Welcome | Joined | Left | Message | Users | Renamed | Pong | Error | HistoryEnd | RoomList | Shutdown
+)
 Frame = ClientFrame | ServerFrame
 
 
@@ -271,6 +330,11 @@ def frame_to_dict(frame: Frame) -> dict[str, Any]:
             obj["action"] = True
         if frame.history:
             obj["history"] = True
+        if frame.room is not None:
+            obj["room"] = frame.room
+        return obj
+    if isinstance(frame, RoomList):
+        obj["rooms"] = [{"room": info.room, "users": info.users} for info in frame.rooms]
         return obj
     if isinstance(frame, (Ping, Pong)):
         if frame.token is not None:
@@ -359,11 +423,21 @@ def parse_client_frame(text: str) -> ClientFrame:
             password=_require(obj, "password", str, kind, optional=True),
         )
     if kind == "say":
-        return Say(text=_require(obj, "text", str, kind), to=_require(obj, "to", str, kind, optional=True))
+        return Say(
+            text=_require(obj, "text", str, kind),
+            to=_require(obj, "to", str, kind, optional=True),
+            room=_require(obj, "room", str, kind, optional=True),
+        )
     if kind == "me":
-        return Me(text=_require(obj, "text", str, kind))
+        return Me(text=_require(obj, "text", str, kind), room=_require(obj, "room", str, kind, optional=True))
     if kind == "who":
-        return Who()
+        return Who(room=_require(obj, "room", str, kind, optional=True))
+    if kind == "join":
+        return Join(room=_require(obj, "room", str, kind))
+    if kind == "part":
+        return Part(room=_require(obj, "room", str, kind))
+    if kind == "rooms":
+        return Rooms()
     if kind == "nick":
         return Nick(user=_require(obj, "user", str, kind))
     if kind == "ping":
@@ -375,7 +449,9 @@ def parse_client_frame(text: str) -> ClientFrame:
         before = _require(obj, "before", int, kind, optional=True)
         if limit is not None and limit < 0:
             raise FrameError(ErrorCode.BAD_FRAME, "'limit' must be 0 or more", kind)
-        return HistoryRequest(limit=limit, before=before)
+        return HistoryRequest(
+            limit=limit, before=before, room=_require(obj, "room", str, kind, optional=True)
+        )
     raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
 
 
@@ -400,13 +476,16 @@ def parse_server_frame(text: str) -> ServerFrame:
         )
     if kind == "joined":
         return Joined(
-            user=_require(obj, "user", str, kind), ts=_require(obj, "ts", str, kind, optional=True) or ""
+            user=_require(obj, "user", str, kind),
+            ts=_require(obj, "ts", str, kind, optional=True) or "",
+            room=_require(obj, "room", str, kind, optional=True),
         )
     if kind == "left":
         return Left(
             user=_require(obj, "user", str, kind),
             ts=_require(obj, "ts", str, kind, optional=True) or "",
             reason=_require(obj, "reason", str, kind, optional=True) or "quit",
+            room=_require(obj, "room", str, kind, optional=True),
         )
     if kind == "message":
         return Message(
@@ -417,9 +496,22 @@ def parse_server_frame(text: str) -> ServerFrame:
             to=_require(obj, "to", str, kind, optional=True),
             action=obj.get("action") is True,
             history=obj.get("history") is True,
+            room=_require(obj, "room", str, kind, optional=True),
         )
     if kind == "users":
-        return Users(users=_str_tuple(obj, "users", kind))
+        return Users(
+            users=_str_tuple(obj, "users", kind), room=_require(obj, "room", str, kind, optional=True)
+        )
+    if kind == "rooms":
+        listed = _require(obj, "rooms", list, kind)
+        rooms = []
+        for item in listed:
+            if not isinstance(item, dict):
+                raise FrameError(ErrorCode.BAD_FRAME, "'rooms' entries must be objects", kind)
+            rooms.append(
+                RoomInfo(room=_require(item, "room", str, kind), users=_require(item, "users", int, kind))
+            )
+        return RoomList(rooms=tuple(rooms))
     if kind == "nick":
         return Renamed(
             old=_require(obj, "old", str, kind),
@@ -589,6 +681,41 @@ def normalize_name(raw: str) -> str:
     return name
 
 
+class BadRoom(ValueError):
+    """A room name that breaks the rules; the message says which rule."""
+
+
+def normalize_room(raw: str) -> str:
+    """The form a room is known and compared by: NFKC, trimmed, case-folded (``#Ops`` is
+    ``#ops``).  ``#`` and then 1–32 letters, digits, ``_`` or ``-``.  Raises BadRoom."""
+    room = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).strip().casefold())
+    if not room.startswith("#"):
+        raise BadRoom("a room name starts with '#', like #lobby")
+    body = room[1:]
+    if not body:
+        raise BadRoom("a room name needs at least one character after '#'")
+    if len(body) > MAX_ROOM_LENGTH:
+        raise BadRoom(f"a room name has at most {MAX_ROOM_LENGTH} characters after '#'")
+    after_letter = False
+    for char in body:
+        category = unicodedata.category(char)
+        if category.startswith("L"):
+            after_letter = True
+        elif category in ("Mn", "Mc") and after_letter:
+            continue
+        elif category == "Nd" or char in ROOM_PUNCTUATION:
+            after_letter = False
+        else:
+            shown = char if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
+            raise BadRoom(f"'{shown}' is not allowed in a room name; use letters, digits, '_' or '-'")
+    return room
+
+
+def room_of(frame: Message | Joined | Left) -> str:
+    """The room a frame is about: its ``room`` field, the lobby when there is none."""
+    return frame.room or LOBBY
+
+
 def name_key(name: str) -> str:
     """The form names are compared in: NFKC of the case-folded normalised name."""
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).strip().casefold())
@@ -619,19 +746,29 @@ def timestamp(moment: datetime | None = None) -> str:
 
 TEXT_HELP = (
     "Commands: /who (who is online), /msg NAME TEXT (private message), /me TEXT (action),",
-    "/nick NAME (change name), /history [N] (earlier messages), /ping (check the server",
-    "answers), /quit (leave), /help (this text). Start a message with // to send a line that",
-    "begins with /.",
+    "/nick NAME (change name), /join #ROOM (join a room, or switch to it), /part [#ROOM]",
+    "(leave a room), /rooms (list rooms), /who [#ROOM], /history [N] (earlier messages),",
+    "/ping (check the server answers), /quit (leave), /help (this text). Lines go to the room",
+    "joined last. Start a message with // to send a line that begins with /.",
 )
 
-_LEFT_REASONS = {"quit": "", "disconnected": "", "too_slow": " (too slow)", "replaced": " (replaced)"}
+_LEFT_REASONS = {
+    "quit": "",
+    "disconnected": "",
+    "part": "",
+    "too_slow": " (too slow)",
+    "replaced": " (replaced)",
+}
 
 
-def text_line(frame: ServerFrame) -> str:
+def text_line(frame: ServerFrame, current_room: str = LOBBY) -> str:
     """The text-mode wording of a server frame, without line end (the seed's lines where the
-    seed has them)."""
+    seed has them).  A message from a room other than the reader's ``current_room`` starts
+    with that room's name: ``[#ops] alice: hi``."""
     if isinstance(frame, Message):
         mark = "[history] " if frame.history else ""
+        if frame.to is None and room_of(frame) != current_room:
+            mark += f"[{room_of(frame)}] "
         if frame.to is not None:
             body = f"* {frame.sender} {frame.text}" if frame.action else f"{frame.sender}: {frame.text}"
             return f"{mark}[private to {frame.to}] {body}"
@@ -639,10 +776,12 @@ def text_line(frame: ServerFrame) -> str:
             return f"{mark}* {frame.sender} {frame.text}"
         return f"{mark}{frame.sender}: {frame.text}"
     if isinstance(frame, Joined):
-        return f"{frame.user} has joined the chat!"
+        where = "the chat!" if frame.room is None else frame.room
+        return f"{frame.user} has joined {where}"
     if isinstance(frame, Left):
         suffix = _LEFT_REASONS.get(frame.reason, f" ({frame.reason})")
-        return f"{frame.user} has left the chat!{suffix}"
+        where = "the chat!" if frame.room is None else frame.room
+        return f"{frame.user} has left {where}{suffix}"
     if isinstance(frame, Welcome):
         count = len(frame.users)
         people = "person" if count == 1 else "people"
@@ -651,7 +790,10 @@ def text_line(frame: ServerFrame) -> str:
             "Type /help for commands."
         )
     if isinstance(frame, Users):
-        return f"Online ({len(frame.users)}): {', '.join(frame.users)}"
+        where = "" if frame.room is None else f" in {frame.room}"
+        return f"Online{where} ({len(frame.users)}): {', '.join(frame.users)}"
+    if isinstance(frame, RoomList):
+        return "Rooms: " + ", ".join(f"{info.room} ({info.users})" for info in frame.rooms)
     if isinstance(frame, Renamed):
         return f"{frame.old} is now known as {frame.new}"
     if isinstance(frame, Pong):
@@ -666,9 +808,9 @@ def text_line(frame: ServerFrame) -> str:
     raise TypeError(f"no text wording for {type(frame).__name__}")
 
 
-def encode_text(frame: ServerFrame) -> bytes:
+def encode_text(frame: ServerFrame, current_room: str = LOBBY) -> bytes:
     """One text-mode line: the wording of ``text_line`` in UTF-8, ended by ``\\n``."""
-    return text_line(frame).encode("utf-8") + b"\n"
+    return text_line(frame, current_room).encode("utf-8") + b"\n"
 
 
 def encode_for(mode: Mode, frame: ServerFrame) -> bytes:
@@ -692,7 +834,15 @@ def parse_text_command(line: str) -> TextCommand:
     command = command.lower()
     rest = rest.strip()
     if command == "who":
-        return TextCommand(Who())
+        return TextCommand(Who(room=rest or None))
+    if command == "join":
+        if not rest:
+            raise FrameError(ErrorCode.BAD_FRAME, "usage: /join #ROOM", "join")
+        return TextCommand(Join(room=rest))
+    if command == "part":
+        return TextCommand(Part(room=rest))  # "": the current room
+    if command == "rooms":
+        return TextCommand(Rooms())
     if command == "me":
         if not rest:
             raise FrameError(ErrorCode.BAD_FRAME, "usage: /me TEXT", "me")

@@ -12,11 +12,12 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .delivery import ChatLog, Outbox
 from .protocol import (
+    LOBBY,
+    BadRoom,
     ErrorCode,
     FrameError,
     HistoryEnd,
@@ -25,12 +26,16 @@ from .protocol import (
     Message,
     Mode,
     Renamed,
+    RoomInfo,
+    RoomList,
     ServerFrame,
+    Users,
     Welcome,
     encode,
     encode_for,
     encode_text,
     name_key,
+    normalize_room,
     timestamp,
 )
 from .store import MessageStore, StoredMessage
@@ -46,6 +51,12 @@ class Member:
     address: str = ""
     name: str | None = None
     key: str = ""  # name_key(name), kept by the registry: normalising is not free
+    rooms: list[str] = field(default_factory=list)  # in the order joined: the last is current
+
+    @property
+    def current_room(self) -> str:
+        """Where a text-mode line goes: the room joined last."""
+        return self.rooms[-1] if self.rooms else LOBBY
 
     @property
     def mode(self) -> Mode:
@@ -90,6 +101,9 @@ class Registry:
         self._sorted: list[tuple[str, str]] = []
         # Ids continue where the stored history ends, so they never repeat across restarts.
         self._next_id = (store.last_id() if store is not None else 0) + 1
+        # Room -> its members, in the order they joined.  The lobby always exists; other rooms
+        # exist while someone is in them.
+        self._rooms: dict[str, dict[Member, None]] = {LOBBY: {}}
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -136,11 +150,10 @@ class Registry:
             self.chat_log.join(member.outbox)
             welcome = Welcome(user=name, users=self._users_locked(), server=self.server_name)
             self.chat_log.append({member.mode: encode_for(member.mode, welcome)}, [member.outbox])
-            if history > 0 and self.store is not None:
-                replay, _, _ = self._page(member, self.store.recent(key, history))
-                if replay:
-                    self.chat_log.append({member.mode: replay}, [member.outbox])
-            self.chat_log.append(encode_both(Joined(user=name, ts=timestamp())))
+            self._replay_locked(member, LOBBY, history)
+            member.rooms = [LOBBY]
+            self._rooms[LOBBY][member] = None
+            self._to_room_locked(LOBBY, Joined(user=name, ts=timestamp()))
 
     def rename(self, member: Member, new_name: str) -> None:
         """Change ``member``'s name and tell everyone.  Only the case of one's own name may
@@ -165,7 +178,12 @@ class Registry:
             assert member.name is not None
             self._remove_locked(member)
             self.chat_log.leave(member.outbox)
-            self.chat_log.append(encode_both(Left(user=member.name, ts=timestamp(), reason=reason)))
+            ts = timestamp()
+            for room in member.rooms:
+                self._drop_from_room_locked(member, room)
+                label = None if room == LOBBY else room
+                self._to_room_locked(room, Left(user=member.name, ts=ts, reason=reason, room=label))
+            member.rooms = []
         return True
 
     def cut(self, member: Member) -> bool:
@@ -186,32 +204,53 @@ class Registry:
             members = list(self._members.values())
             self._members.clear()
             self._sorted.clear()
+            self._rooms = {LOBBY: {}}
             for member in members:
                 self.chat_log.leave(member.outbox)
         return members
 
     # -- messages -----------------------------------------------------------------------------
 
-    def say(self, member: Member, text: str, to: str | None = None, action: bool = False) -> None:
-        """Deliver a chat message from ``member``: to everyone, or privately to ``to`` (and the
-        sender).  Raises FrameError ``unknown_user`` when ``to`` is not online."""
+    def say(
+        self,
+        member: Member,
+        text: str,
+        to: str | None = None,
+        action: bool = False,
+        room: str | None = None,
+        re: str = "say",
+    ) -> None:
+        """Deliver a chat message from ``member``: to a room it is in (the lobby by default), or
+        privately to ``to`` (and the sender).  Raises FrameError ``unknown_user``, ``bad_room``
+        or ``not_in_room``."""
+        place = LOBBY if room is None or to is not None else self._room_name(room, re)
         with self._lock:
             if not self._is_member_locked(member):
                 return
             assert member.name is not None
-            targets: Iterable[Outbox] | None = None
             to_name = None
+            target = None
             if to is not None:
                 target = self._members.get(name_key(to))
                 if target is None:
-                    raise FrameError(ErrorCode.UNKNOWN_USER, f"no user named '{to}' is online", "say")
-                targets = {member.outbox, target.outbox}
+                    raise FrameError(ErrorCode.UNKNOWN_USER, f"no user named '{to}' is online", re)
                 to_name = target.name
+            elif member not in self._rooms.get(place, {}):
+                raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", re)
             frame = Message(
-                id=self._next_id, sender=member.name, text=text, ts=timestamp(), to=to_name, action=action
+                id=self._next_id,
+                sender=member.name,
+                text=text,
+                ts=timestamp(),
+                to=to_name,
+                action=action,
+                room=None if place == LOBBY else place,
             )
             self._next_id += 1
-            self.chat_log.append(encode_both(frame), targets)
+            if target is not None:
+                self.chat_log.append(encode_both(frame), {member.outbox, target.outbox})
+            else:
+                self._to_room_locked(place, frame)
             if self.store is not None:
                 self.store.add(
                     StoredMessage(
@@ -223,15 +262,117 @@ class Registry:
                         recipient=to_name,
                         recipient_key=name_key(to_name) if to_name is not None else None,
                         action=action,
+                        room=place,
                     )
                 )
 
-    def history(self, member: Member, limit: int, before: int | None = None) -> None:
-        """Send ``member`` a page of past messages it may see (oldest first), then
-        ``history_end``."""
+    # -- rooms --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _room_name(raw: str, re: str) -> str:
+        try:
+            return normalize_room(raw)
+        except BadRoom as exc:
+            raise FrameError(ErrorCode.BAD_ROOM, f"bad room name: {exc}", re) from None
+
+    def join_room(self, member: Member, raw: str, history: int = 0) -> None:
+        """Put ``member`` in a room (creating it) and make it the member's current room: the
+        room's history (up to ``history``) for the newcomer, then ``joined`` for everyone in it.
+        Joining a room one is in only makes it current, confirmed to the member alone."""
+        room = self._room_name(raw, "join")
+        with self._lock:
+            if not self._is_member_locked(member):
+                return
+            assert member.name is not None
+            joined = Joined(user=member.name, ts=timestamp(), room=room)
+            if room in member.rooms:
+                member.rooms.remove(room)
+                member.rooms.append(room)
+                self.chat_log.append({member.mode: encode_for(member.mode, joined)}, [member.outbox])
+                return
+            self._replay_locked(member, room, history)
+            member.rooms.append(room)
+            self._rooms.setdefault(room, {})[member] = None
+            self._to_room_locked(room, joined)
+
+    def part_room(self, member: Member, raw: str) -> None:
+        """Take ``member`` out of a room; everyone in it (the member too) sees ``left`` with
+        reason ``part``.  Raises FrameError ``not_in_room``, or ``last_room``: everyone is in at
+        least one room."""
+        room = self._room_name(raw, "part")
+        with self._lock:
+            if not self._is_member_locked(member):
+                return
+            assert member.name is not None
+            if room not in member.rooms:
+                raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {room}", "part")
+            if len(member.rooms) == 1:
+                raise FrameError(
+                    ErrorCode.LAST_ROOM, f"{room} is your only room; join another first, or /quit", "part"
+                )
+            self._to_room_locked(room, Left(user=member.name, ts=timestamp(), reason="part", room=room))
+            member.rooms.remove(room)
+            self._drop_from_room_locked(member, room)
+
+    def room_users(self, raw: str) -> Users:
+        """The answer to ``who`` for one room: its members, sorted like the user list."""
+        room = self._room_name(raw, "who")
+        with self._lock:
+            members = list(self._rooms.get(room, {}))
+        names = sorted((m.key, m.name) for m in members if m.name is not None)
+        return Users(users=tuple(name for _, name in names), room=room)
+
+    def rooms(self) -> RoomList:
+        with self._lock:
+            counts = [RoomInfo(room=room, users=len(members)) for room, members in self._rooms.items()]
+        return RoomList(rooms=tuple(sorted(counts, key=lambda info: info.room)))
+
+    def in_room(self, member: Member, room: str) -> bool:
+        with self._lock:
+            return member in self._rooms.get(room, {})
+
+    def _drop_from_room_locked(self, member: Member, room: str) -> None:
+        members = self._rooms.get(room)
+        if members is None:
+            return
+        members.pop(member, None)
+        if not members and room != LOBBY:
+            del self._rooms[room]
+
+    def _to_room_locked(self, room: str, frame: Message | Joined | Left) -> None:
+        """Append ``frame`` for everyone in ``room``.  A chat message reaches text-mode members
+        whose current room is another one as a second entry, with the room's name in front."""
+        members = self._rooms.get(room, {})
+        # Everyone in the lobby is the common case, and the fast one: a broadcast entry.
+        everyone = room == LOBBY and len(members) == len(self._members)
+        elsewhere = []
+        if isinstance(frame, Message):
+            elsewhere = [m.outbox for m in members if m.mode is Mode.TEXT and m.current_room != room]
+        data = {Mode.JSON: encode(frame), Mode.TEXT: encode_text(frame, current_room=room)}
+        if everyone and not elsewhere:
+            self.chat_log.append(data)
+            return
+        skip = set(elsewhere)
+        self.chat_log.append(data, [m.outbox for m in members if m.outbox not in skip])
+        if elsewhere:
+            # current_room="" matches no room, so the line gets its "[#room] " prefix.
+            self.chat_log.append({Mode.TEXT: encode_text(frame, current_room="")}, elsewhere)
+
+    def _replay_locked(self, member: Member, room: str, history: int) -> None:
+        if history > 0 and self.store is not None:
+            replay, _, _ = self._page(member, self.store.recent(member.key, history, room=room))
+            if replay:
+                self.chat_log.append({member.mode: replay}, [member.outbox])
+
+    def history(self, member: Member, limit: int, before: int | None = None, room: str | None = None) -> None:
+        """Send ``member`` a page of the past messages of ``room`` (the lobby by default) that it
+        may see, oldest first, then ``history_end``.  Raises FrameError ``not_in_room``."""
+        place = LOBBY if room is None else self._room_name(room, "history")
+        if not self.in_room(member, place):
+            raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", "history")
         found = []
         if self.store is not None and self._is_member_locked(member) and limit > 0:
-            found = self.store.recent(member.key, limit + 1, before)
+            found = self.store.recent(member.key, limit + 1, before, room=place)
         more = len(found) > limit
         data, count, cut = self._page(member, found[-limit:] if limit > 0 else [])
         data += encode_for(member.mode, HistoryEnd(count=count, more=more or cut))

@@ -17,7 +17,7 @@ import socket
 import socketserver
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import __version__
 from .delivery import ChatLog, Outbox
@@ -35,6 +35,7 @@ from .protocol import (
     FrameError,
     Hello,
     HistoryRequest,
+    Join,
     Line,
     LineDecoder,
     LineEvent,
@@ -42,8 +43,10 @@ from .protocol import (
     Me,
     Mode,
     Nick,
+    Part,
     Ping,
     Pong,
+    Rooms,
     Say,
     ServerFrame,
     Shutdown,
@@ -138,6 +141,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.closing_at: float | None = None
         self.leave_reason = "disconnected"
         self.logged_in = False
+        self.history_wanted = 0
         _tune_socket(self.request)
         self.server.track(self)
         log.info("connection from %s", self.address)
@@ -218,7 +222,20 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if command.help:
             self.send_raw("".join(f"{line}\n" for line in TEXT_HELP).encode())
         elif command.frame is not None:
-            self.dispatch(command.frame)
+            self.dispatch(self._in_current_room(command.frame))
+
+    def _in_current_room(self, frame: ClientFrame) -> ClientFrame:
+        """Text mode has a current room (the one joined last): lines, /me, /history and a bare
+        /part are about it."""
+        assert self.member is not None
+        current = self.member.current_room
+        if isinstance(frame, (Say, Me)) and frame.room is None and getattr(frame, "to", None) is None:
+            return replace(frame, room=current)
+        if isinstance(frame, HistoryRequest) and frame.room is None:
+            return replace(frame, room=current)
+        if isinstance(frame, Part) and not frame.room:
+            return replace(frame, room=current)
+        return frame
 
     def dispatch(self, frame: ClientFrame) -> None:
         if not self.logged_in and not isinstance(frame, (Hello, Bye)):
@@ -242,8 +259,10 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self.error(ErrorCode.BAD_NAME, f"bad name: {exc}; try another", "hello")
             return
         wanted = self.server.config.history if frame.history is None else frame.history
+        # What the client asked for on login also applies when it joins a room.
+        self.history_wanted = min(wanted, HISTORY_MAX)
         try:
-            self.server.registry.join(self.member, name, history=min(wanted, HISTORY_MAX))
+            self.server.registry.join(self.member, name, history=self.history_wanted)
         except NameTaken:
             self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken; try another", "hello")
             return
@@ -255,12 +274,12 @@ class ChatHandler(socketserver.BaseRequestHandler):
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.mode.value)
 
     def on_say(self, frame: Say) -> None:
-        self._chat(frame.text, to=frame.to, action=False, re="say")
+        self._chat(frame.text, to=frame.to, action=False, re="say", room=frame.room)
 
     def on_me(self, frame: Me) -> None:
-        self._chat(frame.text, to=None, action=True, re="me")
+        self._chat(frame.text, to=None, action=True, re="me", room=frame.room)
 
-    def _chat(self, text: str, to: str | None, action: bool, re: str) -> None:
+    def _chat(self, text: str, to: str | None, action: bool, re: str, room: str | None) -> None:
         assert self.member is not None
         text = sanitize_text(text)
         if is_blank(text):
@@ -269,10 +288,24 @@ class ChatHandler(socketserver.BaseRequestHandler):
             if self.member.mode is Mode.JSON:
                 self.error(ErrorCode.EMPTY, "empty message not sent", re)
             return
-        self.server.registry.say(self.member, text, to=to, action=action)
+        self.server.registry.say(self.member, text, to=to, action=action, room=room, re=re)
 
     def on_who(self, frame: Who) -> None:
-        self.send(Users(users=self.server.registry.users()))
+        if frame.room is None:
+            self.send(Users(users=self.server.registry.users()))
+        else:
+            self.send(self.server.registry.room_users(frame.room))
+
+    def on_join(self, frame: Join) -> None:
+        assert self.member is not None
+        self.server.registry.join_room(self.member, frame.room, history=self.history_wanted)
+
+    def on_part(self, frame: Part) -> None:
+        assert self.member is not None
+        self.server.registry.part_room(self.member, frame.room)
+
+    def on_rooms(self, frame: Rooms) -> None:
+        self.send(self.server.registry.rooms())
 
     def on_nick(self, frame: Nick) -> None:
         assert self.member is not None
@@ -292,7 +325,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
     def on_history(self, frame: HistoryRequest) -> None:
         assert self.member is not None
         limit = self.server.config.history if frame.limit is None else frame.limit
-        self.server.registry.history(self.member, min(limit, HISTORY_MAX), frame.before)
+        self.server.registry.history(self.member, min(limit, HISTORY_MAX), frame.before, frame.room)
 
     def on_ping(self, frame: Ping) -> None:
         self.send(Pong(token=frame.token))

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Protocol
 
-from .protocol import Message
+from .protocol import LOBBY, Message
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class StoredMessage:
     sender: str
     sender_key: str
     text: str
-    room: str = "#lobby"
+    room: str = LOBBY  # private messages are kept in the lobby
     recipient: str | None = None
     recipient_key: str | None = None
     action: bool = False
@@ -90,6 +90,7 @@ class StoredMessage:
             to=self.recipient,
             action=self.action,
             history=True,
+            room=None if self.room == LOBBY else self.room,
         )
 
 
@@ -102,9 +103,11 @@ class MessageStore(Protocol):
     def add(self, message: StoredMessage) -> None:
         """Keep ``message``; must not block on I/O (it is called under the registry's lock)."""
 
-    def recent(self, viewer_key: str, limit: int, before: int | None = None) -> list[StoredMessage]:
-        """Up to ``limit`` messages visible to ``viewer_key`` with ids below ``before``,
-        oldest first."""
+    def recent(
+        self, viewer_key: str, limit: int, before: int | None = None, room: str = LOBBY
+    ) -> list[StoredMessage]:
+        """Up to ``limit`` messages of ``room`` visible to ``viewer_key`` with ids below
+        ``before``, oldest first.  Private messages belong to the lobby."""
 
     def flush(self) -> None:
         """Return once everything added so far is committed."""
@@ -222,21 +225,25 @@ class SQLiteStore:
             self._last_id = max(self._last_id, message.id)
             self._pending_lock.notify()
 
-    def recent(self, viewer_key: str, limit: int, before: int | None = None) -> list[StoredMessage]:
+    def recent(
+        self, viewer_key: str, limit: int, before: int | None = None, room: str = LOBBY
+    ) -> list[StoredMessage]:
         if limit <= 0:
             return []
         ceiling = before if before is not None else self._last_id + 1
         with self._db_lock:
             rows = self._db.execute(
                 "SELECT id, ts, sender, sender_key, text, room, recipient, recipient_key, action "
-                "FROM messages WHERE id < ? "
+                "FROM messages WHERE room = ? AND id < ? "
                 "AND (recipient_key IS NULL OR sender_key = ? OR recipient_key = ?) "
                 "ORDER BY id DESC LIMIT ?",
-                (ceiling, viewer_key, viewer_key, limit),
+                (room, ceiling, viewer_key, viewer_key, limit),
             ).fetchall()
         found = {row[0]: StoredMessage(*row[:8], action=bool(row[8])) for row in rows}
         with self._pending_lock:
-            queued = [m for m in self._pending if m.id < ceiling and m.visible_to(viewer_key)]
+            queued = [
+                m for m in self._pending if m.room == room and m.id < ceiling and m.visible_to(viewer_key)
+            ]
         for message in queued:
             found[message.id] = message
         return [found[key] for key in sorted(found)[-limit:]]

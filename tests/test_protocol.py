@@ -334,8 +334,8 @@ def test_deeply_nested_json_is_a_frame_error_not_a_crash() -> None:
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ('{"type":"say","text":"hi","room":"#lobby","x":[1,2]}', Say(text="hi")),
-        ('{"type":"who","room":"#ops"}', Who()),
+        ('{"type":"say","text":"hi","room":"#lobby","x":[1,2]}', Say(text="hi", room="#lobby")),
+        ('{"type":"who","room":"#ops","x":null}', Who(room="#ops")),
         ('{"type":"bye","reason":"done"}', Bye()),
         ('{"type":"hello","user":"alice","client":"bot/1.0"}', Hello(user="alice")),
         ('{"type":"ping","token":"t1","extra":null}', Ping(token="t1")),
@@ -443,8 +443,11 @@ def test_parse_server_frame_rejects_unknown_type_and_client_frames() -> None:
 
 
 def test_parse_server_frame_tolerates_missing_optional_fields_and_extras() -> None:
-    assert parse_server_frame('{"type":"message","id":1,"from":"a","text":"t","room":"#lobby"}') == Message(
+    assert parse_server_frame('{"type":"message","id":1,"from":"a","text":"t","x":[1]}') == Message(
         id=1, sender="a", text="t", ts=""
+    )
+    assert parse_server_frame('{"type":"message","id":1,"from":"a","text":"t","room":"#ops"}') == Message(
+        id=1, sender="a", text="t", ts="", room="#ops"
     )
     assert parse_server_frame('{"type":"left","user":"bob"}') == Left(user="bob", ts="", reason="quit")
     assert parse_server_frame('{"type":"pong"}') == Pong()
