@@ -34,12 +34,15 @@ from .protocol import (
     FrameError,
     Hello,
     HistoryRequest,
+    Join,
     Line,
     LineDecoder,
     LineTooLong,
     Me,
     Nick,
+    Part,
     Ping,
+    Rooms,
     Say,
     ServerFrame,
     Shutdown,
@@ -173,14 +176,27 @@ class Client:
                 kind = {"name_taken": NameTaken, "bad_name": BadName}.get(frame.code, LoginError)
                 raise kind(frame.code, frame.message)
 
-    def say(self, text: str, to: str | None = None) -> None:
-        self.send(Say(text=text, to=to))
+    def say(self, text: str, to: str | None = None, room: str | None = None) -> None:
+        """A message to the lobby, to ``room``, or privately ``to`` one user."""
+        self.send(Say(text=text, to=to, room=room))
 
-    def me(self, text: str) -> None:
-        self.send(Me(text=text))
+    def me(self, text: str, room: str | None = None) -> None:
+        self.send(Me(text=text, room=room))
 
-    def who(self) -> None:
-        self.send(Who())
+    def who(self, room: str | None = None) -> None:
+        """Ask who is online (answered by ``users``), or who is in ``room``."""
+        self.send(Who(room=room))
+
+    def join(self, room: str) -> None:
+        """Join ``room`` (answered by its history, then ``joined``)."""
+        self.send(Join(room=room))
+
+    def part(self, room: str) -> None:
+        self.send(Part(room=room))
+
+    def rooms(self) -> None:
+        """Ask for the room list (answered by ``rooms``)."""
+        self.send(Rooms())
 
     def nick(self, user: str) -> None:
         self.send(Nick(user=user))
@@ -188,10 +204,10 @@ class Client:
     def ping(self, token: Any = None) -> None:
         self.send(Ping(token=token))
 
-    def history(self, limit: int | None = None, before: int | None = None) -> None:
-        """Ask for past messages: answered by ``message`` frames marked ``history`` and one
-        ``history_end``."""
-        self.send(HistoryRequest(limit=limit, before=before))
+    def history(self, limit: int | None = None, before: int | None = None, room: str | None = None) -> None:
+        """Ask for past messages (of the lobby, or ``room``): answered by ``message`` frames
+        marked ``history`` and one ``history_end``."""
+        self.send(HistoryRequest(limit=limit, before=before, room=room))
 
     def bye(self) -> None:
         """Say goodbye (the server then closes the connection)."""
