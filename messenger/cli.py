@@ -505,6 +505,7 @@ def run_connect(options: ConnectOptions, interactive: bool, editor: bool) -> int
             return run_in_editor(options, client, welcome)
         view = make_view(options, make_console(sys.stdout, options.color), err)
         link = ChatLink(options.link, view)
+        follow_room(view, link)
         view.show(Incoming(client.welcome_line, welcome))
         link.start(client, welcome)
         if options.listen:
@@ -526,21 +527,30 @@ def run_in_editor(options: ConnectOptions, client: Client, welcome: Welcome) -> 
         err = make_console(sys.stderr, options.color, wrap=True)
         view = make_view(options, out, err)
         link = ChatLink(options.link, view)
+        follow_room(view, link)
         prompt_console = Console(
             file=io.StringIO(), force_terminal=True, color_system=out.color_system, no_color=out.no_color
         )
 
         def prompt() -> ANSI:
             with prompt_console.capture() as capture:
-                prompt_console.print(render_prompt(link.name, link.online), end="")
+                prompt_console.print(render_prompt(link.name, link.online, link.current_room), end="")
             return ANSI(capture.get())
 
         entered: queue.Queue[list[str]] = queue.Queue()
-        line_editor = LineEditor(names=link.users, prompt=prompt, on_lines=entered.put)
+        line_editor = LineEditor(
+            names=link.users, prompt=prompt, on_lines=entered.put, rooms=link.known_rooms
+        )
         view.on_status = line_editor.refresh
         view.show(Incoming(client.welcome_line, welcome))
         link.start(client, welcome)
         return run_editor(link, view, line_editor, entered)
+
+
+def follow_room(view: ConsoleView, link: ChatLink) -> None:
+    """Messages from a room other than the current one are shown with the room's name."""
+    if isinstance(view, ChatView):
+        view.renderer.room = lambda: link.current_room
 
 
 def make_view(options: ConnectOptions, out: Console, err: Console) -> ConsoleView:

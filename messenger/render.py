@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .client import Incoming
 
 from .protocol import (
+    LOBBY,
     Error,
     HistoryEnd,
     Joined,
@@ -33,11 +34,13 @@ from .protocol import (
     Message,
     Pong,
     Renamed,
+    RoomList,
     ServerFrame,
     Shutdown,
     Users,
     Welcome,
     name_key,
+    room_of,
     sanitize_text,
 )
 
@@ -60,6 +63,7 @@ NOTICE_STYLE = "dim italic"
 PRIVATE_STYLE = "bold magenta"
 ERROR_STYLE = "bold red"
 TIME_STYLE = "dim"
+ROOM_STYLE = "bold blue"
 OWN_NAME_STYLE = "underline"  # added to the name's colour on your own messages
 MENTION_STYLE = "bold reverse"  # the body of a message that mentions you
 
@@ -172,6 +176,7 @@ class Renderer:
     timestamps: bool = False
     tz: tzinfo | None = None
     now: datetime | None = None  # fixed "now" (tests); otherwise the clock
+    room: Callable[[], str] | None = None  # the reader's current room; messages from others are marked
 
     def render(self, frame: ServerFrame) -> ChatLine | None:
         """The line to show for ``frame``, or None for frames that show nothing."""
@@ -180,14 +185,20 @@ class Renderer:
             return self.message(frame)
         body: Text | None = None
         if isinstance(frame, Joined):
-            body = _notice(_name(frame.user), " has joined the chat!")
+            where = "the chat!" if frame.room is None else frame.room
+            body = _notice(_name(frame.user), f" has joined {where}")
         elif isinstance(frame, Left):
             reason = _LEFT_REASONS.get(frame.reason)
-            body = _notice(_name(frame.user), " has left the chat!", f" ({reason})" if reason else "")
+            where = "the chat!" if frame.room is None else frame.room
+            body = _notice(_name(frame.user), f" has left {where}", f" ({reason})" if reason else "")
         elif isinstance(frame, Renamed):
             body = _notice(_name(frame.old), " is now known as ", _name(frame.new))
-        elif isinstance(frame, (Users, Welcome)):
+        elif isinstance(frame, Welcome):
             body = render_users(frame.users)
+        elif isinstance(frame, Users):
+            body = render_users(frame.users, frame.room)
+        elif isinstance(frame, RoomList):
+            body = _notice("Rooms: " + ", ".join(f"{info.room} ({info.users})" for info in frame.rooms))
         elif isinstance(frame, Error):
             body = Text(f"error: {sanitize_text(frame.message)}", style=ERROR_STYLE)
         elif isinstance(frame, Shutdown):
@@ -210,6 +221,8 @@ class Renderer:
             prefix.append("[history] ", style=NOTICE_STYLE)
         if frame.to is not None:
             prefix.append("[private] ", style=PRIVATE_STYLE)
+        elif room_of(frame) != (self.room() if self.room is not None else LOBBY):
+            prefix.append(f"[{room_of(frame)}] ", style=ROOM_STYLE)
         sender = _name(frame.sender, own)
         if frame.to is not None:
             sender.append(" → ", style=PRIVATE_STYLE)
@@ -252,8 +265,9 @@ def render_message(frame: Message, me: str | None = None) -> Text:
     return Renderer(me=me).message(frame).text
 
 
-def render_users(users: tuple[str, ...]) -> Text:
-    line = Text(f"Online ({len(users)}): ", style=NOTICE_STYLE)
+def render_users(users: tuple[str, ...], room: str | None = None) -> Text:
+    where = "" if room is None else f" in {room}"
+    line = Text(f"Online{where} ({len(users)}): ", style=NOTICE_STYLE)
     for index, user in enumerate(users):
         if index:
             line.append(", ", style=NOTICE_STYLE)
@@ -261,13 +275,16 @@ def render_users(users: tuple[str, ...]) -> Text:
     return line
 
 
-def render_prompt(name: str | None, online: bool) -> Text:
-    """The input line's prompt: ``alice> ``, or ``(offline) alice> `` while reconnecting."""
+def render_prompt(name: str | None, online: bool, room: str = LOBBY) -> Text:
+    """The input line's prompt: ``alice #lobby> `` (where typed lines go), with ``(offline)`` in
+    front while reconnecting."""
     prompt = Text()
     if not online:
         prompt.append("(offline) ", style=ERROR_STYLE)
     if name:
         prompt.append_text(_name(name))
+        prompt.append(" ")
+    prompt.append(room, style=ROOM_STYLE)
     prompt.append("> ")
     return prompt
 

@@ -14,27 +14,33 @@ import itertools
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Protocol
 
 from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError
 from .protocol import (
+    LOBBY,
     Bye,
     ClientFrame,
     Error,
     FrameError,
+    HistoryRequest,
     Joined,
     Left,
+    Me,
     Message,
+    Part,
     Pong,
     Renamed,
+    RoomList,
     Say,
     Shutdown,
     Users,
     Welcome,
     name_key,
     parse_text_command,
+    room_of,
 )
 
 log = logging.getLogger(__name__)
@@ -127,6 +133,8 @@ class ChatLink:
         self._awaited: str | None = None
         self._answered = threading.Event()
         self._backoff = Backoff()
+        self._rooms: list[str] = [LOBBY]  # the rooms we are in, in the order joined
+        self._known_rooms: set[str] = {LOBBY}  # every room we have heard of (for completion)
         self.last_id = 0  # the newest message seen: a replay after reconnecting starts past it
         self._replay_floor = 0
         self._end_listeners: list[Callable[[], None]] = []
@@ -141,6 +149,24 @@ class ChatLink:
         """Who is online, as last reported by the server."""
         with self._lock:
             return list(self._users.values())
+
+    @property
+    def current_room(self) -> str:
+        """The room typed lines go to: the one joined (or switched to) last."""
+        return self._rooms[-1]
+
+    def rooms(self) -> list[str]:
+        """The rooms we are in, in the order joined."""
+        with self._lock:
+            return list(self._rooms)
+
+    def known_rooms(self) -> list[str]:
+        """Every room we are in or have seen in a room list."""
+        with self._lock:
+            return sorted(self._known_rooms | set(self._rooms))
+
+    def _is_me(self, name: str) -> bool:
+        return name_key(name) == name_key(self.name)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -203,6 +229,7 @@ class ChatLink:
         self.name = welcome.user
         with self._lock:
             self._users = {name_key(user): user for user in welcome.users}
+            self._rooms = [LOBBY]  # a login starts in the lobby
         self._client = client
         self.view.status_changed()
 
@@ -261,20 +288,30 @@ class ChatLink:
                 self.lost = str(exc)
 
     def _track(self, frame: object) -> None:
-        """Keep the list of online users and our own name current."""
+        """Keep the list of online users, our rooms and our own name current."""
         with self._lock:
             if isinstance(frame, Error):
                 self.errors += 1
             elif isinstance(frame, Users):
-                self._users = {name_key(user): user for user in frame.users}
+                if frame.room is None:
+                    self._users = {name_key(user): user for user in frame.users}
             elif isinstance(frame, Joined):
                 self._users[name_key(frame.user)] = frame.user
+                if self._is_me(frame.user):
+                    room = room_of(frame)
+                    self._rooms = [r for r in self._rooms if r != room] + [room]
+                    self._known_rooms.add(room)
             elif isinstance(frame, Left):
-                self._users.pop(name_key(frame.user), None)
+                if frame.reason != "part":
+                    self._users.pop(name_key(frame.user), None)
+                elif self._is_me(frame.user):
+                    self._rooms = [r for r in self._rooms if r != room_of(frame)] or [LOBBY]
+            elif isinstance(frame, RoomList):
+                self._known_rooms.update(info.room for info in frame.rooms)
             elif isinstance(frame, Renamed):
                 self._users.pop(name_key(frame.old), None)
                 self._users[name_key(frame.new)] = frame.new
-                if name_key(frame.old) == name_key(self.name):
+                if self._is_me(frame.old):
                     self.name = frame.new
 
     def _reconnect(self) -> bool:
@@ -301,9 +338,14 @@ class ChatLink:
                 return False
             self._backoff.reset()
             self._replay_floor = self.last_id
+            rooms = self.rooms()
             self.view.notice("Connected to the server!")
             self._attach(client, welcome)
             self.view.show(Incoming(client.welcome_line, welcome))
+            for room in rooms:  # back into our rooms, the current one last
+                if room != LOBBY:
+                    with contextlib.suppress(ConnectionClosed):
+                        client.join(room)
             return True
 
 
@@ -343,4 +385,17 @@ def submit_line(link: ChatLink, line: str, literal: bool = False, to: str | None
         frame = command.frame
     if frame is None:
         return LineResult(Outcome.SKIPPED)
-    return LineResult(Outcome.SENT if link.send(frame) else Outcome.OFFLINE)
+    return LineResult(Outcome.SENT if link.send(in_room(frame, link.current_room)) else Outcome.OFFLINE)
+
+
+def in_room(frame: ClientFrame, room: str) -> ClientFrame:
+    """A typed line is about the current room: messages, actions, /history and a bare /part.
+    Lobby frames carry no room, like those of a client that knows nothing of rooms."""
+    label = None if room == LOBBY else room
+    if isinstance(frame, Say) and frame.to is None and frame.room is None:
+        return replace(frame, room=label)
+    if isinstance(frame, (Me, HistoryRequest)) and frame.room is None:
+        return replace(frame, room=label)
+    if isinstance(frame, Part) and not frame.room:
+        return replace(frame, room=room)
+    return frame

@@ -22,15 +22,17 @@ from prompt_toolkit.keys import Keys
 
 from .protocol import name_key
 
-COMMANDS = ("/help", "/history", "/me", "/msg", "/nick", "/ping", "/quit", "/who")
+COMMANDS = ("/help", "/history", "/join", "/me", "/msg", "/nick", "/part", "/ping", "/quit", "/rooms", "/who")
 
 
 class ChatCompleter(Completer):
-    """Tab completes a command at the start of the line and online names anywhere; a name that
-    starts a message gets ``: `` after it (``bob: hi``), and ``@bo`` completes to ``@bob``."""
+    """Tab completes a command at the start of the line, a room name after ``#``, and online
+    names anywhere; a name that starts a message gets ``: `` after it (``bob: hi``), and ``@bo``
+    completes to ``@bob``."""
 
-    def __init__(self, names: Callable[[], Iterable[str]]) -> None:
+    def __init__(self, names: Callable[[], Iterable[str]], rooms: Callable[[], Iterable[str]] = list) -> None:
         self.names = names
+        self.rooms = rooms
 
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterator[Completion]:
         before = document.text_before_cursor
@@ -39,6 +41,11 @@ class ChatCompleter(Completer):
             for command in COMMANDS:
                 if command.startswith(word.lower()):
                     yield Completion(command + " ", start_position=-len(word), display=command)
+            return
+        if word.startswith("#"):
+            for room in self.rooms():
+                if room.startswith(word.casefold()):
+                    yield Completion(room + " ", start_position=-len(word), display=room)
             return
         stem = word[1:] if word.startswith("@") else word
         starts_line = before == word
@@ -90,11 +97,12 @@ class LineEditor:
         names: Callable[[], Iterable[str]],
         prompt: Callable[[], AnyFormattedText],
         on_lines: Callable[[list[str]], None],
+        rooms: Callable[[], Iterable[str]] = list,
     ) -> None:
         self.session: PromptSession[str] = PromptSession(
             message=prompt,
             history=InMemoryHistory(),
-            completer=ChatCompleter(names),
+            completer=ChatCompleter(names, rooms),
             complete_while_typing=False,
             key_bindings=_submit_bindings(on_lines),
             erase_when_done=True,

@@ -208,8 +208,8 @@ def test_wide_characters_and_emoji_stay_aligned(sender: str, text: str) -> None:
 
 
 def test_prompt_shows_the_name_and_whether_we_are_online() -> None:
-    assert render_prompt("alice", online=True).plain == "alice> "
-    assert render_prompt("alice", online=False).plain == "(offline) alice> "
+    assert render_prompt("alice", online=True).plain == "alice #lobby> "
+    assert render_prompt("alice", online=False, room="#ops").plain == "(offline) alice #ops> "
 
 
 def terminal_view(bell: str, is_terminal: bool = True) -> tuple[ChatView, io.StringIO]:

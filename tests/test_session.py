@@ -164,3 +164,41 @@ def test_a_refused_login_on_reconnect_ends_the_link(server: ServerThread, connec
     assert link.ended.wait(WAIT + BACKOFF_FIRST)
     assert link.refused is not None and link.refused.code == "name_taken"
     assert impostor.user == "carol" and watcher.user == "watcher"
+
+
+def test_the_link_follows_its_rooms_and_rejoins_them_after_a_reconnect() -> None:
+    first = ServerThread(ServerConfig(max_rate=0))
+    port = first.port
+    link, view = start_link(port, "carol", reconnect=True)
+    assert link.current_room == "#lobby"
+    assert submit_line(link, "/join #ops").outcome is Outcome.SENT
+    view.next_frame(lambda f: isinstance(f, Joined) and f.room == "#ops")
+    assert (link.current_room, link.rooms()) == ("#ops", ["#lobby", "#ops"])
+    assert submit_line(link, "/join #dev").outcome is Outcome.SENT
+    view.next_frame(lambda f: isinstance(f, Joined) and f.room == "#dev")
+    assert submit_line(link, "/join #ops").outcome is Outcome.SENT  # switch back
+    view.next_frame(lambda f: isinstance(f, Joined) and f.room == "#ops")
+    assert link.current_room == "#ops"
+    first.stop()
+    second = ChatServer(("127.0.0.1", port), ServerConfig(max_rate=0))
+    thread = threading.Thread(target=second.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        view.next_frame(lambda f: isinstance(f, Welcome))
+        view.next_frame(lambda f: isinstance(f, Joined) and f.room == "#ops")
+        assert link.rooms() == ["#lobby", "#dev", "#ops"] and link.current_room == "#ops"
+        with Client.connect("127.0.0.1", port, timeout=WAIT) as alice:
+            alice.login("alice")
+            alice.join("#ops")
+            view.next_frame(lambda f: isinstance(f, Joined) and f.user == "alice" and f.room == "#ops")
+            assert submit_line(link, "still in ops").outcome is Outcome.SENT
+            while not (isinstance(frame := alice.receive(timeout=WAIT), Message) and frame.sender == "carol"):
+                pass
+            assert (frame.text, frame.room) == ("still in ops", "#ops")
+        assert submit_line(link, "/part").outcome is Outcome.SENT  # a bare /part: the current room
+        view.next_frame(lambda f: f.__class__.__name__ == "Left" and f.user == "carol")
+        assert link.current_room == "#dev"
+        link.leave()
+    finally:
+        second.stop()
+        thread.join(WAIT)

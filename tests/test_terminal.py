@@ -128,7 +128,7 @@ def terminal() -> Iterator[Callable[..., Terminal]]:
 def chat(terminal: Callable[..., Terminal], port: int, user: str, *extra: str) -> Terminal:
     """A logged-in terminal session of ``user``, its input line drawn and empty."""
     term = terminal("connect", "--port", str(port), "--user", user, *extra)
-    term.wait_for_input(f"{user}> ", timeout=RUN_TIMEOUT)
+    term.wait_for_input(f"{user} #lobby> ", timeout=RUN_TIMEOUT)
     return term
 
 
@@ -150,7 +150,7 @@ def test_incoming_messages_never_break_the_line_being_typed(
     carol = chat(terminal, server.port, "carol")
     wait_for_joined(alice, "carol")
     carol.type("half a li")
-    carol.wait_for_input("carol> half a li")
+    carol.wait_for_input("carol #lobby> half a li")
 
     for number in range(1, 6):
         alice.say(f"incoming {number}")
@@ -158,7 +158,7 @@ def test_incoming_messages_never_break_the_line_being_typed(
         "five messages above the unfinished line",
         lambda term: (
             any(line.endswith("incoming 5") for line in term.lines())
-            and term.cursor_line() == "carol> half a li"
+            and term.cursor_line() == "carol #lobby> half a li"
         ),
     )
     lines = carol.lines()
@@ -170,7 +170,7 @@ def test_incoming_messages_never_break_the_line_being_typed(
     [message] = messages_from(alice, "carol", lambda frame: True)
     assert message.text == "half a line, finished"
     carol.wait_for_text("carol: half a line, finished")
-    carol.wait_for_input("carol> ")
+    carol.wait_for_input("carol #lobby> ")
     # The echo is the record of what was sent: the typed line is not left behind as well.
     assert sum("half a line, finished" in line for line in carol.lines()) == 1
 
@@ -196,16 +196,16 @@ def test_tab_completes_commands_and_online_names(
     wait_for_joined(bobby, "carol")
 
     carol.type("/ms" + TAB)
-    carol.wait_for_input("carol> /msg ")
+    carol.wait_for_input("carol #lobby> /msg ")
     carol.type("bob" + TAB)
-    carol.wait_for_input("carol> /msg bobby_tables ")
+    carol.wait_for_input("carol #lobby> /msg bobby_tables ")
     carol.type("psst" + ENTER)
     [message] = messages_from(bobby, "carol", lambda frame: True)
     assert (message.text, message.to) == ("psst", "bobby_tables")
 
-    carol.wait_for_input("carol> ")
+    carol.wait_for_input("carol #lobby> ")
     carol.type("BO" + TAB)  # the first word addresses someone: "name: "
-    carol.wait_for_input("carol> bobby_tables: ")
+    carol.wait_for_input("carol #lobby> bobby_tables: ")
 
 
 def test_up_arrow_recalls_earlier_lines(
@@ -215,9 +215,9 @@ def test_up_arrow_recalls_earlier_lines(
     carol = chat(terminal, server.port, "carol")
     carol.type("first line" + ENTER)
     carol.wait_for_text("carol: first line")
-    carol.wait_for_input("carol> ")
+    carol.wait_for_input("carol #lobby> ")
     carol.type(UP)
-    carol.wait_for_input("carol> first line")
+    carol.wait_for_input("carol #lobby> first line")
     carol.type(" again" + ENTER)
     texts = [m.text for m in messages_from(alice, "carol", lambda frame: frame.text.endswith("again"))]
     assert texts == ["first line", "first line again"]
@@ -231,7 +231,7 @@ def test_a_pasted_block_sends_each_line(
     carol.type(PASTE_START + "line one\nline two\r\nline three\nunfinis" + PASTE_END)
     texts = [m.text for m in messages_from(alice, "carol", lambda frame: frame.text == "line three")]
     assert texts == ["line one", "line two", "line three"]
-    carol.wait_for_input("carol> unfinis")  # the unfinished last line waits to be finished
+    carol.wait_for_input("carol #lobby> unfinis")  # the unfinished last line waits to be finished
     carol.type("hed" + ENTER)
     [message] = messages_from(alice, "carol", lambda frame: True)
     assert message.text == "unfinished"
@@ -263,7 +263,7 @@ def test_help_and_client_side_errors_keep_the_session(
     carol.wait_for_text("error: usage: /msg NAME TEXT")
     carol.type("/msg nobody hi" + ENTER)
     carol.wait_for_text("error: no user named 'nobody' is online")
-    carol.wait_for_input("carol> ")
+    carol.wait_for_input("carol #lobby> ")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -303,13 +303,13 @@ def test_reconnects_after_the_server_restarts_on_the_same_port(
         carol.wait_for_text("Server is shutting down. Goodbye!")
     first.proc.wait(timeout=WAIT)
     carol.wait_for_text("Reconnecting to 127.0.0.1:")
-    carol.wait_for_input("(offline) carol> ")
+    carol.wait_for_input("(offline) carol #lobby> ")
 
     second = serve("--port", str(first.port))
     with Client.connect("127.0.0.1", second.port, timeout=WAIT) as alice:
         alice.login("alice")
         wait_for_joined(alice, "carol")  # logged in again under the same name
-        carol.wait_for_input("carol> ", timeout=RUN_TIMEOUT)
+        carol.wait_for_input("carol #lobby> ", timeout=RUN_TIMEOUT)
         carol.type("back again" + ENTER)
         [message] = messages_from(alice, "carol", lambda frame: True)
         assert message.text == "back again"
@@ -348,11 +348,11 @@ def test_typing_while_offline_is_refused_not_lost(
     first = serve("--port", "0")
     carol = chat(terminal, first.port, "carol")
     first.proc.kill()
-    carol.wait_for_input("(offline) carol> ")
+    carol.wait_for_input("(offline) carol #lobby> ")
     carol.type("are you there?" + ENTER)
     carol.wait_for_text("error: not connected right now; the line was not sent")
     carol.type(UP)
-    carol.wait_for_input("(offline) carol> are you there?")
+    carol.wait_for_input("(offline) carol #lobby> are you there?")
 
 
 def test_messages_from_other_clients_keep_their_order(
@@ -364,6 +364,38 @@ def test_messages_from_other_clients_keep_their_order(
     for number in range(60):
         alice.say(f"burst {number:02d}")
     carol.wait_for("the last message", lambda term: any(line.endswith("burst 59") for line in term.lines()))
-    carol.wait_for_input("carol> ")
+    carol.wait_for_input("carol #lobby> ")
     shown = [line.rsplit(" ", 1)[-1] for line in carol.lines() if "alice: burst" in line]
     assert shown == sorted(shown) and shown[-1] == "59"
+
+
+# ------------------------------------------------------------------------------------------------
+# Rooms
+# ------------------------------------------------------------------------------------------------
+
+
+def test_the_prompt_shows_the_current_room_and_lines_go_there(
+    server: Any, clients: Callable[[int, str], Client], terminal: Callable[..., Terminal]
+) -> None:
+    alice = clients(server.port, "alice")
+    alice.join("#ops")
+    carol = chat(terminal, server.port, "carol")
+    carol.type("/join #ops" + ENTER)
+    carol.wait_for_input("carol #ops> ")
+    carol.type("in ops" + ENTER)
+    [message] = messages_from(alice, "carol", lambda frame: True)
+    assert (message.text, message.room) == ("in ops", "#ops")
+    carol.wait_for_text("carol: in ops")  # the current room's lines carry no room name
+
+    alice.say("over in the lobby")
+    carol.wait_for_text("[#lobby] alice: over in the lobby")  # another room's do
+
+    carol.type("/rooms" + ENTER)
+    carol.wait_for_text("Rooms: #lobby (2), #ops (2)")
+    carol.type("/join #lo" + TAB)  # room names complete too
+    carol.wait_for_input("carol #ops> /join #lobby ")
+    carol.type(ENTER)
+    carol.wait_for_input("carol #lobby> ")
+    carol.type("back in the lobby" + ENTER)
+    [message] = messages_from(alice, "carol", lambda frame: True)
+    assert (message.text, message.room) == ("back in the lobby", None)
