@@ -10,6 +10,7 @@ touches a socket, a thread or a terminal, so it can be tested bytes-in / frames-
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import unicodedata
 from dataclasses import dataclass
@@ -685,6 +686,7 @@ class BadRoom(ValueError):
     """A room name that breaks the rules; the message says which rule."""
 
 
+@functools.lru_cache(maxsize=1024)  # a server sees few distinct room names, each very often
 def normalize_room(raw: str) -> str:
     """The form a room is known and compared by: NFKC, trimmed, case-folded (``#Ops`` is
     ``#ops``).  ``#`` and then 1–32 letters, digits, ``_`` or ``-``.  Raises BadRoom."""

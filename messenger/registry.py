@@ -104,6 +104,10 @@ class Registry:
         # Room -> its members, in the order they joined.  The lobby always exists; other rooms
         # exist while someone is in them.
         self._rooms: dict[str, dict[Member, None]] = {LOBBY: {}}
+        # Room -> its text-mode members whose current room is another one: they get its chat
+        # lines with the room's name in front.  Kept up to date so a broadcast never has to
+        # look at every member to find them.
+        self._text_elsewhere: dict[str, set[Member]] = {}
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -181,6 +185,7 @@ class Registry:
             ts = timestamp()
             for room in member.rooms:
                 self._drop_from_room_locked(member, room)
+                self._text_elsewhere.get(room, set()).discard(member)
                 label = None if room == LOBBY else room
                 self._to_room_locked(room, Left(user=member.name, ts=ts, reason=reason, room=label))
             member.rooms = []
@@ -205,6 +210,7 @@ class Registry:
             self._members.clear()
             self._sorted.clear()
             self._rooms = {LOBBY: {}}
+            self._text_elsewhere.clear()
             for member in members:
                 self.chat_log.leave(member.outbox)
         return members
@@ -223,7 +229,7 @@ class Registry:
         """Deliver a chat message from ``member``: to a room it is in (the lobby by default), or
         privately to ``to`` (and the sender).  Raises FrameError ``unknown_user``, ``bad_room``
         or ``not_in_room``."""
-        place = LOBBY if room is None or to is not None else self._room_name(room, re)
+        place = LOBBY if room is None or room == LOBBY or to is not None else self._room_name(room, re)
         with self._lock:
             if not self._is_member_locked(member):
                 return
@@ -288,11 +294,13 @@ class Registry:
             if room in member.rooms:
                 member.rooms.remove(room)
                 member.rooms.append(room)
+                self._track_current_locked(member)
                 self.chat_log.append({member.mode: encode_for(member.mode, joined)}, [member.outbox])
                 return
             self._replay_locked(member, room, history)
             member.rooms.append(room)
             self._rooms.setdefault(room, {})[member] = None
+            self._track_current_locked(member)
             self._to_room_locked(room, joined)
 
     def part_room(self, member: Member, raw: str) -> None:
@@ -313,6 +321,8 @@ class Registry:
             self._to_room_locked(room, Left(user=member.name, ts=timestamp(), reason="part", room=room))
             member.rooms.remove(room)
             self._drop_from_room_locked(member, room)
+            self._text_elsewhere.get(room, set()).discard(member)
+            self._track_current_locked(member)
 
     def room_users(self, raw: str) -> Users:
         """The answer to ``who`` for one room: its members, sorted like the user list."""
@@ -331,6 +341,17 @@ class Registry:
         with self._lock:
             return member in self._rooms.get(room, {})
 
+    def _track_current_locked(self, member: Member) -> None:
+        """Note, for a text-mode member, which of its rooms are not its current one."""
+        if member.mode is not Mode.TEXT:
+            return
+        current = member.current_room
+        for room in member.rooms:
+            if room == current:
+                self._text_elsewhere.get(room, set()).discard(member)
+            else:
+                self._text_elsewhere.setdefault(room, set()).add(member)
+
     def _drop_from_room_locked(self, member: Member, room: str) -> None:
         members = self._rooms.get(room)
         if members is None:
@@ -338,6 +359,7 @@ class Registry:
         members.pop(member, None)
         if not members and room != LOBBY:
             del self._rooms[room]
+            self._text_elsewhere.pop(room, None)
 
     def _to_room_locked(self, room: str, frame: Message | Joined | Left) -> None:
         """Append ``frame`` for everyone in ``room``.  A chat message reaches text-mode members
@@ -347,7 +369,7 @@ class Registry:
         everyone = room == LOBBY and len(members) == len(self._members)
         elsewhere = []
         if isinstance(frame, Message):
-            elsewhere = [m.outbox for m in members if m.mode is Mode.TEXT and m.current_room != room]
+            elsewhere = [m.outbox for m in self._text_elsewhere.get(room, ())]
         data = {Mode.JSON: encode(frame), Mode.TEXT: encode_text(frame, current_room=room)}
         if everyone and not elsewhere:
             self.chat_log.append(data)

@@ -24,6 +24,7 @@ from .delivery import ChatLog, Outbox
 from .protocol import (
     DEFAULT_MAX_LINE,
     EOF,
+    LOBBY,
     NEED_DATA,
     TEXT_HELP,
     BadEncoding,
@@ -229,6 +230,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
         /part are about it."""
         assert self.member is not None
         current = self.member.current_room
+        if current == LOBBY and not isinstance(frame, Part):
+            return frame  # the lobby is the default everywhere: nothing to add
         if isinstance(frame, (Say, Me)) and frame.room is None and getattr(frame, "to", None) is None:
             return replace(frame, room=current)
         if isinstance(frame, HistoryRequest) and frame.room is None:
