@@ -21,11 +21,13 @@ from typing import Protocol
 from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError
 from .protocol import (
     LOBBY,
+    BadRoom,
     Bye,
     ClientFrame,
     Error,
     FrameError,
     HistoryRequest,
+    Join,
     Joined,
     Left,
     Me,
@@ -39,6 +41,7 @@ from .protocol import (
     Users,
     Welcome,
     name_key,
+    normalize_room,
     parse_text_command,
     room_of,
 )
@@ -164,6 +167,13 @@ class ChatLink:
         """Every room we are in or have seen in a room list."""
         with self._lock:
             return sorted(self._known_rooms | set(self._rooms))
+
+    def switch_to(self, room: str) -> None:
+        """Make ``room`` current at once, when its ``join`` is sent, so that lines typed or piped
+        right after go there (the server's ``joined`` comes later)."""
+        with self._lock:
+            self._rooms = [r for r in self._rooms if r != room] + [room]
+        self.view.status_changed()
 
     def _is_me(self, name: str) -> bool:
         return name_key(name) == name_key(self.name)
@@ -299,7 +309,8 @@ class ChatLink:
                 self._users[name_key(frame.user)] = frame.user
                 if self._is_me(frame.user):
                     room = room_of(frame)
-                    self._rooms = [r for r in self._rooms if r != room] + [room]
+                    if room not in self._rooms:  # a switch was already made when it was asked for
+                        self._rooms.append(room)
                     self._known_rooms.add(room)
             elif isinstance(frame, Left):
                 if frame.reason != "part":
@@ -385,7 +396,17 @@ def submit_line(link: ChatLink, line: str, literal: bool = False, to: str | None
         frame = command.frame
     if frame is None:
         return LineResult(Outcome.SKIPPED)
-    return LineResult(Outcome.SENT if link.send(in_room(frame, link.current_room)) else Outcome.OFFLINE)
+    frame = in_room(frame, link.current_room)
+    if isinstance(frame, Join):
+        try:
+            room = normalize_room(frame.room)
+        except BadRoom as exc:
+            return LineResult(Outcome.INVALID, f"bad room name: {exc}")
+        if not link.send(frame):
+            return LineResult(Outcome.OFFLINE)
+        link.switch_to(room)
+        return LineResult(Outcome.SENT)
+    return LineResult(Outcome.SENT if link.send(frame) else Outcome.OFFLINE)
 
 
 def in_room(frame: ClientFrame, room: str) -> ClientFrame:

@@ -27,6 +27,7 @@ from messenger.protocol import (
     normalize_room,
 )
 
+from .clitools import assert_one_error_line, run_cli
 from .conftest import RawClient, ServerThread
 from .test_history import StoredServer, log_in, page
 
@@ -242,3 +243,21 @@ def test_rooms_survive_many_members_joining_and_leaving(make_server: Callable[..
     finally:
         for client in clients:
             client.close()
+
+
+def test_piped_lines_after_a_join_go_to_that_room(server: ServerThread, connect: Any) -> None:
+    """A script's lines follow its /join at once, without waiting for the server's answer."""
+    alice = connect("alice")
+    join(alice, "#ops")
+    lines = "/join #Ops\nin ops\n/join #lobby\nin the lobby\n/join bad name\n"
+    result = run_cli("connect", "--port", str(server.port), "--user", "bot", input=lines)
+    assert result.returncode == 1  # the bad room name was refused
+    assert_one_error_line(result.stderr, "bad room name")
+    first = next_of(alice, Message, lambda f: f.sender == "bot")
+    second = next_of(alice, Message, lambda f: f.sender == "bot")
+    assert [(first.text, first.room), (second.text, second.room)] == [
+        ("in ops", "#ops"),
+        ("in the lobby", None),
+    ]
+    # Shown with its room's name when the client had already moved on to the lobby.
+    assert [line for line in result.stdout.splitlines() if line.endswith("bot: in ops")]
