@@ -382,7 +382,7 @@ class Registry:
 
     def _replay_locked(self, member: Member, room: str, history: int) -> None:
         if history > 0 and self.store is not None:
-            replay, _, _ = self._page(member, self.store.recent(member.key, history, room=room))
+            replay, _, _ = self._page(member, self.store.recent(member.key, history, room=room), room)
             if replay:
                 self.chat_log.append({member.mode: replay}, [member.outbox])
 
@@ -396,18 +396,20 @@ class Registry:
         if self.store is not None and self._is_member_locked(member) and limit > 0:
             found = self.store.recent(member.key, limit + 1, before, room=place)
         more = len(found) > limit
-        data, count, cut = self._page(member, found[-limit:] if limit > 0 else [])
+        data, count, cut = self._page(member, found[-limit:] if limit > 0 else [], place)
         data += encode_for(member.mode, HistoryEnd(count=count, more=more or cut))
         self.reply(member.outbox, data)
 
     @staticmethod
-    def _page(member: Member, messages: list[StoredMessage]) -> tuple[bytes, int, bool]:
-        """The newest of ``messages`` that fit in half the member's output limit, encoded oldest
-        first; how many; and whether older ones had to be left out."""
+    def _page(member: Member, messages: list[StoredMessage], room: str) -> tuple[bytes, int, bool]:
+        """The newest of ``messages`` (of ``room``) that fit in half the member's output limit,
+        encoded oldest first; how many; and whether older ones had to be left out.  In text mode
+        the lines carry no room name: the reader asked for that room's history."""
         budget = member.outbox.limit // 2
         lines: list[bytes] = []
         for stored in reversed(messages):
-            line = encode_for(member.mode, stored.frame())
+            frame = stored.frame()
+            line = encode(frame) if member.mode is Mode.JSON else encode_text(frame, current_room=room)
             budget -= len(line)
             if budget < 0:
                 break

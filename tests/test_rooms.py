@@ -261,3 +261,28 @@ def test_piped_lines_after_a_join_go_to_that_room(server: ServerThread, connect:
     ]
     # Shown with its room's name when the client had already moved on to the lobby.
     assert [line for line in result.stdout.splitlines() if line.endswith("bot: in ops")]
+
+
+def test_text_mode_room_history_reads_like_the_room(tmp_path: Path) -> None:
+    server = StoredServer(tmp_path / "h.db", history=10)
+    text = RawClient(server.port)
+    try:
+        alice, _ = log_in(server.port, "alice")
+        join(alice, "#ops")
+        alice.say("ops talk", room="#ops")
+        next_of(alice, Message)
+        text.send("tom\n")
+        text.until(lambda line: line == "tom has joined the chat!")
+        text.send("/join #ops\n")
+        assert text.until(lambda line: line == "tom has joined #ops") == [
+            "[history] alice: ops talk",
+            "tom has joined #ops",
+        ]
+        text.send("/history\n")
+        assert text.until(lambda line: line.startswith("End of history")) == [
+            "[history] alice: ops talk",
+            "End of history (1 message).",
+        ]
+    finally:
+        text.close()
+        server.stop()
