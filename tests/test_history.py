@@ -407,3 +407,20 @@ def test_connect_shows_history_and_can_opt_out(serve: Callable[..., ServeProcess
         "connect", "--port", port, "--user", "bot", "--no-history", "--history", "5", input=""
     )
     assert "earlier" not in opted_out.stdout
+
+
+def test_serve_applies_retention_at_start(serve: Callable[..., ServeProcess], tmp_path: Path) -> None:
+    db = str(tmp_path / "history.db")
+    first = serve("--port", "0", "--db", db)
+    with Client.connect("127.0.0.1", first.port, timeout=WAIT) as alice:
+        alice.login("alice", history=0)
+        sent = say_and_wait(alice, *[f"m{n}" for n in range(5)])
+    first.proc.terminate()
+    first.proc.wait(WAIT)
+    second = serve("--port", "0", "--db", db, "--retain-messages", "2")
+    _, received = log_in(second.port, "bob")
+    assert [m.text for m in received if isinstance(m, Message)] == ["m3", "m4"]
+    with Client.connect("127.0.0.1", second.port, timeout=WAIT) as carol:
+        carol.login("carol", history=0)
+        [new] = say_and_wait(carol, "after")
+        assert new.id == sent[-1].id + 1
