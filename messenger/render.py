@@ -261,10 +261,6 @@ def render_frame(frame: ServerFrame, me: str | None = None) -> Text | None:
     return None if line is None else line.text
 
 
-def render_message(frame: Message, me: str | None = None) -> Text:
-    return Renderer(me=me).message(frame).text
-
-
 def render_users(users: tuple[str, ...], room: str | None = None) -> Text:
     where = "" if room is None else f" in {room}"
     line = Text(f"Online{where} ({len(users)}): ", style=NOTICE_STYLE)

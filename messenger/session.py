@@ -197,12 +197,6 @@ class ChatLink:
             with contextlib.suppress(MessengerError):
                 client.bye()
 
-    def close(self) -> None:
-        self._leaving.set()
-        client = self._client
-        if client is not None:
-            client.close()
-
     # -- sending --------------------------------------------------------------------------------
 
     def send(self, frame: ClientFrame) -> bool:

@@ -21,7 +21,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -342,12 +341,7 @@ def _row(message: StoredMessage) -> tuple[object, ...]:
     )
 
 
-def open_store(path: str | Path, retention: Retention | None = None) -> SQLiteStore:
-    """The store for ``--db PATH`` (``:memory:`` keeps history for this run only)."""
-    return SQLiteStore(path, retention)
-
-
-__all__: Iterable[str] = [
+__all__ = [
     "MEMORY",
     "MessageStore",
     "Retention",
@@ -355,5 +349,4 @@ __all__: Iterable[str] = [
     "StoreError",
     "StoredMessage",
     "default_db_path",
-    "open_store",
 ]
