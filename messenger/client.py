@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from .protocol import (
     encode,
     parse_server_frame,
 )
+from .tls import HANDSHAKE_TIMEOUT, TLSChannel, TLSError
 
 
 class MessengerError(Exception):
@@ -96,8 +98,11 @@ class Incoming:
 class Client:
     """One JSON-mode connection to a messenger server."""
 
-    def __init__(self, sock: socket.socket, max_line: int = DEFAULT_MAX_LINE) -> None:
+    def __init__(
+        self, sock: socket.socket, max_line: int = DEFAULT_MAX_LINE, channel: TLSChannel | None = None
+    ) -> None:
         self._sock = sock
+        self._channel = channel
         self._decoder = LineDecoder(max_line * SERVER_LINE_FACTOR)
         self._send_lock = threading.Lock()
         self._closed = False
@@ -112,9 +117,11 @@ class Client:
         port: int,
         timeout: float | None = 10.0,
         max_line: int = DEFAULT_MAX_LINE,
+        tls: ssl.SSLContext | None = None,
     ) -> Client:
-        """Open a TCP connection; ``timeout`` bounds the connect only (reads block, or take their
-        own timeout).  Raises ConnectError."""
+        """Open a TCP connection, with TLS when given a context (see ``tls.client_context``);
+        ``timeout`` bounds the connect and the handshake only (reads block, or take their own
+        timeout).  Raises ConnectError."""
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
         except ConnectionRefusedError:
@@ -127,7 +134,25 @@ class Client:
             raise ConnectError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return cls(sock, max_line=max_line)
+        channel = None
+        if tls is not None:
+            channel = TLSChannel(tls, server_side=False, server_hostname=host)
+            try:
+                channel.handshake(sock, timeout if timeout is not None else HANDSHAKE_TIMEOUT)
+            except TLSError as exc:
+                sock.close()
+                hint = "; is the server serving TLS? (try without --tls)" if "closed" in str(exc) else ""
+                raise ConnectError(f"TLS with {host}:{port} failed: {exc}{hint}") from None
+            except TimeoutError:
+                sock.close()
+                raise ConnectError(
+                    f"no TLS answer from {host}:{port} in time; "
+                    "is the server serving TLS? (try without --tls)"
+                ) from None
+            except OSError as exc:
+                sock.close()
+                raise ConnectError(f"TLS with {host}:{port} failed: {exc.strerror or exc}") from None
+        return cls(sock, max_line=max_line, channel=channel)
 
     # -- context manager ----------------------------------------------------------------------
 
@@ -146,6 +171,8 @@ class Client:
         data = encode(frame)
         with self._send_lock:
             try:
+                if self._channel is not None:
+                    data = self._channel.encrypt(data)
                 self._sock.sendall(data)
             except OSError as exc:
                 raise ConnectionClosed(f"connection lost: {exc.strerror or exc}") from None
@@ -265,6 +292,14 @@ class Client:
         finally:
             with contextlib.suppress(OSError):
                 self._sock.settimeout(None)
+        if self._channel is not None:
+            try:
+                plain = self._channel.decrypt(data)
+            except TLSError as exc:
+                raise ConnectionClosed(f"connection lost: {exc}") from None
+            if data and not plain:
+                return  # TLS records without application data (e.g. session tickets)
+            data = plain
         self._decoder.receive_data(data)
 
     def __iter__(self) -> Iterator[ServerFrame]:

@@ -62,12 +62,18 @@ class Outbox:
     """
 
     def __init__(
-        self, sock: socket.socket, mode: Mode, limit: int, on_overflow: Callable[[], None] | None = None
+        self,
+        sock: socket.socket,
+        mode: Mode,
+        limit: int,
+        on_overflow: Callable[[], None] | None = None,
+        encrypt: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.sock = sock
         self.mode = mode
         self.limit = limit
         self.on_overflow = on_overflow
+        self.encrypt = encrypt  # TLS: each chunk becomes ciphertext as it is taken from the log
         self.released = threading.Event()
         # Set under the log's lock:
         self.cursor = 0
@@ -307,7 +313,7 @@ class ChatLog:
                 continue
             if not outbox.waiting:
                 if not outbox.rest and outbox.cursor < head:
-                    outbox.rest = batches.for_outbox(outbox)
+                    outbox.rest = self._take(outbox, batches)
                     outbox.cursor = head
                 if outbox.rest:
                     self._send(outbox)
@@ -323,6 +329,18 @@ class ChatLog:
             if outbox.on_overflow is not None:
                 outbox.on_overflow()
         return True
+
+    @staticmethod
+    def _take(outbox: Outbox, batches: Batches) -> bytes:
+        chunk = batches.for_outbox(outbox)
+        if outbox.encrypt is None:
+            return chunk
+        try:
+            return outbox.encrypt(chunk)
+        except Exception:  # a broken TLS connection: nothing more can go out on it
+            log.debug("encrypting for %s failed", outbox.sock, exc_info=True)
+            outbox.dead = True
+            return b""
 
     def _send(self, outbox: Outbox) -> None:
         data = outbox.rest

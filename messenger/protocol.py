@@ -68,6 +68,7 @@ class ErrorCode(str, enum.Enum):
     UNKNOWN_COMMAND = "unknown_command"
     LOGIN_TIMEOUT = "login_timeout"
     SERVER_FULL = "server_full"
+    TLS_REQUIRED = "tls_required"
     # Rooms.
     BAD_ROOM = "bad_room"
     NOT_IN_ROOM = "not_in_room"

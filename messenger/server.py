@@ -15,6 +15,7 @@ import contextlib
 import logging
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -54,6 +55,7 @@ from .protocol import (
     Users,
     Who,
     detect_mode,
+    encode,
     encode_for,
     is_blank,
     normalize_name,
@@ -63,6 +65,7 @@ from .protocol import (
 )
 from .registry import Member, NameTaken, Registry, ServerFull
 from .store import MessageStore
+from .tls import HANDSHAKE_TIMEOUT, TLS_HANDSHAKE_BYTE, TLSChannel, TLSError
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,7 @@ class ServerConfig:
     shutdown_grace: float = 1.0
     # Past messages replayed on login unless the client asks otherwise (with a store).
     history: int = DEFAULT_HISTORY
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
 
 
 class TokenBucket:
@@ -143,19 +147,79 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.leave_reason = "disconnected"
         self.logged_in = False
         self.history_wanted = 0
+        self.channel: TLSChannel | None = None
         _tune_socket(self.request)
         self.server.track(self)
         log.info("connection from %s", self.address)
 
     def handle(self) -> None:
+        if not self._start_transport():
+            return
+        if self.channel is not None:
+            # Lines that came with the end of the handshake are already in the channel.
+            early = self.channel.decrypt(None)
+            if early:
+                self.decoder.receive_data(early)
+                if not self._handle_events():
+                    return
         while self.closing_at is None:
             try:
                 data = self.request.recv(RECV_SIZE)
-            except OSError:
+                if self.channel is not None:
+                    plain = self.channel.decrypt(data)
+                    if data and not plain:
+                        continue  # TLS records without application data
+                    data = plain
+            except (OSError, TLSError):
                 return
             self.decoder.receive_data(data)
             if not self._handle_events():
                 return
+
+    def _start_transport(self) -> bool:
+        """On a TLS server, check the client speaks TLS and do the handshake, here in this
+        connection's thread (with a timeout), so a stalled handshake blocks nobody.  On a plain
+        server, turn away a TLS handshake.  False: the connection is over."""
+        first = self._peek_first_byte()
+        if first is None:
+            return False
+        context = self.server.tls
+        if context is None:
+            if first == TLS_HANDSHAKE_BYTE:
+                log.info("%s tried TLS on a plain port; closed", self.address)
+                return False
+            return True
+        if first != TLS_HANDSHAKE_BYTE:
+            self._refuse_plaintext(first)
+            return False
+        channel = TLSChannel(context, server_side=True)
+        try:
+            channel.handshake(self.request, self.server.config.handshake_timeout)
+        except (TLSError, OSError) as exc:
+            log.info("TLS handshake with %s failed: %s", self.address, exc)
+            return False
+        self.channel = channel
+        return True
+
+    def _peek_first_byte(self) -> int | None:
+        try:
+            first = self.request.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return None
+        return first[0] if first else None
+
+    def _refuse_plaintext(self, first: int) -> None:
+        """A plaintext client on a TLS port gets one clear line, in its own mode, then the
+        connection closes (a TLS server must not read its lines)."""
+        message = "this server requires TLS; connect with a TLS client (messenger connect --tls)"
+        if first == ord("{"):
+            line = encode(Error(code=ErrorCode.TLS_REQUIRED.value, message=message))
+        else:
+            line = f"error: {message}\n".encode()
+        with contextlib.suppress(OSError):
+            self.request.settimeout(1.0)
+            self.request.sendall(line)
+        log.info("%s spoke plaintext to the TLS port; closed", self.address)
 
     def finish(self) -> None:
         self.server.untrack(self)
@@ -190,7 +254,10 @@ class ChatHandler(socketserver.BaseRequestHandler):
         assert isinstance(event, (Line, LineTooLong, BadEncoding))
         if self.member is None:
             mode = detect_mode(event.first_byte)
-            self.outbox = Outbox(self.request, mode, self.server.config.sendq, on_overflow=self.too_slow)
+            encrypt = self.channel.encrypt if self.channel is not None else None
+            self.outbox = Outbox(
+                self.request, mode, self.server.config.sendq, on_overflow=self.too_slow, encrypt=encrypt
+            )
             self.server.chat_log.attach(self.outbox)
             self.member = Member(outbox=self.outbox, address=self.address)
         if isinstance(event, LineTooLong):
@@ -410,8 +477,10 @@ class ChatServer(socketserver.ThreadingTCPServer):
         config: ServerConfig | None = None,
         bind_and_activate: bool = True,
         store: MessageStore | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config or ServerConfig()
+        self.tls = tls
         self.chat_log = ChatLog()
         self.store = store
         self.registry = Registry(

@@ -1,0 +1,159 @@
+"""TLS for both ends, on plain sockets: an SSLObject over memory buffers.
+
+Why not ``ssl.SSLSocket``: each connection is read by one thread and written by another (the
+server's handler and Flusher, the client's reader and senders), and one OpenSSL connection must
+not be used by two threads at once; an SSLSocket also cannot do the Flusher's non-blocking
+``send(..., MSG_DONTWAIT)``.  A ``TLSChannel`` turns ciphertext into plaintext and back under
+its own lock and never touches the socket after the handshake, so the socket stays an ordinary
+one and the delivery code does not change.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+
+# The first byte of every TLS connection: a handshake record (ClientHello).
+TLS_HANDSHAKE_BYTE = 0x16
+# A client that connects and never finishes its handshake is given up after this long; the
+# handshake runs in that connection's own thread, so until then it blocks nobody else.
+HANDSHAKE_TIMEOUT = 10.0
+RECV_SIZE = 64 * 1024
+
+
+class TLSError(Exception):
+    """A TLS problem, as one sentence for a person."""
+
+
+def server_context(certfile: str, keyfile: str) -> ssl.SSLContext:
+    """TLS 1.2 or later with the ``ssl`` module's secure defaults.  Raises TLSError."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except FileNotFoundError as exc:
+        raise TLSError(f"cannot read {exc.filename}: no such file") from None
+    except PermissionError as exc:
+        raise TLSError(f"cannot read {exc.filename}: permission denied") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise TLSError(
+            f"cannot use the certificate {certfile} with the key {keyfile}: {_reason(exc)} "
+            "(both must be PEM files, and the key must belong to the certificate)"
+        ) from None
+    return context
+
+
+def client_context(cafile: str | None = None, insecure: bool = False) -> ssl.SSLContext:
+    """Verify the server against the system's trusted certificates, or ``cafile``; with
+    ``insecure``, do not verify at all.  Raises TLSError."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cafile is not None:
+        try:
+            context.load_verify_locations(cafile)
+        except FileNotFoundError:
+            raise TLSError(f"cannot read {cafile}: no such file") from None
+        except (ssl.SSLError, OSError) as exc:
+            raise TLSError(f"cannot use {cafile} as a CA file: {_reason(exc)}") from None
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class TLSChannel:
+    """One TLS connection's crypto: ``handshake`` on the socket, then ``encrypt`` and
+    ``decrypt`` from any thread (one at a time, under the channel's lock)."""
+
+    def __init__(
+        self, context: ssl.SSLContext, server_side: bool, server_hostname: str | None = None
+    ) -> None:
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._tls = context.wrap_bio(
+            self._incoming, self._outgoing, server_side=server_side, server_hostname=server_hostname
+        )
+        self._lock = threading.Lock()
+        self.version: str | None = None
+
+    def handshake(self, sock: socket.socket, timeout: float = HANDSHAKE_TIMEOUT) -> None:
+        """Complete the handshake over ``sock`` (blocking, at most ``timeout`` seconds in
+        all).  Raises TLSError, or OSError/TimeoutError from the socket."""
+        sock.settimeout(timeout)
+        try:
+            while True:
+                try:
+                    with self._lock:
+                        self._tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    self._flush(sock)
+                    data = sock.recv(RECV_SIZE)
+                    if not data:
+                        raise TLSError(
+                            "the other end closed the connection during the TLS handshake"
+                        ) from None
+                    with self._lock:
+                        self._incoming.write(data)
+                except ssl.SSLCertVerificationError as exc:
+                    raise TLSError(f"the server's certificate is not trusted: {exc.verify_message}") from None
+                except ssl.SSLError as exc:
+                    raise TLSError(f"the TLS handshake failed: {_reason(exc)}") from None
+            self._flush(sock)  # the last handshake bytes (and a TLS 1.3 server's session tickets)
+            self.version = self._tls.version()
+        finally:
+            sock.settimeout(None)
+
+    def _flush(self, sock: socket.socket) -> None:
+        with self._lock:
+            data = self._outgoing.read()
+        if data:
+            sock.sendall(data)
+
+    def decrypt(self, data: bytes | None) -> bytes:
+        """Feed received ciphertext; return the plaintext it completes (maybe ``b""``).  The end
+        of the ciphertext stream (``b""``) gives ``b""``; ``None`` only collects what earlier
+        data completed (application data that came with the end of the handshake).  Raises
+        TLSError for a broken stream."""
+        with self._lock:
+            if data:
+                self._incoming.write(data)
+            elif data is not None:
+                self._incoming.write_eof()
+            chunks = []
+            while True:
+                try:
+                    chunk = self._tls.read(RECV_SIZE)
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    break
+                except ssl.SSLError as exc:
+                    raise TLSError(f"the TLS stream is broken: {_reason(exc)}") from None
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+    def encrypt(self, data: bytes) -> bytes:
+        """Plaintext in, the ciphertext to send out (with any TLS records the channel owes its
+        peer, such as a key update, in front)."""
+        with self._lock:
+            self._tls.write(data)
+            return self._outgoing.read()
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    if reason:
+        return str(reason).replace("_", " ").lower()
+    return str(exc) or type(exc).__name__
+
+
+__all__ = [
+    "HANDSHAKE_TIMEOUT",
+    "TLS_HANDSHAKE_BYTE",
+    "TLSChannel",
+    "TLSError",
+    "client_context",
+    "server_context",
+]
