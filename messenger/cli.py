@@ -15,6 +15,7 @@ import os
 import queue
 import re
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Iterable, Iterator
@@ -44,6 +45,7 @@ from .server import DEFAULT_HISTORY, HISTORY_MAX, ChatServer, ServerConfig
 from .session import ChatLink, LinkOptions, submit_line
 from .store import Retention, SQLiteStore, StoreError, default_db_path
 from .terminal import LineEditor
+from .tls import TLSError, client_context, server_context
 
 app = typer.Typer(
     name="messenger",
@@ -161,6 +163,16 @@ def serve(
         int | None,
         typer.Option(envvar="MESSENGER_RETAIN_MESSAGES", min=0, help="Keep only the newest N messages."),
     ] = None,
+    tls_cert: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MESSENGER_TLS_CERT", help="Serve TLS with this certificate (PEM; with --tls-key)."
+        ),
+    ] = None,
+    tls_key: Annotated[
+        str | None,
+        typer.Option(envvar="MESSENGER_TLS_KEY", help="The private key of --tls-cert (PEM)."),
+    ] = None,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
     level = logging.getLevelName(log_level.upper())
@@ -182,13 +194,21 @@ def serve(
         history=history,
     )
     setup_logging(level)
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
+    tls = None
+    if tls_cert is not None and tls_key is not None:
+        try:
+            tls = server_context(tls_cert, tls_key)
+        except TLSError as exc:
+            raise fail(str(exc)) from None
     db_path = db if db is not None else str(default_db_path())
     try:
         store = SQLiteStore(db_path, Retention(days=retain_days, messages=retain_messages))
     except StoreError as exc:
         raise fail(str(exc)) from None
     try:
-        server = ChatServer((host, port), config, store=store)
+        server = ChatServer((host, port), config, store=store, tls=tls)
     except OSError as exc:
         store.close()
         if exc.errno == errno.EADDRINUSE:
@@ -200,6 +220,8 @@ def serve(
     print(f"Server is running on {server.host}:{server.port}", flush=True)
     print("Waiting for connections...", flush=True)
     log.info("history: %s (next message id %d)", db_path, store.last_id() + 1)
+    if tls_cert is not None:
+        log.info("TLS 1.2+ with the certificate %s; plaintext clients are turned away", tls_cert)
     try:
         run_until_signalled(server)
     finally:
@@ -257,6 +279,44 @@ MaxLineOption = Annotated[
         help="The server's --max-line; lines from the server up to 4 times this are accepted.",
     ),
 ]
+TlsOption = Annotated[
+    bool,
+    typer.Option(
+        "--tls", envvar="MESSENGER_TLS", help="Connect with TLS, checking the server's certificate."
+    ),
+]
+CafileOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="MESSENGER_CAFILE",
+        help="Trust the certificates in this PEM file (a private CA, a self-signed server); implies --tls.",
+    ),
+]
+InsecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        help="TLS without checking the certificate: anyone in between can listen. Implies --tls.",
+    ),
+]
+
+
+def tls_for(tls: bool, cafile: str | None, insecure: bool, err: Console) -> ssl.SSLContext | None:
+    """The client's TLS context, if any; ``--insecure`` says loudly what it gives up."""
+    if not (tls or cafile or insecure):
+        return None
+    if insecure:
+        err.print(
+            Text(
+                "warning: --insecure: the server's certificate is not checked, so anyone on the "
+                "network path can pretend to be the server and read or change this chat",
+                style="bold yellow",
+            )
+        )
+    try:
+        return client_context(cafile, insecure)
+    except TLSError as exc:
+        raise fail(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -316,6 +376,9 @@ def connect(
     no_history: Annotated[
         bool, typer.Option("--no-history", help="Replay no past messages (same as --history 0).")
     ] = False,
+    tls: TlsOption = False,
+    cafile: CafileOption = None,
+    insecure: InsecureOption = False,
     timeout: TimeoutOption = 10.0,
     max_line: MaxLineOption = "16K",
 ) -> None:
@@ -336,7 +399,13 @@ def connect(
         history = 0  # a script sending lines wants its own echoes, not the past
     options = ConnectOptions(
         link=LinkOptions(
-            host, port, timeout, parse_size(max_line), reconnect=interactive and reconnect, history=history
+            host,
+            port,
+            timeout,
+            parse_size(max_line),
+            reconnect=interactive and reconnect,
+            history=history,
+            tls=tls_for(tls, cafile, insecure, make_console(sys.stderr, color)),
         ),
         user=user,
         color=color,
@@ -423,7 +492,9 @@ def log_in(options: LinkOptions, user: str | None, interactive: bool, err: Conso
     """Connect and log in; a person at a terminal who gave no --user is asked again after a
     refused name."""
     name = user if user is not None else ask_username(err)
-    client = Client.connect(options.host, options.port, timeout=options.timeout, max_line=options.max_line)
+    client = Client.connect(
+        options.host, options.port, timeout=options.timeout, max_line=options.max_line, tls=options.tls
+    )
     while True:
         try:
             return client, client.login(name, history=options.history, timeout=options.timeout)
@@ -469,6 +540,9 @@ def send(
     host: HostOption = DEFAULT_HOST,
     port: PortOption = DEFAULT_PORT,
     color: ColorOption = "auto",
+    tls: TlsOption = False,
+    cafile: CafileOption = None,
+    insecure: InsecureOption = False,
     timeout: TimeoutOption = 10.0,
     max_line: MaxLineOption = "16K",
 ) -> None:
@@ -485,7 +559,9 @@ def send(
     else:
         lines = read_lines(sys.stdin, DEFAULT_MAX_LINE)
     err = make_console(sys.stderr, color)
-    link_options = LinkOptions(host, port, timeout, parse_size(max_line), history=0)
+    link_options = LinkOptions(
+        host, port, timeout, parse_size(max_line), history=0, tls=tls_for(tls, cafile, insecure, err)
+    )
     try:
         client, welcome = log_in(link_options, user, False, err)
         view = ConsoleView(err)  # errors only

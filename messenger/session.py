@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -95,12 +96,15 @@ class LinkOptions:
     max_line: int = 16 * 1024
     reconnect: bool = False
     history: int | None = None  # past messages to replay on login (None: the server's default)
+    tls: ssl.SSLContext | None = None  # TLS with this context (see tls.client_context)
 
 
 def open_client(options: LinkOptions, name: str) -> tuple[Client, Welcome]:
     """Connect and log in.  Raises ConnectError, LoginError (and its kinds), ConnectionClosed or
     ProtocolViolation; the socket is closed on failure."""
-    client = Client.connect(options.host, options.port, timeout=options.timeout, max_line=options.max_line)
+    client = Client.connect(
+        options.host, options.port, timeout=options.timeout, max_line=options.max_line, tls=options.tls
+    )
     try:
         return client, client.login(name, history=options.history, timeout=options.timeout)
     except BaseException:
