@@ -714,6 +714,7 @@ def server_command(kind: str, config: Config) -> list[str]:
         return [sys.executable, str(NAIVE_SERVER), "--port", "0"]
     command = [sys.executable, "-m", "messenger", "serve", "--port", "0", "--max-rate", "0"]
     command += ["--max-clients", str(config.clients + config.stalled + 10), "--log-level", "warning"]
+    command += ["--max-per-ip", "0", "--max-conn-rate", "0"]  # every client comes from 127.0.0.1
     if config.sendq:
         command += ["--sendq", config.sendq]
     # "file": a new history database in the run's temporary directory (the cwd), never the

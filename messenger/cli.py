@@ -134,6 +134,22 @@ def serve(
     max_clients: Annotated[
         int, typer.Option(envvar="MESSENGER_MAX_CLIENTS", min=1, help="Most users logged in at once.")
     ] = ServerConfig.max_clients,
+    max_per_ip: Annotated[
+        int,
+        typer.Option(
+            envvar="MESSENGER_MAX_PER_IP",
+            min=0,
+            help="Most connections open at once from one address (0 = no limit).",
+        ),
+    ] = ServerConfig.max_per_ip,
+    max_conn_rate: Annotated[
+        float,
+        typer.Option(
+            envvar="MESSENGER_MAX_CONN_RATE",
+            min=0,
+            help="New connections a second from one address, after a burst of --max-per-ip (0 = no limit).",
+        ),
+    ] = ServerConfig.conn_rate,
     log_level: Annotated[
         str, typer.Option(envvar="MESSENGER_LOG_LEVEL", help="debug, info, warning or error.")
     ] = "info",
@@ -192,6 +208,8 @@ def serve(
         burst=burst,
         max_clients=max_clients,
         history=history,
+        max_per_ip=max_per_ip,
+        conn_rate=max_conn_rate,
     )
     setup_logging(level)
     if (tls_cert is None) != (tls_key is None):

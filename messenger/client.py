@@ -193,6 +193,13 @@ class Client:
                 raise ProtocolViolation(
                     f"no answer to the login within {timeout:g} s; is this a messenger server?"
                 ) from None
+            except ConnectionClosed as exc:
+                if "closed the connection" not in str(exc):
+                    raise
+                raise ConnectionClosed(
+                    "the server closed the connection without answering the login (it may limit "
+                    "connections from one address; its log says why)"
+                ) from None
             frame = incoming.frame
             if isinstance(frame, Welcome):
                 self.user = frame.user

@@ -76,6 +76,11 @@ DEFAULT_HISTORY = 50
 # half of --sendq in bytes (see Registry), so a page of long lines never gets a reader cut off.
 HISTORY_MAX = 500
 
+# Burst of new connections per address when there is no per-address connection limit.
+DEFAULT_CONN_BURST = 64
+# Refused connections are logged at most this often per address.
+WARN_EVERY = 60.0
+
 # One recv() reads at most this much; with the line limit it bounds a connection's input buffer.
 RECV_SIZE = 64 * 1024
 
@@ -101,6 +106,11 @@ class ServerConfig:
     # Past messages replayed on login unless the client asks otherwise (with a store).
     history: int = DEFAULT_HISTORY
     handshake_timeout: float = HANDSHAKE_TIMEOUT
+    # Connections from one address: at most this many open at once (0 = no limit), and new ones
+    # at most ``conn_rate`` a second once a burst of ``max_per_ip`` is used.  An office of 64
+    # people behind one NAT address, all reconnecting at once after a restart, still gets in.
+    max_per_ip: int = 64
+    conn_rate: float = 10.0
 
 
 class TokenBucket:
@@ -112,6 +122,9 @@ class TokenBucket:
         self.burst = max(1, burst)
         self.tokens = float(self.burst)
         self.stamp = time.monotonic()
+
+    def is_full(self) -> bool:
+        return self.tokens + (time.monotonic() - self.stamp) * self.rate >= self.burst
 
     def delay(self) -> float:
         """Take one token; return the seconds to wait before using it (0 if available)."""
@@ -489,6 +502,12 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()
         self._connections_lock = threading.Lock()
+        # Per-address accounting, touched by the accept thread only (verify_request and
+        # service_actions) and by shutdown_request under the lock.
+        self._open_per_address: dict[str, int] = {}
+        self._accepted: dict[socket.socket, str] = {}
+        self._rate_per_address: dict[str, TokenBucket] = {}
+        self._warned_at: dict[str, float] = {}
         self._serving = False
         try:
             super().__init__(address, ChatHandler, bind_and_activate)
@@ -526,10 +545,63 @@ class ChatServer(socketserver.ThreadingTCPServer):
 
     # -- socketserver hooks -------------------------------------------------------------------
 
+    def verify_request(self, request: object, client_address: object) -> bool:
+        """Turn away a connection over the per-address limits: closed at once, before any
+        thread is started for it (and, as the protocol says, without a word before its first
+        line)."""
+        address = str(client_address[0]) if isinstance(client_address, tuple) else str(client_address)
+        limit = self.config.max_per_ip
+        with self._connections_lock:
+            if limit and self._open_per_address.get(address, 0) >= limit:
+                self._warn(address, f"more than {limit} connections at once")
+                return False
+            if self.config.conn_rate > 0:
+                bucket = self._rate_per_address.get(address)
+                if bucket is None:
+                    bucket = TokenBucket(self.config.conn_rate, limit or DEFAULT_CONN_BURST)
+                    self._rate_per_address[address] = bucket
+                if bucket.delay() > 0:
+                    bucket.tokens += 1  # refused connections do not use up the allowance
+                    self._warn(address, f"more than {self.config.conn_rate:g} new connections a second")
+                    return False
+            self._open_per_address[address] = self._open_per_address.get(address, 0) + 1
+            self._accepted[request] = address  # type: ignore[index]
+        return True
+
+    def shutdown_request(self, request: object) -> None:
+        with self._connections_lock:
+            address = self._accepted.pop(request, None)  # type: ignore[call-overload]
+            if address is not None:
+                left = self._open_per_address[address] - 1
+                if left:
+                    self._open_per_address[address] = left
+                else:
+                    del self._open_per_address[address]
+        super().shutdown_request(request)  # type: ignore[arg-type]
+
+    def _forget_quiet_addresses(self) -> None:
+        """Drop the rate buckets of addresses that have earned their whole burst back, so the
+        table does not grow with every address ever seen."""
+        with self._connections_lock:
+            for address, bucket in list(self._rate_per_address.items()):
+                if address not in self._open_per_address and bucket.is_full():
+                    del self._rate_per_address[address]
+            if len(self._warned_at) > 1000:
+                self._warned_at.clear()
+
+    def _warn(self, address: str, why: str) -> None:
+        """Log a refused connection, at most once a minute per address (a flood must not flood
+        the log too)."""
+        now = time.monotonic()
+        if now - self._warned_at.get(address, -WARN_EVERY) >= WARN_EVERY:
+            self._warned_at[address] = now
+            log.warning("refusing connections from %s: %s", address, why)
+
     def service_actions(self) -> None:
         """Runs in the serve_forever loop once per poll interval: close logins that took too long
         and connections that were asked to close but whose peer does not read."""
         now = time.monotonic()
+        self._forget_quiet_addresses()
         for handler in self.connections():
             if handler.closing_at is not None:
                 if now - handler.closing_at > self.config.shutdown_grace:
