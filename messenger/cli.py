@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import getpass
 import io
 import logging
 import os
@@ -19,7 +20,7 @@ import ssl
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Annotated
 
@@ -310,6 +311,10 @@ CafileOption = Annotated[
         help="Trust the certificates in this PEM file (a private CA, a self-signed server); implies --tls.",
     ),
 ]
+PasswordFileOption = Annotated[
+    str | None,
+    typer.Option(help="Read the password from the first line of this file (or set MESSENGER_PASSWORD)."),
+]
 InsecureOption = Annotated[
     bool,
     typer.Option(
@@ -317,6 +322,17 @@ InsecureOption = Annotated[
         help="TLS without checking the certificate: anyone in between can listen. Implies --tls.",
     ),
 ]
+
+
+def read_password_option(password_file: str | None) -> str | None:
+    """The password from --password-file (its first line) or MESSENGER_PASSWORD, if any."""
+    if password_file is not None:
+        try:
+            with open(password_file, encoding="utf-8") as file:
+                return file.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise fail(f"cannot read the password file {password_file}: {exc.strerror or exc}") from None
+    return os.environ.get("MESSENGER_PASSWORD") or None
 
 
 def tls_for(tls: bool, cafile: str | None, insecure: bool, err: Console) -> ssl.SSLContext | None:
@@ -397,6 +413,7 @@ def connect(
     tls: TlsOption = False,
     cafile: CafileOption = None,
     insecure: InsecureOption = False,
+    password_file: PasswordFileOption = None,
     timeout: TimeoutOption = 10.0,
     max_line: MaxLineOption = "16K",
 ) -> None:
@@ -424,6 +441,7 @@ def connect(
             reconnect=interactive and reconnect,
             history=history,
             tls=tls_for(tls, cafile, insecure, make_console(sys.stderr, color)),
+            password=read_password_option(password_file),
         ),
         user=user,
         color=color,
@@ -444,7 +462,8 @@ def connect(
 def run_connect(options: ConnectOptions, interactive: bool, editor: bool) -> int:
     """Log in, then chat through the editor, the piped lines or the listener."""
     err = make_console(sys.stderr, options.color)
-    client, welcome = log_in(options.link, options.user, interactive, err)
+    client, welcome, link_options = log_in(options.link, options.user, interactive, err)
+    options = replace(options, link=link_options)
     try:
         err.print("Connected to the server!")
         if editor:
@@ -506,17 +525,28 @@ def make_view(options: ConnectOptions, out: Console, err: Console) -> ConsoleVie
     return ChatView(out, err, Renderer(timestamps=stamps), bell=options.bell)
 
 
-def log_in(options: LinkOptions, user: str | None, interactive: bool, err: Console) -> tuple[Client, Welcome]:
-    """Connect and log in; a person at a terminal who gave no --user is asked again after a
-    refused name."""
+def log_in(
+    options: LinkOptions, user: str | None, interactive: bool, err: Console
+) -> tuple[Client, Welcome, LinkOptions]:
+    """Connect and log in; a person at a terminal is asked for a password the server wants (without
+    echo), and, without --user, for another name after a refused one.  Returns the options with
+    the password that worked, for logging in again after a reconnect."""
     name = user if user is not None else ask_username(err)
+    password = options.password
     client = Client.connect(
         options.host, options.port, timeout=options.timeout, max_line=options.max_line, tls=options.tls
     )
     while True:
         try:
-            return client, client.login(name, history=options.history, timeout=options.timeout)
+            welcome = client.login(name, history=options.history, password=password, timeout=options.timeout)
+            return client, welcome, replace(options, password=password)
         except LoginError as exc:
+            wants_password = exc.code in ("password_required", "bad_password")
+            if wants_password and interactive and sys.stdin.isatty():
+                if exc.code == "bad_password":
+                    err.print(Text(f"error: {exc}", style=ERROR_STYLE))
+                password = getpass.getpass(f"Password for {name}: ")
+                continue
             if user is not None or not interactive:
                 client.close()
                 raise LoginError(exc.code, _login_failure(exc, name)) from None
@@ -542,6 +572,8 @@ def ask_username(err: Console) -> str:
 def _login_failure(exc: LoginError, name: str) -> str:
     if isinstance(exc, NameTaken):
         return f"the name {name!r} is taken; choose another with --user"
+    if exc.code == "password_required":
+        return f"{exc}; give it with --password-file FILE or MESSENGER_PASSWORD"
     return f"login refused: {exc}"
 
 
@@ -561,6 +593,7 @@ def send(
     tls: TlsOption = False,
     cafile: CafileOption = None,
     insecure: InsecureOption = False,
+    password_file: PasswordFileOption = None,
     timeout: TimeoutOption = 10.0,
     max_line: MaxLineOption = "16K",
 ) -> None:
@@ -578,10 +611,16 @@ def send(
         lines = read_lines(sys.stdin, DEFAULT_MAX_LINE)
     err = make_console(sys.stderr, color)
     link_options = LinkOptions(
-        host, port, timeout, parse_size(max_line), history=0, tls=tls_for(tls, cafile, insecure, err)
+        host,
+        port,
+        timeout,
+        parse_size(max_line),
+        history=0,
+        tls=tls_for(tls, cafile, insecure, err),
+        password=read_password_option(password_file),
     )
     try:
-        client, welcome = log_in(link_options, user, False, err)
+        client, welcome, _ = log_in(link_options, user, False, err)
         view = ConsoleView(err)  # errors only
         link = ChatLink(link_options, view)
         link.start(client, welcome)

@@ -69,6 +69,11 @@ class ErrorCode(str, enum.Enum):
     LOGIN_TIMEOUT = "login_timeout"
     SERVER_FULL = "server_full"
     TLS_REQUIRED = "tls_required"
+    # Accounts.
+    PASSWORD_REQUIRED = "password_required"
+    BAD_PASSWORD = "bad_password"
+    RATE_LIMITED = "rate_limited"
+    REPLACED = "replaced"
     # Rooms.
     BAD_ROOM = "bad_room"
     NOT_IN_ROOM = "not_in_room"
@@ -719,9 +724,30 @@ def room_of(frame: Message | Joined | Left) -> str:
     return frame.room or LOBBY
 
 
+# Letters of other scripts that look like Latin ones (Unicode TR39's confusables, the part that
+# matters for names): folded to the Latin letter they imitate, so "аlice" with a Cyrillic "а"
+# is the same name as "alice".  Digits are not folded ("b0b" and "bob" stay two names: digits in
+# names are common, and folding 0/o and 1/l would refuse many ordinary ones).
+_LOOKALIKES = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a", "в": "b", "е": "e", "ѕ": "s", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
+        "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "һ": "h", "ԁ": "d", "ԛ": "q",
+        "ԝ": "w", "ӏ": "l", "ѡ": "w", "ү": "y", "ɡ": "g",
+        # Greek
+        "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "n", "ι": "i", "κ": "k", "μ": "u", "ν": "v",
+        "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ϲ": "c", "ϳ": "j",
+        # Armenian, Latin variants
+        "օ": "o", "ս": "u", "ց": "g", "ı": "i", "ȷ": "j", "ſ": "s",
+    }
+)  # fmt: skip
+
+
 def name_key(name: str) -> str:
-    """The form names are compared in: NFKC of the case-folded normalised name."""
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).strip().casefold())
+    """The form names are compared in: NFKC, case-folded, and with letters that imitate Latin
+    ones folded to them (a confusable skeleton in the spirit of Unicode TR39)."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).strip().casefold())
+    return folded.translate(_LOOKALIKES)
 
 
 _CONTROL = {code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if code != 0x09}

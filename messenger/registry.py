@@ -18,6 +18,7 @@ from .delivery import ChatLog, Outbox
 from .protocol import (
     LOBBY,
     BadRoom,
+    Error,
     ErrorCode,
     FrameError,
     HistoryEnd,
@@ -137,17 +138,22 @@ class Registry:
 
     # -- membership ---------------------------------------------------------------------------
 
-    def join(self, member: Member, name: str, history: int = 0) -> None:
+    def join(self, member: Member, name: str, history: int = 0, replace: bool = False) -> None:
         """Log ``member`` in as ``name``: welcome it, replay up to ``history`` past messages it
         may see, then announce it to everyone (itself too).  Under the lock, so the replay ends
         exactly where live traffic begins.
 
-        Raises NameTaken or ServerFull.
+        With ``replace`` (a registered user who gave its password), whoever holds the name is
+        logged out first: it gets error ``replaced`` and its connection closes, and its rooms see
+        it leave with reason ``replaced``.  Raises NameTaken or ServerFull.
         """
         key = name_key(name)
         with self._lock:
-            if key in self._members:
-                raise NameTaken(name)
+            holder = self._members.get(key)
+            if holder is not None:
+                if not replace or holder is member:
+                    raise NameTaken(name)
+                self._replace_locked(holder)
             if self.max_members is not None and len(self._members) >= self.max_members:
                 raise ServerFull(name)
             self._add_locked(member, name, key)
@@ -158,6 +164,18 @@ class Registry:
             member.rooms = [LOBBY]
             self._rooms[LOBBY][member] = None
             self._to_room_locked(LOBBY, Joined(user=name, ts=timestamp()))
+
+    def _replace_locked(self, holder: Member) -> None:
+        assert holder.name is not None
+        error = Error(
+            code=ErrorCode.REPLACED.value, message=f"{holder.name} logged in from elsewhere; goodbye", re=None
+        )
+        self.chat_log.append({holder.mode: encode_for(holder.mode, error)}, [holder.outbox])
+        self._remove_locked(holder)
+        self.chat_log.leave(holder.outbox)
+        self._announce_departure_locked(holder, "replaced")
+        self.chat_log.close(holder.outbox)  # what is queued (the error) goes out, then it closes
+        log.info("%s (%s) replaced by a new login", holder.name, holder.address)
 
     def rename(self, member: Member, new_name: str) -> None:
         """Change ``member``'s name and tell everyone.  Only the case of one's own name may
@@ -182,14 +200,18 @@ class Registry:
             assert member.name is not None
             self._remove_locked(member)
             self.chat_log.leave(member.outbox)
-            ts = timestamp()
-            for room in member.rooms:
-                self._drop_from_room_locked(member, room)
-                self._text_elsewhere.get(room, set()).discard(member)
-                label = None if room == LOBBY else room
-                self._to_room_locked(room, Left(user=member.name, ts=ts, reason=reason, room=label))
-            member.rooms = []
+            self._announce_departure_locked(member, reason)
         return True
+
+    def _announce_departure_locked(self, member: Member, reason: str) -> None:
+        assert member.name is not None
+        ts = timestamp()
+        for room in member.rooms:
+            self._drop_from_room_locked(member, room)
+            self._text_elsewhere.get(room, set()).discard(member)
+            label = None if room == LOBBY else room
+            self._to_room_locked(room, Left(user=member.name, ts=ts, reason=reason, room=label))
+        member.rooms = []
 
     def cut(self, member: Member) -> bool:
         """Remove a member whose unsent output passed its limit, announced as ``too_slow``."""

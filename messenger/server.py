@@ -12,6 +12,7 @@ terminal: it logs through ``logging`` and never prints.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import socket
 import socketserver
@@ -21,6 +22,7 @@ import time
 from dataclasses import dataclass, replace
 
 from . import __version__
+from .accounts import Accounts
 from .delivery import ChatLog, Outbox
 from .protocol import (
     DEFAULT_MAX_LINE,
@@ -78,6 +80,10 @@ HISTORY_MAX = 500
 
 # Burst of new connections per address when there is no per-address connection limit.
 DEFAULT_CONN_BURST = 64
+# Failed logins per address: 5 at once, then one every 12 seconds: a person who mistypes is
+# never slowed down, a script guessing passwords gets 300 tries an hour instead of millions.
+FAILED_LOGIN_BURST = 5
+FAILED_LOGIN_RATE = 1 / 12
 # Refused connections are logged at most this often per address.
 WARN_EVERY = 60.0
 
@@ -111,6 +117,10 @@ class ServerConfig:
     # people behind one NAT address, all reconnecting at once after a restart, still gets in.
     max_per_ip: int = 64
     conn_rate: float = 10.0
+    # Accounts: "open" lets unregistered names in (registered ones need their password),
+    # "required" only accounts.  ``password``: a password every unregistered login must give.
+    auth: str = "open"
+    password: str | None = None
 
 
 class TokenBucket:
@@ -160,6 +170,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.leave_reason = "disconnected"
         self.logged_in = False
         self.history_wanted = 0
+        self.awaiting_password: str | None = None  # text mode: a registered name awaiting its password
         self.channel: TLSChannel | None = None
         _tune_socket(self.request)
         self.server.track(self)
@@ -293,7 +304,18 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def _handle_text(self, text: str) -> None:
         if not self.logged_in:
-            self.dispatch(Hello(user=text))
+            if self.awaiting_password is not None:
+                # The line after a registered name is its password.
+                name, self.awaiting_password = self.awaiting_password, None
+                self.dispatch(Hello(user=name, password=text))
+                return
+            # "NAME PASSWORD" where a password is expected; otherwise the whole line is the name,
+            # as it always was (so "bob smith" is still refused as a bad name).
+            name, _, password = text.strip().partition(" ")
+            if password.strip() and self.server.expects_password(name):
+                self.dispatch(Hello(user=name, password=password.strip()))
+            else:
+                self.dispatch(Hello(user=text))
             return
         try:
             command = parse_text_command(text)
@@ -341,11 +363,14 @@ class ChatHandler(socketserver.BaseRequestHandler):
         except BadName as exc:
             self.error(ErrorCode.BAD_NAME, f"bad name: {exc}; try another", "hello")
             return
+        registered = self._authenticate(name, frame.password)
+        if registered is None:
+            return
         wanted = self.server.config.history if frame.history is None else frame.history
         # What the client asked for on login also applies when it joins a room.
         self.history_wanted = min(wanted, HISTORY_MAX)
         try:
-            self.server.registry.join(self.member, name, history=self.history_wanted)
+            self.server.registry.join(self.member, name, history=self.history_wanted, replace=registered)
         except NameTaken:
             self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken; try another", "hello")
             return
@@ -355,6 +380,50 @@ class ChatHandler(socketserver.BaseRequestHandler):
             return
         self.logged_in = True
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.mode.value)
+
+    def _authenticate(self, name: str, password: str | None) -> bool | None:
+        """Check a login's password: True for a registered name with its password (it may take
+        the name over), False for an unregistered name that may log in, None when refused (the
+        error is sent).  Passwords are never logged or echoed."""
+        server, config = self.server, self.server.config
+        if server.failures_exceeded(self.address):
+            self.error(
+                ErrorCode.RATE_LIMITED, "too many failed logins from your address; wait a minute", "hello"
+            )
+            return None
+        account = server.accounts.lookup(name) if server.accounts is not None else None
+        if account is not None:
+            if password is None:
+                return self._ask_password(name, f"{name} is a registered name: log in with its password")
+            if server.accounts is not None and server.accounts.verify(name, password):
+                return True
+            return self._refuse_login("wrong password")
+        if config.auth == "required":
+            return self._refuse_login("wrong name or password")  # the same answer for both
+        if config.password is None:
+            if password is not None:
+                return self._refuse_login(f"there is no account named {name}; log in without a password")
+            return False
+        if password is None:
+            return self._ask_password(name, "this server needs a password")
+        if hmac.compare_digest(password.encode("utf-8"), config.password.encode("utf-8")):
+            return False
+        return self._refuse_login("wrong password")
+
+    def _ask_password(self, name: str, why: str) -> None:
+        assert self.member is not None
+        if self.member.mode is Mode.TEXT:
+            self.awaiting_password = name
+            self.send_raw(f"{why}; type it on the next line (it is shown as you type):\n".encode())
+        else:
+            self.error(ErrorCode.PASSWORD_REQUIRED, why, "hello")
+        return None
+
+    def _refuse_login(self, why: str) -> None:
+        self.server.count_failure(self.address)
+        log.info("failed login from %s", self.address)
+        self.error(ErrorCode.BAD_PASSWORD, f"{why}; try again", "hello")
+        return None
 
     def on_say(self, frame: Say) -> None:
         self._chat(frame.text, to=frame.to, action=False, re="say", room=frame.room)
@@ -491,9 +560,12 @@ class ChatServer(socketserver.ThreadingTCPServer):
         bind_and_activate: bool = True,
         store: MessageStore | None = None,
         tls: ssl.SSLContext | None = None,
+        accounts: Accounts | None = None,
     ) -> None:
         self.config = config or ServerConfig()
         self.tls = tls
+        self.accounts = accounts
+        self._failures: dict[str, TokenBucket] = {}
         self.chat_log = ChatLog()
         self.store = store
         self.registry = Registry(
@@ -579,6 +651,24 @@ class ChatServer(socketserver.ThreadingTCPServer):
                     del self._open_per_address[address]
         super().shutdown_request(request)  # type: ignore[arg-type]
 
+    def expects_password(self, name: str) -> bool:
+        """Whether a login as ``name`` needs a password: a registered name, ``--auth required``
+        or a server password."""
+        if self.config.password is not None or self.config.auth == "required":
+            return True
+        return self.accounts is not None and self.accounts.lookup(name) is not None
+
+    def failures_exceeded(self, address: str) -> bool:
+        """Whether ``address`` used up its failed logins (5, then one every 12 s)."""
+        with self._connections_lock:
+            bucket = self._failures.get(address)
+            return bucket is not None and bucket.tokens + (time.monotonic() - bucket.stamp) * bucket.rate < 1
+
+    def count_failure(self, address: str) -> None:
+        with self._connections_lock:
+            bucket = self._failures.setdefault(address, TokenBucket(FAILED_LOGIN_RATE, FAILED_LOGIN_BURST))
+            bucket.delay()
+
     def _forget_quiet_addresses(self) -> None:
         """Drop the rate buckets of addresses that have earned their whole burst back, so the
         table does not grow with every address ever seen."""
@@ -588,6 +678,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
                     del self._rate_per_address[address]
             if len(self._warned_at) > 1000:
                 self._warned_at.clear()
+            for address, bucket in list(self._failures.items()):
+                if bucket.is_full():
+                    del self._failures[address]
 
     def _warn(self, address: str, why: str) -> None:
         """Log a refused connection, at most once a minute per address (a flood must not flood

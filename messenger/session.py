@@ -15,7 +15,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Protocol
 
@@ -97,6 +97,7 @@ class LinkOptions:
     reconnect: bool = False
     history: int | None = None  # past messages to replay on login (None: the server's default)
     tls: ssl.SSLContext | None = None  # TLS with this context (see tls.client_context)
+    password: str | None = field(default=None, repr=False)  # kept for logging in again
 
 
 def open_client(options: LinkOptions, name: str) -> tuple[Client, Welcome]:
@@ -106,7 +107,9 @@ def open_client(options: LinkOptions, name: str) -> tuple[Client, Welcome]:
         options.host, options.port, timeout=options.timeout, max_line=options.max_line, tls=options.tls
     )
     try:
-        return client, client.login(name, history=options.history, timeout=options.timeout)
+        return client, client.login(
+            name, history=options.history, password=options.password, timeout=options.timeout
+        )
     except BaseException:
         client.close()
         raise

@@ -61,9 +61,9 @@ def test_connections_from_one_address_are_capped(make_server: Callable[..., Serv
 
 def test_new_connections_are_rate_limited_after_a_burst(make_server: Callable[..., ServerThread]) -> None:
     server = make_server(max_per_ip=4, conn_rate=1)
-    for _ in range(4):  # the burst
+    for number in range(4):  # the burst
         with Client.connect("127.0.0.1", server.port, timeout=WAIT) as client:
-            client.login("quick")
+            client.login(f"quick{number}")
             client.bye()
     assert refused(server.port)
     deadline = time.monotonic() + WAIT

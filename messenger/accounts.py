@@ -1,0 +1,152 @@
+"""Registered names: accounts with scrypt password hashes, kept in the server's SQLite file.
+
+``messenger users`` writes them while the server may be running (SQLite's WAL lets both use the
+file); the server reads an account at each login, so a change applies to the next login.
+Passwords are never stored or logged: only a per-user random salt and ``hashlib.scrypt`` of
+the password, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .protocol import BadName, name_key, normalize_name
+
+# scrypt's cost: 2**14 × 8 × 128 bytes = 16 MiB and about 50 ms per check on a small machine:
+# cheap for one login, expensive for someone trying millions (OWASP's minimum for scrypt).
+SCRYPT_N = 2**14
+SCRYPT_R = 8
+SCRYPT_P = 1
+SALT_BYTES = 16
+HASH_BYTES = 32
+MAX_PASSWORD_BYTES = 1024  # a password is not a file; this also bounds the hashing work
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    key TEXT PRIMARY KEY,      -- the name's comparison form (name_key)
+    name TEXT NOT NULL,        -- the name as registered
+    salt BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    n INTEGER NOT NULL, r INTEGER NOT NULL, p INTEGER NOT NULL,
+    created TEXT NOT NULL
+);
+"""
+
+
+class AccountError(Exception):
+    """A refused account operation; ``str()`` says why."""
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    key: str
+    created: str
+
+
+def hash_password(
+    password: str, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P
+) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=HASH_BYTES, maxmem=64 * 1024 * 1024
+    )
+
+
+def check_password_text(password: str) -> None:
+    """Raises AccountError for a password that cannot be used."""
+    if not password:
+        raise AccountError("the password is empty")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise AccountError(f"the password is longer than {MAX_PASSWORD_BYTES} bytes")
+
+
+class Accounts:
+    """The accounts table of one database file (``:memory:`` holds none worth keeping)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def lookup(self, name: str) -> Account | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT name, key, created FROM accounts WHERE key = ?", (name_key(name),)
+            ).fetchone()
+        return Account(*row) if row else None
+
+    def verify(self, name: str, password: str) -> bool:
+        """Whether ``password`` is the password of the registered ``name`` (False when it is
+        not registered)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT salt, hash, n, r, p FROM accounts WHERE key = ?", (name_key(name),)
+            ).fetchone()
+        if row is None or len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+            return False
+        salt, stored, n, r, p = row
+        return hmac.compare_digest(hash_password(password, salt, n, r, p), stored)
+
+    def add(self, name: str, password: str) -> Account:
+        try:
+            name = normalize_name(name)
+        except BadName as exc:
+            raise AccountError(f"bad name: {exc}") from None
+        check_password_text(password)
+        salt = os.urandom(SALT_BYTES)
+        created = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        digest = hash_password(password, salt)
+        with self._lock:
+            try:
+                self._db.execute(
+                    "INSERT INTO accounts (key, name, salt, hash, n, r, p, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name_key(name), name, salt, digest, SCRYPT_N, SCRYPT_R, SCRYPT_P, created),
+                )
+            except sqlite3.IntegrityError:
+                existing = self._db.execute(
+                    "SELECT name FROM accounts WHERE key = ?", (name_key(name),)
+                ).fetchone()
+                raise AccountError(
+                    f"{name} is already registered" + (f" (as {existing[0]})" if existing else "")
+                ) from None
+        return Account(name, name_key(name), created)
+
+    def set_password(self, name: str, password: str) -> None:
+        check_password_text(password)
+        salt = os.urandom(SALT_BYTES)
+        digest = hash_password(password, salt)
+        with self._lock:
+            changed = self._db.execute(
+                "UPDATE accounts SET salt = ?, hash = ?, n = ?, r = ?, p = ? WHERE key = ?",
+                (salt, digest, SCRYPT_N, SCRYPT_R, SCRYPT_P, name_key(name)),
+            ).rowcount
+        if not changed:
+            raise AccountError(f"{name} is not registered")
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            removed = self._db.execute("DELETE FROM accounts WHERE key = ?", (name_key(name),)).rowcount
+        if not removed:
+            raise AccountError(f"{name} is not registered")
+
+    def all(self) -> list[Account]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, key, created FROM accounts ORDER BY key").fetchall()
+        return [Account(*row) for row in rows]
