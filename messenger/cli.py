@@ -16,6 +16,7 @@ import os
 import queue
 import re
 import signal
+import sqlite3
 import ssl
 import sys
 import threading
@@ -32,6 +33,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import __version__
+from .accounts import AccountError, Accounts, check_password_text
 from .client import Client, Incoming, LoginError, MessengerError, NameTaken
 from .frontends import EXIT_FAILURE, EXIT_OK, read_lines, run_editor, run_lines, run_listen
 from .protocol import (
@@ -180,6 +182,21 @@ def serve(
         int | None,
         typer.Option(envvar="MESSENGER_RETAIN_MESSAGES", min=0, help="Keep only the newest N messages."),
     ] = None,
+    auth: Annotated[
+        str,
+        typer.Option(
+            envvar="MESSENGER_AUTH",
+            help="open: anyone may log in, registered names need their password; required: accounts only.",
+        ),
+    ] = "open",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="MESSENGER_PASSWORD",
+            help="A password every login must give (registered users give their own instead).",
+            show_default=False,
+        ),
+    ] = None,
     tls_cert: Annotated[
         str | None,
         typer.Option(
@@ -211,8 +228,12 @@ def serve(
         history=history,
         max_per_ip=max_per_ip,
         conn_rate=max_conn_rate,
+        auth=auth,
+        password=password or None,
     )
     setup_logging(level)
+    if auth not in ("open", "required"):
+        raise typer.BadParameter("use open or required", param_hint="--auth")
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
     tls = None
@@ -227,7 +248,12 @@ def serve(
     except StoreError as exc:
         raise fail(str(exc)) from None
     try:
-        server = ChatServer((host, port), config, store=store, tls=tls)
+        accounts = Accounts(db_path)
+    except sqlite3.Error as exc:
+        store.close()
+        raise fail(f"cannot read the accounts in {db_path}: {exc}") from None
+    try:
+        server = ChatServer((host, port), config, store=store, tls=tls, accounts=accounts)
     except OSError as exc:
         store.close()
         if exc.errno == errno.EADDRINUSE:
@@ -241,6 +267,12 @@ def serve(
     log.info("history: %s (next message id %d)", db_path, store.last_id() + 1)
     if tls_cert is not None:
         log.info("TLS 1.2+ with the certificate %s; plaintext clients are turned away", tls_cert)
+    log.info(
+        "logins: %s%s (%d registered names)",
+        "accounts only" if auth == "required" else "open, registered names need their password",
+        ", server password set" if password else "",
+        len(accounts.all()),
+    )
     try:
         run_until_signalled(server)
     finally:
@@ -279,6 +311,94 @@ def run_until_signalled(server: ChatServer) -> None:
         pass
     log.info("stopping: telling %d connection(s)", len(server.connections()))
     server.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# users
+# ------------------------------------------------------------------------------------------------
+
+users_app = typer.Typer(
+    help="Manage registered names (accounts) in a server's database. Changes apply to the next "
+    "login, also while the server runs.",
+    no_args_is_help=True,
+)
+app.add_typer(users_app, name="users")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="MESSENGER_DB",
+        help="The server's database [default: $XDG_DATA_HOME/messenger/history.db].",
+        show_default=False,
+    ),
+]
+
+
+def open_accounts(db: str | None) -> Accounts:
+    path = db if db is not None else str(default_db_path())
+    if path == ":memory:":
+        raise fail("accounts in ':memory:' would be gone at once; give the server's --db file")
+    try:
+        return Accounts(path)
+    except (sqlite3.Error, OSError) as exc:
+        raise fail(f"cannot open the accounts in {path}: {exc}") from None
+
+
+def read_new_password(name: str) -> str:
+    """A new password: typed twice without echo on a terminal, or one line of stdin."""
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"New password for {name}: ")
+        if getpass.getpass("Again: ") != first:
+            raise fail("the two passwords differ; nothing was changed")
+        password = first
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        check_password_text(password)
+    except AccountError as exc:
+        raise fail(f"{exc}; nothing was changed") from None
+    return password
+
+
+@users_app.command("add")
+def users_add(name: str, db: DbOption = None) -> None:
+    """Register NAME; the password is read without echo (or as one line of stdin)."""
+    accounts = open_accounts(db)
+    try:
+        account = accounts.add(name, read_new_password(name))
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"registered {account.name}")
+
+
+@users_app.command("passwd")
+def users_passwd(name: str, db: DbOption = None) -> None:
+    """Change the password of NAME."""
+    accounts = open_accounts(db)
+    if accounts.lookup(name) is None:
+        raise fail(f"{name} is not registered")
+    try:
+        accounts.set_password(name, read_new_password(name))
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"password of {name} changed")
+
+
+@users_app.command("remove")
+def users_remove(name: str, db: DbOption = None) -> None:
+    """Delete the account NAME (the name is free for anyone afterwards)."""
+    try:
+        open_accounts(db).remove(name)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"removed {name}")
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """List registered names, with when each was registered."""
+    for account in open_accounts(db).all():
+        typer.echo(f"{account.name}\t{account.created}")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -363,9 +363,10 @@ class ChatHandler(socketserver.BaseRequestHandler):
         except BadName as exc:
             self.error(ErrorCode.BAD_NAME, f"bad name: {exc}; try another", "hello")
             return
-        registered = self._authenticate(name, frame.password)
-        if registered is None:
+        verdict = self._authenticate(name, frame.password)
+        if verdict is None:
             return
+        name, registered = verdict
         wanted = self.server.config.history if frame.history is None else frame.history
         # What the client asked for on login also applies when it joins a room.
         self.history_wanted = min(wanted, HISTORY_MAX)
@@ -381,10 +382,11 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.logged_in = True
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.mode.value)
 
-    def _authenticate(self, name: str, password: str | None) -> bool | None:
-        """Check a login's password: True for a registered name with its password (it may take
-        the name over), False for an unregistered name that may log in, None when refused (the
-        error is sent).  Passwords are never logged or echoed."""
+    def _authenticate(self, name: str, password: str | None) -> tuple[str, bool] | None:
+        """Check a login's password.  Returns the name to log in as (a registered name as it was
+        registered, however it was typed) and whether it is registered with its password (it may
+        then take the name over), or None when refused (the error is sent).  Passwords are never
+        logged or echoed."""
         server, config = self.server, self.server.config
         if server.failures_exceeded(self.address):
             self.error(
@@ -396,18 +398,20 @@ class ChatHandler(socketserver.BaseRequestHandler):
             if password is None:
                 return self._ask_password(name, f"{name} is a registered name: log in with its password")
             if server.accounts is not None and server.accounts.verify(name, password):
-                return True
-            return self._refuse_login("wrong password")
+                return account.name, True
+            return self._refuse_login(
+                "wrong name or password" if config.auth == "required" else "wrong password"
+            )
         if config.auth == "required":
             return self._refuse_login("wrong name or password")  # the same answer for both
         if config.password is None:
             if password is not None:
                 return self._refuse_login(f"there is no account named {name}; log in without a password")
-            return False
+            return name, False
         if password is None:
             return self._ask_password(name, "this server needs a password")
         if hmac.compare_digest(password.encode("utf-8"), config.password.encode("utf-8")):
-            return False
+            return name, False
         return self._refuse_login("wrong password")
 
     def _ask_password(self, name: str, why: str) -> None:

@@ -249,7 +249,7 @@ def test_mentions_are_highlighted_on_screen(
     body = carol.lines()[row].index("carol, lunch?")
     assert carol.screen.buffer[row][body].reverse
     assert not carol.screen.buffer[plain_row][carol.lines()[plain_row].index("no names")].reverse
-    assert "\x07" in "".join(carol.output)  # --bell mention is the default
+    carol.wait_for("the bell (--bell mention is the default)", lambda term: "\x07" in "".join(term.output))
 
 
 def test_help_and_client_side_errors_keep_the_session(

@@ -1,0 +1,331 @@
+"""Accounts: registered names, passwords, takeover, confusable names, and the users command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from messenger.accounts import AccountError, Accounts
+from messenger.client import Client, ConnectionClosed, LoginError, NameTaken
+from messenger.protocol import Error, Joined, Left, name_key
+from messenger.server import ChatServer, ServerConfig
+from messenger.store import SQLiteStore
+
+from .clitools import RUN_TIMEOUT, WAIT, assert_one_error_line, cli_env, run_cli
+from .conftest import RawClient
+
+PASSWORD = "correct horse battery staple"
+
+
+class AccountServer:
+    """A ChatServer with a history store and the accounts of one database file."""
+
+    def __init__(self, path: Path, **config: Any) -> None:
+        config.setdefault("max_rate", 0)
+        self.store = SQLiteStore(path)
+        self.accounts = Accounts(path)
+        self.server = ChatServer(
+            ("127.0.0.1", 0), ServerConfig(**config), store=self.store, accounts=self.accounts
+        )
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
+        self.thread.daemon = True
+        self.thread.start()
+        self.port = self.server.port
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.thread.join(WAIT)
+        self.store.close()
+        self.accounts.close()
+
+
+@pytest.fixture
+def accounts_server(tmp_path: Path) -> Iterator[Callable[..., AccountServer]]:
+    started: list[AccountServer] = []
+
+    def start(**config: Any) -> AccountServer:
+        server = AccountServer(tmp_path / "chat.db", **config)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def connect(port: int) -> Client:
+    return Client.connect("127.0.0.1", port, timeout=WAIT)
+
+
+def refusal(port: int, user: str, password: str | None = None) -> LoginError:
+    with connect(port) as client, pytest.raises(LoginError) as refused:
+        client.login(user, password=password, timeout=WAIT)
+    return refused.value
+
+
+# ------------------------------------------------------------------------------------------------
+# The accounts table
+# ------------------------------------------------------------------------------------------------
+
+
+def test_passwords_are_salted_scrypt_hashes(tmp_path: Path) -> None:
+    accounts = Accounts(tmp_path / "chat.db")
+    try:
+        accounts.add("alice", PASSWORD)
+        accounts.add("bob", PASSWORD)
+        assert accounts.verify("ALICE", PASSWORD)
+        assert not accounts.verify("alice", PASSWORD + "!")
+        assert not accounts.verify("carol", PASSWORD)
+        rows = accounts._db.execute("SELECT salt, hash FROM accounts").fetchall()
+        assert rows[0][0] != rows[1][0] and rows[0][1] != rows[1][1]  # same password, other salt
+        accounts.set_password("alice", "new one")
+        assert accounts.verify("alice", "new one") and not accounts.verify("alice", PASSWORD)
+        assert [a.name for a in accounts.all()] == ["alice", "bob"]
+        with pytest.raises(AccountError, match="already registered"):
+            accounts.add("аlice", "x")  # a Cyrillic "а": the same name
+        with pytest.raises(AccountError, match="bad name"):
+            accounts.add("al ice", "x")
+        with pytest.raises(AccountError, match="empty"):
+            accounts.add("dave", "")
+        accounts.remove("bob")
+        with pytest.raises(AccountError, match="not registered"):
+            accounts.remove("bob")
+    finally:
+        accounts.close()
+    assert PASSWORD.encode() not in (tmp_path / "chat.db").read_bytes()
+
+
+@pytest.mark.parametrize("lookalike", ["аlice", "ALICE", "alicе", "ａｌｉｃｅ", "αlice", "ΑLICE"])
+def test_names_that_look_alike_are_one_name(lookalike: str) -> None:
+    assert name_key(lookalike) == name_key("alice")
+
+
+def test_digits_are_not_letters() -> None:
+    assert name_key("b0b") != name_key("bob")
+    assert name_key("alice1") != name_key("alicel")
+
+
+# ------------------------------------------------------------------------------------------------
+# Logging in
+# ------------------------------------------------------------------------------------------------
+
+
+def test_a_registered_name_needs_its_password(accounts_server: Callable[..., AccountServer]) -> None:
+    server = accounts_server()
+    server.accounts.add("alice", PASSWORD)
+    assert refusal(server.port, "alice").code == "password_required"
+    assert refusal(server.port, "ALICE", "wrong").code == "bad_password"
+    with connect(server.port) as alice:
+        assert alice.login("аlice", password=PASSWORD).user == "alice"  # as registered
+    with connect(server.port) as bob:  # unregistered names are open
+        assert bob.login("bob").user == "bob"
+
+
+def test_the_owner_takes_over_a_held_name(accounts_server: Callable[..., AccountServer]) -> None:
+    server = accounts_server()
+    server.accounts.add("alice", PASSWORD)
+    with connect(server.port) as watcher, connect(server.port) as stale, connect(server.port) as fresh:
+        watcher.login("watcher")
+        stale.login("alice", password=PASSWORD)
+        while not isinstance(frame := watcher.receive(timeout=WAIT), Joined) or frame.user != "alice":
+            pass
+        fresh.login("alice", password=PASSWORD)  # e.g. after a dropped link left a ghost
+        frames = []
+        while True:
+            try:
+                frames.append(stale.receive(timeout=WAIT))
+            except ConnectionClosed:
+                break
+        assert isinstance(frames[-1], Error) and frames[-1].code == "replaced"
+        left = next(f for f in iter(lambda: watcher.receive(timeout=WAIT), None) if isinstance(f, Left))
+        assert (left.user, left.reason) == ("alice", "replaced")
+        joined = watcher.receive(timeout=WAIT)
+        assert isinstance(joined, Joined) and joined.user == "alice"
+        fresh.say("still me")
+        assert fresh.receive(timeout=WAIT).TYPE in ("joined", "message")
+
+
+def test_an_unregistered_name_held_by_a_live_connection_stays_taken(
+    accounts_server: Callable[..., AccountServer],
+) -> None:
+    server = accounts_server()
+    with connect(server.port) as bob, connect(server.port) as other:
+        bob.login("bob")
+        with pytest.raises(NameTaken):
+            other.login("bob", timeout=WAIT)
+        with pytest.raises(NameTaken):
+            other.login("BOB", timeout=WAIT)
+
+
+def test_auth_required_admits_accounts_only(accounts_server: Callable[..., AccountServer]) -> None:
+    server = accounts_server(auth="required")
+    server.accounts.add("alice", PASSWORD)
+    unknown = refusal(server.port, "mallory", "guess")
+    wrong = refusal(server.port, "alice", "guess")
+    assert (unknown.code, str(unknown)) == (wrong.code, str(wrong)) == ("bad_password", str(wrong))
+    with connect(server.port) as alice:
+        alice.login("alice", password=PASSWORD)
+
+
+def test_a_server_password(accounts_server: Callable[..., AccountServer]) -> None:
+    server = accounts_server(password="let me in")
+    server.accounts.add("alice", PASSWORD)
+    assert refusal(server.port, "bob").code == "password_required"
+    assert refusal(server.port, "bob", "wrong").code == "bad_password"
+    with connect(server.port) as bob, connect(server.port) as alice:
+        bob.login("bob", password="let me in")
+        alice.login("alice", password=PASSWORD)  # a registered user gives its own
+
+
+def test_failed_logins_are_rate_limited_per_address(accounts_server: Callable[..., AccountServer]) -> None:
+    server = accounts_server()
+    server.accounts.add("alice", PASSWORD)
+    with connect(server.port) as guesser:
+        codes = []
+        for attempt in range(7):
+            with pytest.raises(LoginError) as refused:
+                guesser.login("alice", password=f"guess {attempt}", timeout=WAIT)
+            codes.append(refused.value.code)
+        assert codes == ["bad_password"] * 5 + ["rate_limited"] * 2
+        with pytest.raises(LoginError) as refused:
+            guesser.login("alice", password=PASSWORD, timeout=WAIT)  # even the right one, for now
+        assert refused.value.code == "rate_limited"
+
+
+def test_passwords_never_reach_logs_history_or_errors(
+    accounts_server: Callable[..., AccountServer], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    server = accounts_server(password="server secret")
+    server.accounts.add("alice", PASSWORD)
+    with caplog.at_level(logging.DEBUG, logger="messenger"):
+        errors = [
+            str(refusal(server.port, "alice", "wrong secret")),
+            str(refusal(server.port, "bob", "bad secret")),
+        ]
+        with connect(server.port) as alice:
+            alice.login("alice", password=PASSWORD)
+            alice.say("hello")
+            alice.receive(timeout=WAIT)
+        text = RawClient(server.port)
+        try:
+            text.send("carol server secret\nhi\n")
+            text.until(lambda line: line == "carol: hi")
+        finally:
+            text.close()
+    server.store.flush()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    stored = (tmp_path / "chat.db").read_bytes()
+    for secret in (PASSWORD, "wrong secret", "bad secret", "server secret"):
+        assert secret not in logged
+        assert secret not in " ".join(errors)
+        assert secret.encode() not in stored
+
+
+def test_text_mode_logins_with_a_password(accounts_server: Callable[..., AccountServer]) -> None:
+    server = accounts_server()
+    server.accounts.add("alice", PASSWORD)
+    first = RawClient(server.port)
+    second = RawClient(server.port)
+    try:
+        first.send(f"alice {PASSWORD}\n")
+        assert first.line().startswith("Welcome, alice!")
+        second.send("alice\n")
+        assert second.line().startswith("alice is a registered name: log in with its password; type it")
+        second.send("nope\n")
+        assert second.line() == "error: wrong password; try again"
+        second.send(f"alice\n{PASSWORD}\n")
+        second.line()  # the question again
+        assert second.until(lambda line: line.startswith("Welcome"))[-1].startswith("Welcome, alice!")
+        assert (
+            first.until(lambda line: line.startswith("error:"))[-1]
+            == "error: alice logged in from elsewhere; goodbye"
+        )
+        assert first.closed()
+        # "bob smith" is still a bad name where no password is expected.
+        third = RawClient(server.port)
+        third.send("bob smith\n")
+        assert third.line().startswith("error: bad name")
+        third.close()
+    finally:
+        first.close()
+        second.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# The command line
+# ------------------------------------------------------------------------------------------------
+
+
+def test_users_commands(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    assert run_cli("users", "add", "alice", "--db", db, input=PASSWORD + "\n").stdout == "registered alice\n"
+    again = run_cli("users", "add", "ALICE", "--db", db, input="x\n")
+    assert again.returncode == 1
+    assert_one_error_line(again.stderr, "already registered")
+    empty = run_cli("users", "add", "bob", "--db", db, input="\n")
+    assert empty.returncode == 1
+    assert_one_error_line(empty.stderr, "empty")
+    assert run_cli("users", "passwd", "alice", "--db", db, input="new\n").returncode == 0
+    assert run_cli("users", "list", "--db", db).stdout.startswith("alice\t")
+    missing = run_cli("users", "passwd", "nobody", "--db", db, input="x\n")
+    assert missing.returncode == 1
+    assert_one_error_line(missing.stderr, "not registered")
+    assert run_cli("users", "remove", "alice", "--db", db).returncode == 0
+    assert run_cli("users", "list", "--db", db).stdout == ""
+    accounts = Accounts(db)
+    try:
+        assert accounts.all() == []
+    finally:
+        accounts.close()
+
+
+def test_connect_with_a_password(serve: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    run_cli("users", "add", "alice", "--db", db, input=PASSWORD + "\n")
+    server = serve("--port", "0", "--db", db)
+    port = str(server.port)
+    missing = run_cli("connect", "--port", port, "--user", "alice", input="hi\n")
+    assert missing.returncode == 1
+    assert_one_error_line(missing.stderr, "registered", "MESSENGER_PASSWORD")
+    password_file = tmp_path / "password"
+    password_file.write_text(PASSWORD + "\n")
+    result = run_cli(
+        "connect", "--port", port, "--user", "alice", "--password-file", str(password_file), input="hi\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "alice: hi" in result.stdout.splitlines()
+    env = cli_env(MESSENGER_PASSWORD=PASSWORD)
+    result = run_cli("send", "--port", port, "--user", "alice", "from send", input=None, env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_connect_asks_for_the_password_without_echo(serve: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    run_cli("users", "add", "alice", "--db", db, input=PASSWORD + "\n")
+    server = serve("--port", "0", "--db", db)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "messenger", "connect", "--port", str(server.port), "--user", "alice"],
+        env=cli_env(TERM="dumb", NO_COLOR="1"),
+        encoding="utf-8",
+        timeout=WAIT,
+    )
+    try:
+        child.expect_exact("Password for alice: ", timeout=RUN_TIMEOUT)
+        child.sendline(PASSWORD)
+        child.expect_exact("alice has joined the chat!")
+        assert PASSWORD not in (child.before or "")  # not echoed
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
