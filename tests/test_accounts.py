@@ -329,3 +329,15 @@ def test_connect_asks_for_the_password_without_echo(serve: Any, tmp_path: Path) 
     finally:
         if child.isalive():
             child.terminate(force=True)
+
+
+def test_a_lookalike_of_an_online_name_is_taken(accounts_server: Callable[..., AccountServer]) -> None:
+    server = accounts_server()
+    with connect(server.port) as alice, connect(server.port) as mallory:
+        alice.login("alice")
+        for lookalike in ("аlice", "ΑLICE", "alicе"):  # Cyrillic а, Greek Α, Cyrillic е
+            with pytest.raises(NameTaken):
+                mallory.login(lookalike, timeout=WAIT)
+        with pytest.raises(LoginError) as refused:
+            mallory.login("al\u200bice", timeout=WAIT)  # a zero-width space: not a name at all
+        assert refused.value.code == "bad_name"
