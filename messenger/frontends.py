@@ -156,6 +156,8 @@ def link_end_status(link: ChatLink) -> int:
     """Exit status for a link that ended by itself."""
     if link.output_closed is not None:
         return EXIT_OK  # the reader of our output has stopped reading: as if Ctrl+C
+    if link.replaced is not None:
+        raise ConnectionClosed(f"this session was closed: {link.replaced.message}")
     if link.refused is not None:
         raise LoginError(link.refused.code, f"could not log in again: {link.refused}")
     if link.shutdown is not None:

@@ -120,8 +120,9 @@ class ChatLink:
 
     Use: ``start(client, welcome)``, then ``send`` frames from any thread; ``ended`` is set when
     the link is over for good, with ``shutdown`` (the server's goodbye), ``lost`` (why the
-    connection ended), ``refused`` (a login refused on reconnect) or ``output_closed`` (the view
-    could not write: stdout was closed) saying why.  ``leave`` says
+    connection ended), ``refused`` (a login refused on reconnect), ``replaced`` (our registered
+    name was logged into elsewhere) or ``output_closed`` (the view could not write: stdout was
+    closed) saying why.  ``leave`` says
     goodbye.
     """
 
@@ -134,6 +135,7 @@ class ChatLink:
         self.lost: str | None = None
         self.refused: LoginError | None = None
         self.output_closed: OSError | None = None
+        self.replaced: Error | None = None  # the server gave our name to a new login elsewhere
         self.ended = threading.Event()
         self._client: Client | None = None
         self._users: dict[str, str] = {}
@@ -258,7 +260,12 @@ class ChatLink:
                 assert client is not None
                 self._read(client)
                 self._detach()
-                if self._leaving.is_set() or not self.options.reconnect or not self._reconnect():
+                if (
+                    self._leaving.is_set()
+                    or self.replaced
+                    or not self.options.reconnect
+                    or not self._reconnect()
+                ):
                     return
         except Exception as exc:  # a bug must end the session with a clear line, not a traceback
             log.debug("link failed", exc_info=True)
@@ -293,6 +300,11 @@ class ChatLink:
                     return
                 if isinstance(frame, Shutdown):
                     self.shutdown = frame
+                    return
+                if isinstance(frame, Error) and frame.code == "replaced":
+                    # Reconnecting would take the name back, and the other session would then
+                    # take it again: whoever logged in last keeps it.
+                    self.replaced = frame
                     return
         except MessengerError as exc:
             if not self._leaving.is_set():

@@ -16,10 +16,12 @@ from messenger.accounts import AccountError, Accounts
 from messenger.client import Client, ConnectionClosed, LoginError, NameTaken
 from messenger.protocol import Error, Joined, Left, name_key
 from messenger.server import ChatServer, ServerConfig
+from messenger.session import ChatLink, LinkOptions, open_client
 from messenger.store import SQLiteStore
 
-from .clitools import RUN_TIMEOUT, WAIT, assert_one_error_line, cli_env, run_cli
+from .clitools import RUN_TIMEOUT, WAIT, assert_one_error_line, cli_env, run_cli, start_cli
 from .conftest import RawClient
+from .test_session import RecordingView
 
 PASSWORD = "correct horse battery staple"
 
@@ -341,3 +343,44 @@ def test_a_lookalike_of_an_online_name_is_taken(accounts_server: Callable[..., A
         with pytest.raises(LoginError) as refused:
             mallory.login("al\u200bice", timeout=WAIT)  # a zero-width space: not a name at all
         assert refused.value.code == "bad_name"
+
+
+def test_a_replaced_session_does_not_reconnect(accounts_server: Callable[..., AccountServer]) -> None:
+    """Whoever logged in last keeps the name: the replaced client must not take it back."""
+    server = accounts_server()
+    server.accounts.add("alice", PASSWORD)
+    options = LinkOptions("127.0.0.1", server.port, timeout=WAIT, reconnect=True, password=PASSWORD)
+    client, welcome = open_client(options, "alice")
+    view = RecordingView()
+    link = ChatLink(options, view)
+    link.start(client, welcome)
+    with connect(server.port) as elsewhere:
+        elsewhere.login("alice", password=PASSWORD)
+        assert link.ended.wait(WAIT)
+        assert link.replaced is not None and link.refused is None
+        elsewhere.ping("still mine")
+        while (frame := elsewhere.receive(timeout=WAIT)).TYPE != "pong":
+            assert not (isinstance(frame, Left) and frame.user == "alice" and frame.reason == "replaced")
+
+
+def test_connect_ends_when_replaced(serve: Any, tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    run_cli("users", "add", "alice", "--db", db, input=PASSWORD + "\n")
+    server = serve("--port", "0", "--db", db)
+    proc = start_cli(
+        "connect", "--port", str(server.port), "--user", "alice", env={"MESSENGER_PASSWORD": PASSWORD}
+    )
+    try:
+        with connect(server.port) as watcher:
+            watcher.login("watcher")
+            while not isinstance(frame := watcher.receive(timeout=WAIT), Joined) or frame.user != "alice":
+                pass
+            with connect(server.port) as elsewhere:
+                elsewhere.login("alice", password=PASSWORD)
+                assert proc.wait(timeout=WAIT) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read() if proc.stderr else ""
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors[-1] == "error: this session was closed: alice logged in from elsewhere; goodbye", err
