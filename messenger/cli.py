@@ -161,7 +161,7 @@ def serve(
         typer.Option(
             envvar="MESSENGER_DB",
             help="The history database (SQLite). ':memory:' keeps history for this run only. "
-            "[default: $XDG_DATA_HOME/messenger/history.db, i.e. ~/.local/share/messenger/history.db]",
+            "Default: ~/.local/share/messenger/history.db (under $XDG_DATA_HOME if that is set).",
             show_default=False,
         ),
     ] = None,
@@ -328,7 +328,8 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         envvar="MESSENGER_DB",
-        help="The server's database [default: $XDG_DATA_HOME/messenger/history.db].",
+        help="The server's database. Default: ~/.local/share/messenger/history.db "
+        "(under $XDG_DATA_HOME if set).",
         show_default=False,
     ),
 ]
@@ -498,7 +499,7 @@ def connect(
     timestamps: Annotated[
         bool | None,
         typer.Option(
-            "--timestamps/--no-timestamps", help="Show HH:MM before each line [default: on a terminal only]."
+            "--timestamps/--no-timestamps", help="Show HH:MM before each line (default: on a terminal only)."
         ),
     ] = None,
     bell: Annotated[
@@ -523,7 +524,7 @@ def connect(
         int | None,
         typer.Option(
             min=0,
-            help="Past messages to replay on login [default: the server's choice, but 0 with stdin piped].",
+            help="Past messages to replay on login (default: the server's choice, but 0 with stdin piped).",
             show_default=False,
         ),
     ] = None,

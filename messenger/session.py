@@ -195,8 +195,14 @@ class ChatLink:
         threading.Thread(target=self._run, name="link", daemon=True).start()
 
     def on_end(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` (from the link's thread) when the link ends for good."""
-        self._end_listeners.append(listener)
+        """Call ``listener`` when the link ends for good (from the link's thread), or now if it
+        already has: a link can end before its front end gets round to listening."""
+        with self._lock:
+            ended = self.ended.is_set()
+            if not ended:
+                self._end_listeners.append(listener)
+        if ended:
+            listener()
 
     def leave(self) -> None:
         """Say goodbye and stop; no reconnecting after this."""
@@ -272,8 +278,10 @@ class ChatLink:
             self.lost = f"internal error: {exc!r}"
         finally:
             self._detach()
-            self.ended.set()
-            for listener in self._end_listeners:
+            with self._lock:
+                self.ended.set()
+                listeners = list(self._end_listeners)
+            for listener in listeners:
                 listener()
 
     def _read(self, client: Client) -> None:

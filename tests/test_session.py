@@ -202,3 +202,12 @@ def test_the_link_follows_its_rooms_and_rejoins_them_after_a_reconnect() -> None
     finally:
         second.stop()
         thread.join(WAIT)
+
+
+def test_a_listener_added_after_the_end_is_called_at_once(server: ServerThread) -> None:
+    link, _ = start_link(server.port, "carol")
+    link.leave()
+    assert link.ended.wait(WAIT)
+    called = threading.Event()
+    link.on_end(called.set)
+    assert called.is_set()
