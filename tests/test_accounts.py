@@ -384,3 +384,38 @@ def test_connect_ends_when_replaced(serve: Any, tmp_path: Path) -> None:
     err = proc.stderr.read() if proc.stderr else ""
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert errors[-1] == "error: this session was closed: alice logged in from elsewhere; goodbye", err
+
+
+def test_users_add_on_a_terminal_asks_twice_without_echo(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    for second, expected in ((PASSWORD, "registered alice"), ("typo", "the two passwords differ")):
+        child = pexpect.spawn(
+            sys.executable,
+            ["-m", "messenger", "users", "add", "alice", "--db", db],
+            env=cli_env(TERM="dumb", NO_COLOR="1"),
+            encoding="utf-8",
+            timeout=WAIT,
+        )
+        try:
+            child.expect_exact("New password for alice: ", timeout=RUN_TIMEOUT)
+            child.sendline(PASSWORD)
+            child.expect_exact("Again: ")
+            child.sendline(second)
+            child.expect_exact(expected)
+            child.expect(pexpect.EOF)
+            assert PASSWORD not in (child.before or "") + (
+                child.after if isinstance(child.after, str) else ""
+            )
+        finally:
+            child.close()
+        if second == PASSWORD:
+            assert child.exitstatus == 0
+            db_file = tmp_path / "chat.db"
+            db_file.rename(tmp_path / "kept.db")  # the second round starts from nothing
+        else:
+            assert child.exitstatus == 1
+    accounts = Accounts(tmp_path / "kept.db")
+    try:
+        assert accounts.verify("alice", PASSWORD)
+    finally:
+        accounts.close()
