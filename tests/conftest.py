@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from messenger.accounts import Accounts
 from messenger.client import Client
 from messenger.server import ChatServer, ServerConfig
+from messenger.store import SQLiteStore
 
 from .clitools import ServeProcess, login
 
@@ -23,10 +27,20 @@ READ_TIMEOUT = 5.0
 
 
 class ServerThread:
-    """A ChatServer serving in a background thread; ``stop()`` is idempotent."""
+    """A ChatServer serving in a background thread, with what it was given (a history store,
+    accounts, a TLS context); ``stop()`` is idempotent and closes the store and accounts too."""
 
-    def __init__(self, config: ServerConfig) -> None:
-        self.server = ChatServer(("127.0.0.1", 0), config)
+    def __init__(
+        self,
+        config: ServerConfig,
+        port: int = 0,
+        store: SQLiteStore | None = None,
+        accounts: Accounts | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.store = store
+        self.accounts = accounts
+        self.server = ChatServer(("127.0.0.1", port), config, store=store, accounts=accounts, tls=tls)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
         self.thread.daemon = True
         self.thread.start()
@@ -41,6 +55,16 @@ class ServerThread:
             self.stopped = True
             self.server.stop()
             self.thread.join(timeout=5)
+            if self.store is not None:
+                self.store.close()
+            if self.accounts is not None:
+                self.accounts.close()
+
+
+def stored_server(path: Path, port: int = 0, **config: Any) -> ServerThread:
+    """A server keeping its history (and accounts) in the SQLite file ``path``."""
+    config.setdefault("max_rate", 0)
+    return ServerThread(ServerConfig(**config), port, store=SQLiteStore(path), accounts=Accounts(path))
 
 
 class RawClient:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,45 +14,21 @@ import pytest
 from messenger.accounts import AccountError, Accounts
 from messenger.client import Client, ConnectionClosed, LoginError, NameTaken
 from messenger.protocol import Error, Joined, Left, name_key
-from messenger.server import ChatServer, ServerConfig
 from messenger.session import ChatLink, LinkOptions, open_client
-from messenger.store import SQLiteStore
 
 from .clitools import RUN_TIMEOUT, WAIT, assert_one_error_line, cli_env, run_cli, start_cli
-from .conftest import RawClient
+from .conftest import RawClient, ServerThread, stored_server
 from .test_session import RecordingView
 
 PASSWORD = "correct horse battery staple"
 
 
-class AccountServer:
-    """A ChatServer with a history store and the accounts of one database file."""
-
-    def __init__(self, path: Path, **config: Any) -> None:
-        config.setdefault("max_rate", 0)
-        self.store = SQLiteStore(path)
-        self.accounts = Accounts(path)
-        self.server = ChatServer(
-            ("127.0.0.1", 0), ServerConfig(**config), store=self.store, accounts=self.accounts
-        )
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
-        self.thread.daemon = True
-        self.thread.start()
-        self.port = self.server.port
-
-    def stop(self) -> None:
-        self.server.stop()
-        self.thread.join(WAIT)
-        self.store.close()
-        self.accounts.close()
-
-
 @pytest.fixture
-def accounts_server(tmp_path: Path) -> Iterator[Callable[..., AccountServer]]:
-    started: list[AccountServer] = []
+def accounts_server(tmp_path: Path) -> Iterator[Callable[..., ServerThread]]:
+    started: list[ServerThread] = []
 
-    def start(**config: Any) -> AccountServer:
-        server = AccountServer(tmp_path / "chat.db", **config)
+    def start(**config: Any) -> ServerThread:
+        server = stored_server(tmp_path / "chat.db", **config)
         started.append(server)
         return server
 
@@ -119,7 +94,7 @@ def test_digits_are_not_letters() -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def test_a_registered_name_needs_its_password(accounts_server: Callable[..., AccountServer]) -> None:
+def test_a_registered_name_needs_its_password(accounts_server: Callable[..., ServerThread]) -> None:
     server = accounts_server()
     server.accounts.add("alice", PASSWORD)
     assert refusal(server.port, "alice").code == "password_required"
@@ -130,7 +105,7 @@ def test_a_registered_name_needs_its_password(accounts_server: Callable[..., Acc
         assert bob.login("bob").user == "bob"
 
 
-def test_the_owner_takes_over_a_held_name(accounts_server: Callable[..., AccountServer]) -> None:
+def test_the_owner_takes_over_a_held_name(accounts_server: Callable[..., ServerThread]) -> None:
     server = accounts_server()
     server.accounts.add("alice", PASSWORD)
     with connect(server.port) as watcher, connect(server.port) as stale, connect(server.port) as fresh:
@@ -155,7 +130,7 @@ def test_the_owner_takes_over_a_held_name(accounts_server: Callable[..., Account
 
 
 def test_an_unregistered_name_held_by_a_live_connection_stays_taken(
-    accounts_server: Callable[..., AccountServer],
+    accounts_server: Callable[..., ServerThread],
 ) -> None:
     server = accounts_server()
     with connect(server.port) as bob, connect(server.port) as other:
@@ -166,7 +141,7 @@ def test_an_unregistered_name_held_by_a_live_connection_stays_taken(
             other.login("BOB", timeout=WAIT)
 
 
-def test_auth_required_admits_accounts_only(accounts_server: Callable[..., AccountServer]) -> None:
+def test_auth_required_admits_accounts_only(accounts_server: Callable[..., ServerThread]) -> None:
     server = accounts_server(auth="required")
     server.accounts.add("alice", PASSWORD)
     unknown = refusal(server.port, "mallory", "guess")
@@ -176,7 +151,7 @@ def test_auth_required_admits_accounts_only(accounts_server: Callable[..., Accou
         alice.login("alice", password=PASSWORD)
 
 
-def test_a_server_password(accounts_server: Callable[..., AccountServer]) -> None:
+def test_a_server_password(accounts_server: Callable[..., ServerThread]) -> None:
     server = accounts_server(password="let me in")
     server.accounts.add("alice", PASSWORD)
     assert refusal(server.port, "bob").code == "password_required"
@@ -186,7 +161,7 @@ def test_a_server_password(accounts_server: Callable[..., AccountServer]) -> Non
         alice.login("alice", password=PASSWORD)  # a registered user gives its own
 
 
-def test_failed_logins_are_rate_limited_per_address(accounts_server: Callable[..., AccountServer]) -> None:
+def test_failed_logins_are_rate_limited_per_address(accounts_server: Callable[..., ServerThread]) -> None:
     server = accounts_server()
     server.accounts.add("alice", PASSWORD)
     with connect(server.port) as guesser:
@@ -202,7 +177,7 @@ def test_failed_logins_are_rate_limited_per_address(accounts_server: Callable[..
 
 
 def test_passwords_never_reach_logs_history_or_errors(
-    accounts_server: Callable[..., AccountServer], caplog: pytest.LogCaptureFixture, tmp_path: Path
+    accounts_server: Callable[..., ServerThread], caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     server = accounts_server(password="server secret")
     server.accounts.add("alice", PASSWORD)
@@ -230,7 +205,7 @@ def test_passwords_never_reach_logs_history_or_errors(
         assert secret.encode() not in stored
 
 
-def test_text_mode_logins_with_a_password(accounts_server: Callable[..., AccountServer]) -> None:
+def test_text_mode_logins_with_a_password(accounts_server: Callable[..., ServerThread]) -> None:
     server = accounts_server()
     server.accounts.add("alice", PASSWORD)
     first = RawClient(server.port)
@@ -333,7 +308,7 @@ def test_connect_asks_for_the_password_without_echo(serve: Any, tmp_path: Path) 
             child.terminate(force=True)
 
 
-def test_a_lookalike_of_an_online_name_is_taken(accounts_server: Callable[..., AccountServer]) -> None:
+def test_a_lookalike_of_an_online_name_is_taken(accounts_server: Callable[..., ServerThread]) -> None:
     server = accounts_server()
     with connect(server.port) as alice, connect(server.port) as mallory:
         alice.login("alice")
@@ -345,7 +320,7 @@ def test_a_lookalike_of_an_online_name_is_taken(accounts_server: Callable[..., A
         assert refused.value.code == "bad_name"
 
 
-def test_a_replaced_session_does_not_reconnect(accounts_server: Callable[..., AccountServer]) -> None:
+def test_a_replaced_session_does_not_reconnect(accounts_server: Callable[..., ServerThread]) -> None:
     """Whoever logged in last keeps the name: the replaced client must not take it back."""
     server = accounts_server()
     server.accounts.add("alice", PASSWORD)

@@ -6,7 +6,6 @@ Every test uses a real SQLite file in a temporary directory and real servers on 
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,44 +14,23 @@ import pytest
 
 from messenger.client import Client
 from messenger.protocol import HistoryEnd, Joined, Message, Welcome
-from messenger.server import ChatServer, ServerConfig
 from messenger.store import Retention, SQLiteStore, StoredMessage, StoreError
 
 from .clitools import RUN_TIMEOUT, WAIT, ServeProcess, assert_one_error_line, run_cli
-from .conftest import RawClient
+from .conftest import RawClient, ServerThread
+from .conftest import stored_server as server_with_history
 
 # ------------------------------------------------------------------------------------------------
 # Helpers
 # ------------------------------------------------------------------------------------------------
 
 
-class StoredServer:
-    """A ChatServer with a SQLite store at ``path``, serving in a thread."""
-
-    def __init__(self, path: Path, port: int = 0, **config: Any) -> None:
-        config.setdefault("max_rate", 0)
-        self.store = SQLiteStore(path)
-        self.server = ChatServer(("127.0.0.1", port), ServerConfig(**config), store=self.store)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
-        self.thread.daemon = True
-        self.thread.start()
-        self.port = self.server.port
-        self.stopped = False
-
-    def stop(self) -> None:
-        if not self.stopped:
-            self.stopped = True
-            self.server.stop()
-            self.thread.join(WAIT)
-            self.store.close()
-
-
 @pytest.fixture
-def stored_server(tmp_path: Path) -> Iterator[Callable[..., StoredServer]]:
-    started: list[StoredServer] = []
+def stored_server(tmp_path: Path) -> Iterator[Callable[..., ServerThread]]:
+    started: list[ServerThread] = []
 
-    def start(path: Path | None = None, **config: Any) -> StoredServer:
-        server = StoredServer(path or tmp_path / "history.db", **config)
+    def start(path: Path | None = None, **config: Any) -> ServerThread:
+        server = server_with_history(path or tmp_path / "history.db", **config)
         started.append(server)
         return server
 
@@ -201,7 +179,7 @@ def test_a_database_locked_by_another_program_is_refused(tmp_path: Path) -> None
 # ------------------------------------------------------------------------------------------------
 
 
-def test_login_replays_history_between_welcome_and_joined(stored_server: Callable[..., StoredServer]) -> None:
+def test_login_replays_history_between_welcome_and_joined(stored_server: Callable[..., ServerThread]) -> None:
     server = stored_server(history=3)
     alice, _ = log_in(server.port, "alice")
     sent = say_and_wait(alice, "one", "two", "three", "four")
@@ -220,7 +198,7 @@ def test_login_replays_history_between_welcome_and_joined(stored_server: Callabl
     assert frame.id == sent[-1].id + 1
 
 
-def test_a_client_can_opt_out_or_ask_for_more(stored_server: Callable[..., StoredServer]) -> None:
+def test_a_client_can_opt_out_or_ask_for_more(stored_server: Callable[..., ServerThread]) -> None:
     server = stored_server(history=2)
     alice, _ = log_in(server.port, "alice")
     say_and_wait(alice, *[f"m{n}" for n in range(10)])
@@ -230,7 +208,7 @@ def test_a_client_can_opt_out_or_ask_for_more(stored_server: Callable[..., Store
     assert [m.text for m in many[1:-1]] == ["m4", "m5", "m6", "m7", "m8", "m9"]
 
 
-def test_private_history_is_replayed_to_its_two_ends_only(stored_server: Callable[..., StoredServer]) -> None:
+def test_private_history_is_replayed_to_its_two_ends_only(stored_server: Callable[..., ServerThread]) -> None:
     server = stored_server()
     alice, _ = log_in(server.port, "alice")
     bob, _ = log_in(server.port, "bob")
@@ -247,7 +225,7 @@ def test_private_history_is_replayed_to_its_two_ends_only(stored_server: Callabl
     ]
 
 
-def test_history_pages_go_back_with_before(stored_server: Callable[..., StoredServer]) -> None:
+def test_history_pages_go_back_with_before(stored_server: Callable[..., ServerThread]) -> None:
     server = stored_server()
     alice, _ = log_in(server.port, "alice", history=0)
     sent = say_and_wait(alice, *[f"m{n}" for n in range(12)])
@@ -265,7 +243,7 @@ def test_history_pages_go_back_with_before(stored_server: Callable[..., StoredSe
     assert [m.id for m in third + second + first] == [m.id for m in sent]
 
 
-def test_a_history_page_never_gets_its_reader_cut_off(stored_server: Callable[..., StoredServer]) -> None:
+def test_a_history_page_never_gets_its_reader_cut_off(stored_server: Callable[..., ServerThread]) -> None:
     """200 long messages are more than --sendq: the page is cut to fit and says there is more."""
     server = stored_server(sendq=256 * 1024, max_line=16 * 1024)
     alice, _ = log_in(server.port, "alice", history=0)
@@ -281,7 +259,7 @@ def test_a_history_page_never_gets_its_reader_cut_off(stored_server: Callable[..
         pass
 
 
-def test_text_mode_shows_history_and_pages_it(stored_server: Callable[..., StoredServer]) -> None:
+def test_text_mode_shows_history_and_pages_it(stored_server: Callable[..., ServerThread]) -> None:
     server = stored_server(history=2)
     alice, _ = log_in(server.port, "alice")
     say_and_wait(alice, "one", "two", "three")
@@ -313,14 +291,14 @@ def test_text_mode_shows_history_and_pages_it(stored_server: Callable[..., Store
 
 def test_history_and_ids_continue_after_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "history.db"
-    first = StoredServer(path)
+    first = server_with_history(path)
     try:
         alice, _ = log_in(first.port, "alice")
         sent = say_and_wait(alice, "before the restart", "and this too")
         alice.close()
     finally:
         first.stop()
-    second = StoredServer(path)
+    second = server_with_history(path)
     try:
         bob, received = log_in(second.port, "bob")
         assert [m.text for m in received if isinstance(m, Message)] == ["before the restart", "and this too"]

@@ -28,8 +28,8 @@ from messenger.protocol import (
 )
 
 from .clitools import assert_one_error_line, run_cli
-from .conftest import RawClient, ServerThread
-from .test_history import StoredServer, log_in, page
+from .conftest import RawClient, ServerThread, stored_server
+from .test_history import log_in, page
 
 WAIT = 5.0
 
@@ -199,7 +199,7 @@ def test_text_mode_current_room_and_prefixes(server: ServerThread, connect: Any)
 
 
 def test_room_history_is_replayed_on_join_and_paged(tmp_path: Path) -> None:
-    server = StoredServer(tmp_path / "h.db", history=10)
+    server = stored_server(tmp_path / "h.db", history=10)
     try:
         alice, _ = log_in(server.port, "alice")
         join(alice, "#ops")
@@ -264,7 +264,7 @@ def test_piped_lines_after_a_join_go_to_that_room(server: ServerThread, connect:
 
 
 def test_text_mode_room_history_reads_like_the_room(tmp_path: Path) -> None:
-    server = StoredServer(tmp_path / "h.db", history=10)
+    server = stored_server(tmp_path / "h.db", history=10)
     text = RawClient(server.port)
     try:
         alice, _ = log_in(server.port, "alice")

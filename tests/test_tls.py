@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +13,11 @@ import trustme
 
 from messenger.client import Client, ConnectError, LoginError
 from messenger.protocol import Message
-from messenger.server import ChatServer, ServerConfig
+from messenger.server import ServerConfig
 from messenger.tls import client_context, server_context
 
 from .clitools import RUN_TIMEOUT, WAIT, ServeProcess, assert_one_error_line, run_cli
+from .conftest import ServerThread
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -43,24 +43,10 @@ def certs(tmp_path: Path) -> Certificates:
     return Certificates(tmp_path)
 
 
-class TLSServer:
-    def __init__(self, certs: Certificates, **config: Any) -> None:
-        config.setdefault("max_rate", 0)
-        context = server_context(certs.certfile, certs.keyfile)
-        self.server = ChatServer(("127.0.0.1", 0), ServerConfig(**config), tls=context)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
-        self.thread.daemon = True
-        self.thread.start()
-        self.port = self.server.port
-
-    def stop(self) -> None:
-        self.server.stop()
-        self.thread.join(WAIT)
-
-
 @pytest.fixture
-def tls_server(certs: Certificates) -> Iterator[TLSServer]:
-    server = TLSServer(certs, handshake_timeout=1.0)
+def tls_server(certs: Certificates) -> Iterator[ServerThread]:
+    context = server_context(certs.certfile, certs.keyfile)
+    server = ServerThread(ServerConfig(max_rate=0, handshake_timeout=1.0), tls=context)
     yield server
     server.stop()
 
@@ -82,7 +68,7 @@ def next_message(client: Client) -> Message:
 # ------------------------------------------------------------------------------------------------
 
 
-def test_chat_over_tls_end_to_end(tls_server: TLSServer, certs: Certificates) -> None:
+def test_chat_over_tls_end_to_end(tls_server: ServerThread, certs: Certificates) -> None:
     alice = tls_client(tls_server.port, certs, "alice")
     bob = tls_client(tls_server.port, certs, "bob")
     try:
@@ -98,14 +84,14 @@ def test_chat_over_tls_end_to_end(tls_server: TLSServer, certs: Certificates) ->
         bob.close()
 
 
-def test_a_certificate_from_another_ca_is_refused(tls_server: TLSServer, certs: Certificates) -> None:
+def test_a_certificate_from_another_ca_is_refused(tls_server: ServerThread, certs: Certificates) -> None:
     with pytest.raises(ConnectError, match="not trusted"):
         Client.connect("127.0.0.1", tls_server.port, timeout=WAIT, tls=client_context(certs.stranger_cafile))
     # The server is unharmed.
     tls_client(tls_server.port, certs, "alice").close()
 
 
-def test_a_stalled_handshake_blocks_nobody(tls_server: TLSServer, certs: Certificates) -> None:
+def test_a_stalled_handshake_blocks_nobody(tls_server: ServerThread, certs: Certificates) -> None:
     silent = socket.create_connection(("127.0.0.1", tls_server.port))
     half = socket.create_connection(("127.0.0.1", tls_server.port))
     half.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # the start of a ClientHello
@@ -122,7 +108,7 @@ def test_a_stalled_handshake_blocks_nobody(tls_server: TLSServer, certs: Certifi
         half.close()
 
 
-def test_plaintext_on_a_tls_port_gets_a_clear_answer(tls_server: TLSServer) -> None:
+def test_plaintext_on_a_tls_port_gets_a_clear_answer(tls_server: ServerThread) -> None:
     with socket.create_connection(("127.0.0.1", tls_server.port), timeout=WAIT) as text:
         text.sendall(b"carol\n")
         assert text.makefile("rb").read() == (
