@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import IO
 
+import pexpect
+
 from messenger.client import Client
 from messenger.protocol import Joined, Message
 
@@ -207,3 +209,15 @@ class ServeProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=WAIT)
+
+
+def spawn_in_terminal(*args: str) -> pexpect.spawn:
+    """``messenger ARGS`` in a pseudo-terminal (a dumb one: plain lines, no colours)."""
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "messenger", *args],
+        env=cli_env(TERM="dumb", NO_COLOR="1"),
+        encoding="utf-8",
+        timeout=WAIT,
+        dimensions=(24, 200),
+    )

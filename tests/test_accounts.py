@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from messenger.client import Client, ConnectionClosed, LoginError, NameTaken
 from messenger.protocol import Error, Joined, Left, name_key
 from messenger.session import ChatLink, LinkOptions, open_client
 
-from .clitools import RUN_TIMEOUT, WAIT, assert_one_error_line, cli_env, run_cli, start_cli
+from .clitools import RUN_TIMEOUT, WAIT, assert_one_error_line, cli_env, run_cli, spawn_in_terminal, start_cli
 from .conftest import RawClient, ServerThread, stored_server
 from .test_session import RecordingView
 
@@ -287,13 +286,7 @@ def test_connect_asks_for_the_password_without_echo(serve: Any, tmp_path: Path) 
     db = str(tmp_path / "chat.db")
     run_cli("users", "add", "alice", "--db", db, input=PASSWORD + "\n")
     server = serve("--port", "0", "--db", db)
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "messenger", "connect", "--port", str(server.port), "--user", "alice"],
-        env=cli_env(TERM="dumb", NO_COLOR="1"),
-        encoding="utf-8",
-        timeout=WAIT,
-    )
+    child = spawn_in_terminal("connect", "--port", str(server.port), "--user", "alice")
     try:
         child.expect_exact("Password for alice: ", timeout=RUN_TIMEOUT)
         child.sendline(PASSWORD)
@@ -364,13 +357,7 @@ def test_connect_ends_when_replaced(serve: Any, tmp_path: Path) -> None:
 def test_users_add_on_a_terminal_asks_twice_without_echo(tmp_path: Path) -> None:
     db = str(tmp_path / "chat.db")
     for second, expected in ((PASSWORD, "registered alice"), ("typo", "the two passwords differ")):
-        child = pexpect.spawn(
-            sys.executable,
-            ["-m", "messenger", "users", "add", "alice", "--db", db],
-            env=cli_env(TERM="dumb", NO_COLOR="1"),
-            encoding="utf-8",
-            timeout=WAIT,
-        )
+        child = spawn_in_terminal("users", "add", "alice", "--db", db)
         try:
             child.expect_exact("New password for alice: ", timeout=RUN_TIMEOUT)
             child.sendline(PASSWORD)

@@ -13,7 +13,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from .clitools import (
     login,
     messages_from,
     run_cli,
+    spawn_in_terminal,
     start_cli,
     wait_for_joined,
 )
@@ -595,18 +595,6 @@ def test_send_to_a_server_that_is_not_there() -> None:
 # ------------------------------------------------------------------------------------------------
 # messenger connect, interactive in a pseudo-terminal
 # ------------------------------------------------------------------------------------------------
-
-
-def spawn_in_terminal(*args: str) -> pexpect.spawn:
-    """``messenger ARGS`` in a pseudo-terminal, without colours."""
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "messenger", *args],
-        env=cli_env(TERM="dumb", NO_COLOR="1"),
-        encoding="utf-8",
-        timeout=WAIT,
-        dimensions=(24, 200),
-    )
 
 
 def next_left(client: Client) -> Left:
