@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from . import __version__
 from .accounts import Accounts
 from .delivery import ChatLog, Outbox
+from .limits import AddressLimits, TokenBucket
 from .protocol import (
     DEFAULT_MAX_LINE,
     EOF,
@@ -78,15 +79,6 @@ DEFAULT_HISTORY = 50
 # half of --sendq in bytes (see Registry), so a page of long lines never gets a reader cut off.
 HISTORY_MAX = 500
 
-# Burst of new connections per address when there is no per-address connection limit.
-DEFAULT_CONN_BURST = 64
-# Failed logins per address: 5 at once, then one every 12 seconds: a person who mistypes is
-# never slowed down, a script guessing passwords gets 300 tries an hour instead of millions.
-FAILED_LOGIN_BURST = 5
-FAILED_LOGIN_RATE = 1 / 12
-# Refused connections are logged at most this often per address.
-WARN_EVERY = 60.0
-
 # One recv() reads at most this much; with the line limit it bounds a connection's input buffer.
 RECV_SIZE = 64 * 1024
 
@@ -121,30 +113,6 @@ class ServerConfig:
     # "required" only accounts.  ``password``: a password every unregistered login must give.
     auth: str = "open"
     password: str | None = None
-
-
-class TokenBucket:
-    """Flood control: ``wait`` returns how long to pause so that at most ``rate`` lines a
-    second pass on average, with ``burst`` passing at once."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = max(1, burst)
-        self.tokens = float(self.burst)
-        self.stamp = time.monotonic()
-
-    def is_full(self) -> bool:
-        return self.tokens + (time.monotonic() - self.stamp) * self.rate >= self.burst
-
-    def delay(self) -> float:
-        """Take one token; return the seconds to wait before using it (0 if available)."""
-        if self.rate <= 0:
-            return 0.0
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        self.tokens -= 1
-        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
 class ChatHandler(socketserver.BaseRequestHandler):
@@ -388,7 +356,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         then take the name over), or None when refused (the error is sent).  Passwords are never
         logged or echoed."""
         server, config = self.server, self.server.config
-        if server.failures_exceeded(self.address):
+        if server.limits.failures_exceeded(self.client_address[0]):
             self.error(
                 ErrorCode.RATE_LIMITED, "too many failed logins from your address; wait a minute", "hello"
             )
@@ -424,7 +392,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         return None
 
     def _refuse_login(self, why: str) -> None:
-        self.server.count_failure(self.address)
+        self.server.limits.count_failure(self.client_address[0])
         log.info("failed login from %s", self.address)
         self.error(ErrorCode.BAD_PASSWORD, f"{why}; try again", "hello")
         return None
@@ -569,7 +537,6 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.config = config or ServerConfig()
         self.tls = tls
         self.accounts = accounts
-        self._failures: dict[str, TokenBucket] = {}
         self.chat_log = ChatLog()
         self.store = store
         self.registry = Registry(
@@ -578,12 +545,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()
         self._connections_lock = threading.Lock()
-        # Per-address accounting, touched by the accept thread only (verify_request and
-        # service_actions) and by shutdown_request under the lock.
-        self._open_per_address: dict[str, int] = {}
-        self._accepted: dict[socket.socket, str] = {}
-        self._rate_per_address: dict[str, TokenBucket] = {}
-        self._warned_at: dict[str, float] = {}
+        self.limits = AddressLimits(self.config.max_per_ip, self.config.conn_rate)
         self._serving = False
         try:
             super().__init__(address, ChatHandler, bind_and_activate)
@@ -625,34 +587,11 @@ class ChatServer(socketserver.ThreadingTCPServer):
         """Turn away a connection over the per-address limits: closed at once, before any
         thread is started for it (and, as the protocol says, without a word before its first
         line)."""
-        address = str(client_address[0]) if isinstance(client_address, tuple) else str(client_address)
-        limit = self.config.max_per_ip
-        with self._connections_lock:
-            if limit and self._open_per_address.get(address, 0) >= limit:
-                self._warn(address, f"more than {limit} connections at once")
-                return False
-            if self.config.conn_rate > 0:
-                bucket = self._rate_per_address.get(address)
-                if bucket is None:
-                    bucket = TokenBucket(self.config.conn_rate, limit or DEFAULT_CONN_BURST)
-                    self._rate_per_address[address] = bucket
-                if bucket.delay() > 0:
-                    bucket.tokens += 1  # refused connections do not use up the allowance
-                    self._warn(address, f"more than {self.config.conn_rate:g} new connections a second")
-                    return False
-            self._open_per_address[address] = self._open_per_address.get(address, 0) + 1
-            self._accepted[request] = address  # type: ignore[index]
-        return True
+        address = client_address[0] if isinstance(client_address, tuple) else client_address
+        return self.limits.admit(request, str(address))
 
     def shutdown_request(self, request: object) -> None:
-        with self._connections_lock:
-            address = self._accepted.pop(request, None)  # type: ignore[call-overload]
-            if address is not None:
-                left = self._open_per_address[address] - 1
-                if left:
-                    self._open_per_address[address] = left
-                else:
-                    del self._open_per_address[address]
+        self.limits.release(request)
         super().shutdown_request(request)  # type: ignore[arg-type]
 
     def expects_password(self, name: str) -> bool:
@@ -662,43 +601,11 @@ class ChatServer(socketserver.ThreadingTCPServer):
             return True
         return self.accounts is not None and self.accounts.lookup(name) is not None
 
-    def failures_exceeded(self, address: str) -> bool:
-        """Whether ``address`` used up its failed logins (5, then one every 12 s)."""
-        with self._connections_lock:
-            bucket = self._failures.get(address)
-            return bucket is not None and bucket.tokens + (time.monotonic() - bucket.stamp) * bucket.rate < 1
-
-    def count_failure(self, address: str) -> None:
-        with self._connections_lock:
-            bucket = self._failures.setdefault(address, TokenBucket(FAILED_LOGIN_RATE, FAILED_LOGIN_BURST))
-            bucket.delay()
-
-    def _forget_quiet_addresses(self) -> None:
-        """Drop the rate buckets of addresses that have earned their whole burst back, so the
-        table does not grow with every address ever seen."""
-        with self._connections_lock:
-            for address, bucket in list(self._rate_per_address.items()):
-                if address not in self._open_per_address and bucket.is_full():
-                    del self._rate_per_address[address]
-            if len(self._warned_at) > 1000:
-                self._warned_at.clear()
-            for address, bucket in list(self._failures.items()):
-                if bucket.is_full():
-                    del self._failures[address]
-
-    def _warn(self, address: str, why: str) -> None:
-        """Log a refused connection, at most once a minute per address (a flood must not flood
-        the log too)."""
-        now = time.monotonic()
-        if now - self._warned_at.get(address, -WARN_EVERY) >= WARN_EVERY:
-            self._warned_at[address] = now
-            log.warning("refusing connections from %s: %s", address, why)
-
     def service_actions(self) -> None:
         """Runs in the serve_forever loop once per poll interval: close logins that took too long
         and connections that were asked to close but whose peer does not read."""
         now = time.monotonic()
-        self._forget_quiet_addresses()
+        self.limits.forget_quiet()
         for handler in self.connections():
             if handler.closing_at is not None:
                 if now - handler.closing_at > self.config.shutdown_grace:

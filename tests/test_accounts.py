@@ -173,6 +173,8 @@ def test_failed_logins_are_rate_limited_per_address(accounts_server: Callable[..
         with pytest.raises(LoginError) as refused:
             guesser.login("alice", password=PASSWORD, timeout=WAIT)  # even the right one, for now
         assert refused.value.code == "rate_limited"
+    # The limit is the address's, not the connection's: a new connection does not reset it.
+    assert refusal(server.port, "alice", PASSWORD).code == "rate_limited"
 
 
 def test_passwords_never_reach_logs_history_or_errors(

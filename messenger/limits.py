@@ -1,0 +1,127 @@
+"""Rate limits: the token bucket, and what one address may do (connections, failed logins).
+
+``AddressLimits`` is the server's per-address bookkeeping, behind its own lock: connections open
+at once and new ones per second (checked when a connection is accepted, before any thread is
+started for it), and failed logins.  Tables of quiet addresses are forgotten, so they do not
+grow with every address ever seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger("messenger.server")
+
+# Burst of new connections per address when there is no per-address connection limit.
+DEFAULT_CONN_BURST = 64
+# Failed logins per address: 5 at once, then one every 12 seconds: a person who mistypes is
+# never slowed down, a script guessing passwords gets 300 tries an hour instead of millions.
+FAILED_LOGIN_BURST = 5
+FAILED_LOGIN_RATE = 1 / 12
+# Refused connections are logged at most this often per address.
+WARN_EVERY = 60.0
+
+
+class TokenBucket:
+    """At most ``rate`` events a second on average, with ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.burst = max(1, burst)
+        self.tokens = float(self.burst)
+        self.stamp = time.monotonic()
+
+    def available(self) -> float:
+        """The tokens there are now (without taking one)."""
+        return min(self.burst, self.tokens + (time.monotonic() - self.stamp) * self.rate)
+
+    def is_full(self) -> bool:
+        return self.available() >= self.burst
+
+    def delay(self) -> float:
+        """Take one token; return the seconds to wait before using it (0 if available)."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class AddressLimits:
+    """Per-address limits: ``max_open`` connections at once (0 = none), ``conn_rate`` new ones a
+    second after a burst of ``max_open`` (0 = none), and failed logins."""
+
+    def __init__(self, max_open: int, conn_rate: float) -> None:
+        self.max_open = max_open
+        self.conn_rate = conn_rate
+        self._lock = threading.Lock()
+        self._open: dict[str, int] = {}
+        self._admitted: dict[object, str] = {}  # request -> its address, until released
+        self._new: dict[str, TokenBucket] = {}
+        self._failures: dict[str, TokenBucket] = {}
+        self._warned_at: dict[str, float] = {}
+
+    def admit(self, request: object, address: str) -> bool:
+        """Count a new connection from ``address``, or refuse it (False) over a limit."""
+        with self._lock:
+            if self.max_open and self._open.get(address, 0) >= self.max_open:
+                self._warn(address, f"more than {self.max_open} connections at once")
+                return False
+            if self.conn_rate > 0:
+                bucket = self._new.get(address)
+                if bucket is None:
+                    bucket = self._new[address] = TokenBucket(
+                        self.conn_rate, self.max_open or DEFAULT_CONN_BURST
+                    )
+                if bucket.delay() > 0:
+                    bucket.tokens += 1  # refused connections do not use up the allowance
+                    self._warn(address, f"more than {self.conn_rate:g} new connections a second")
+                    return False
+            self._open[address] = self._open.get(address, 0) + 1
+            self._admitted[request] = address
+        return True
+
+    def release(self, request: object) -> None:
+        """The connection ``admit`` counted has closed."""
+        with self._lock:
+            address = self._admitted.pop(request, None)
+            if address is None:
+                return
+            left = self._open[address] - 1
+            if left:
+                self._open[address] = left
+            else:
+                del self._open[address]
+
+    def failures_exceeded(self, address: str) -> bool:
+        """Whether ``address`` has used up its failed logins for now."""
+        with self._lock:
+            bucket = self._failures.get(address)
+            return bucket is not None and bucket.available() < 1
+
+    def count_failure(self, address: str) -> None:
+        with self._lock:
+            self._failures.setdefault(address, TokenBucket(FAILED_LOGIN_RATE, FAILED_LOGIN_BURST)).delay()
+
+    def forget_quiet(self) -> None:
+        """Drop the buckets of addresses that have earned everything back."""
+        with self._lock:
+            for address, bucket in list(self._new.items()):
+                if address not in self._open and bucket.is_full():
+                    del self._new[address]
+            for address, bucket in list(self._failures.items()):
+                if bucket.is_full():
+                    del self._failures[address]
+            if len(self._warned_at) > 1000:
+                self._warned_at.clear()
+
+    def _warn(self, address: str, why: str) -> None:
+        """Log a refusal at most once a minute per address (a flood must not flood the log)."""
+        now = time.monotonic()
+        if now - self._warned_at.get(address, -WARN_EVERY) >= WARN_EVERY:
+            self._warned_at[address] = now
+            log.warning("refusing connections from %s: %s", address, why)
