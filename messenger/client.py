@@ -52,7 +52,7 @@ from .protocol import (
     encode,
     parse_server_frame,
 )
-from .tls import HANDSHAKE_TIMEOUT, TLSChannel, TLSError
+from .tls import HANDSHAKE_TIMEOUT, TLSChannel, TLSError, TLSPeerClosed
 
 
 class MessengerError(Exception):
@@ -65,6 +65,10 @@ class ConnectError(MessengerError):
 
 class ConnectionClosed(MessengerError):
     """The connection ended: the server closed it, or the network failed."""
+
+
+class ServerClosed(ConnectionClosed):
+    """The server ended the connection in order (end of stream), rather than the network failing."""
 
 
 class LoginError(MessengerError):
@@ -141,7 +145,11 @@ class Client:
                 channel.handshake(sock, timeout if timeout is not None else HANDSHAKE_TIMEOUT)
             except TLSError as exc:
                 sock.close()
-                hint = "; is the server serving TLS? (try without --tls)" if "closed" in str(exc) else ""
+                hint = (
+                    "; is the server serving TLS? (try without --tls)"
+                    if isinstance(exc, TLSPeerClosed)
+                    else ""
+                )
                 raise ConnectError(f"TLS with {host}:{port} failed: {exc}{hint}") from None
             except TimeoutError:
                 sock.close()
@@ -193,10 +201,8 @@ class Client:
                 raise ProtocolViolation(
                     f"no answer to the login within {timeout:g} s; is this a messenger server?"
                 ) from None
-            except ConnectionClosed as exc:
-                if "closed the connection" not in str(exc):
-                    raise
-                raise ConnectionClosed(
+            except ServerClosed:
+                raise ServerClosed(
                     "the server closed the connection without answering the login (it may limit "
                     "connections from one address; its log says why)"
                 ) from None
@@ -269,7 +275,7 @@ class Client:
                 self._fill(timeout)
                 continue
             if event is EOF:
-                raise ConnectionClosed("the server closed the connection")
+                raise ServerClosed("the server closed the connection")
             if isinstance(event, (LineTooLong, BadEncoding)):
                 raise ProtocolViolation("the server sent an over-long or non-UTF-8 line")
             assert isinstance(event, Line)

@@ -288,7 +288,7 @@ class Registry:
                         sender_key=member.key,
                         text=text,
                         recipient=to_name,
-                        recipient_key=name_key(to_name) if to_name is not None else None,
+                        recipient_key=target.key if target is not None else None,
                         action=action,
                         room=place,
                     )

@@ -255,12 +255,6 @@ class Renderer:
         return stamp
 
 
-def render_frame(frame: ServerFrame, me: str | None = None) -> Text | None:
-    """The line for ``frame`` as one Text, without timestamps (None for frames that show nothing)."""
-    line = Renderer(me=me).render(frame)
-    return None if line is None else line.text
-
-
 def render_users(users: tuple[str, ...], room: str | None = None) -> Text:
     where = "" if room is None else f" in {room}"
     line = Text(f"Online{where} ({len(users)}): ", style=NOTICE_STYLE)

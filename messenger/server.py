@@ -191,6 +191,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             log.info("TLS handshake with %s failed: %s", self.address, exc)
             return False
         self.channel = channel
+        log.debug("TLS with %s: %s", self.address, channel.version)
         return True
 
     def _peek_first_byte(self) -> int | None:

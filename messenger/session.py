@@ -175,13 +175,14 @@ class ChatLink:
     def known_rooms(self) -> list[str]:
         """Every room we are in or have seen in a room list."""
         with self._lock:
-            return sorted(self._known_rooms | set(self._rooms))
+            return sorted(self._known_rooms)
 
     def switch_to(self, room: str) -> None:
         """Make ``room`` current at once, when its ``join`` is sent, so that lines typed or piped
         right after go there (the server's ``joined`` comes later)."""
         with self._lock:
             self._rooms = [r for r in self._rooms if r != room] + [room]
+            self._known_rooms.add(room)
         self.view.status_changed()
 
     def _is_me(self, name: str) -> bool:

@@ -26,6 +26,11 @@ class TLSError(Exception):
     """A TLS problem, as one sentence for a person."""
 
 
+class TLSPeerClosed(TLSError):
+    """The other end closed the connection in the middle of the handshake (it does not speak
+    TLS, or refused ours)."""
+
+
 def server_context(certfile: str, keyfile: str) -> ssl.SSLContext:
     """TLS 1.2 or later with the ``ssl`` module's secure defaults.  Raises TLSError."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -91,7 +96,7 @@ class TLSChannel:
                     self._flush(sock)
                     data = sock.recv(RECV_SIZE)
                     if not data:
-                        raise TLSError(
+                        raise TLSPeerClosed(
                             "the other end closed the connection during the TLS handshake"
                         ) from None
                     with self._lock:

@@ -21,7 +21,6 @@ from messenger.render import (
     make_console,
     mentions,
     name_style,
-    render_frame,
     render_prompt,
 )
 
@@ -33,8 +32,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def plain(frame, me: str | None = None) -> str:
     console = make_console(io.StringIO(), color="never")
-    text = render_frame(frame, me=me)
-    assert text is not None
+    line = Renderer(me=me).render(frame)
+    assert line is not None
+    text = line.text
     with console.capture() as capture:
         console.print(text)
     return capture.get()
@@ -98,7 +98,7 @@ def test_no_color_environment_switches_colours_off(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("NO_COLOR", "1")
     buffer = io.StringIO()
     console = make_console(buffer, color="auto")
-    console.print(render_frame(Message(id=1, sender="alice", text="hi", ts=TS)))
+    console.print(Renderer().render(Message(id=1, sender="alice", text="hi", ts=TS)))
     assert "\x1b[3" not in buffer.getvalue()  # no foreground colours
 
 
