@@ -13,7 +13,7 @@ import enum
 import functools
 import json
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -853,6 +853,21 @@ class TextCommand:
 
     frame: ClientFrame | None = None
     help: bool = False
+
+
+def in_room(frame: ClientFrame, room: str) -> ClientFrame:
+    """A typed line is about the typist's current ``room``: messages, actions, ``/history`` and a
+    bare ``/part``.  Lobby frames carry no room, like those of a client that knows nothing of
+    rooms (and are returned as they are: the common case costs nothing)."""
+    if room == LOBBY and not isinstance(frame, Part):
+        return frame
+    if isinstance(frame, Say) and frame.to is None and frame.room is None:
+        return replace(frame, room=room)
+    if isinstance(frame, (Me, HistoryRequest)) and frame.room is None:
+        return replace(frame, room=room)
+    if isinstance(frame, Part) and not frame.room:
+        return replace(frame, room=room)
+    return frame
 
 
 def parse_text_command(line: str) -> TextCommand:

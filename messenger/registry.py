@@ -359,7 +359,7 @@ class Registry:
             counts = [RoomInfo(room=room, users=len(members)) for room, members in self._rooms.items()]
         return RoomList(rooms=tuple(sorted(counts, key=lambda info: info.room)))
 
-    def in_room(self, member: Member, room: str) -> bool:
+    def is_in_room(self, member: Member, room: str) -> bool:
         with self._lock:
             return member in self._rooms.get(room, {})
 
@@ -412,7 +412,7 @@ class Registry:
         """Send ``member`` a page of the past messages of ``room`` (the lobby by default) that it
         may see, oldest first, then ``history_end``.  Raises FrameError ``not_in_room``."""
         place = LOBBY if room is None else self._room_name(room, "history")
-        if not self.in_room(member, place):
+        if not self.is_in_room(member, place):
             raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", "history")
         found = []
         if self.store is not None and self._is_member_locked(member) and limit > 0:

@@ -19,7 +19,7 @@ import socketserver
 import ssl
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from . import __version__
 from .accounts import Accounts
@@ -28,7 +28,6 @@ from .limits import AddressLimits, TokenBucket
 from .protocol import (
     DEFAULT_MAX_LINE,
     EOF,
-    LOBBY,
     NEED_DATA,
     TEXT_HELP,
     BadEncoding,
@@ -60,6 +59,7 @@ from .protocol import (
     detect_mode,
     encode,
     encode_for,
+    in_room,
     is_blank,
     normalize_name,
     parse_client_frame,
@@ -294,22 +294,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if command.help:
             self.send_raw("".join(f"{line}\n" for line in TEXT_HELP).encode())
         elif command.frame is not None:
-            self.dispatch(self._in_current_room(command.frame))
-
-    def _in_current_room(self, frame: ClientFrame) -> ClientFrame:
-        """Text mode has a current room (the one joined last): lines, /me, /history and a bare
-        /part are about it."""
-        assert self.member is not None
-        current = self.member.current_room
-        if current == LOBBY and not isinstance(frame, Part):
-            return frame  # the lobby is the default everywhere: nothing to add
-        if isinstance(frame, (Say, Me)) and frame.room is None and getattr(frame, "to", None) is None:
-            return replace(frame, room=current)
-        if isinstance(frame, HistoryRequest) and frame.room is None:
-            return replace(frame, room=current)
-        if isinstance(frame, Part) and not frame.room:
-            return replace(frame, room=current)
-        return frame
+            assert self.member is not None
+            # Text mode has a current room (the one joined last): lines go there.
+            self.dispatch(in_room(command.frame, self.member.current_room))
 
     def dispatch(self, frame: ClientFrame) -> None:
         if not self.logged_in and not isinstance(frame, (Hello, Bye)):

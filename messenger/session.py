@@ -15,7 +15,7 @@ import logging
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
@@ -27,13 +27,10 @@ from .protocol import (
     ClientFrame,
     Error,
     FrameError,
-    HistoryRequest,
     Join,
     Joined,
     Left,
-    Me,
     Message,
-    Part,
     Pong,
     Renamed,
     RoomList,
@@ -41,6 +38,7 @@ from .protocol import (
     Shutdown,
     Users,
     Welcome,
+    in_room,
     name_key,
     normalize_room,
     parse_text_command,
@@ -429,16 +427,3 @@ def submit_line(link: ChatLink, line: str, literal: bool = False, to: str | None
         link.switch_to(room)
         return LineResult(Outcome.SENT)
     return LineResult(Outcome.SENT if link.send(frame) else Outcome.OFFLINE)
-
-
-def in_room(frame: ClientFrame, room: str) -> ClientFrame:
-    """A typed line is about the current room: messages, actions, /history and a bare /part.
-    Lobby frames carry no room, like those of a client that knows nothing of rooms."""
-    label = None if room == LOBBY else room
-    if isinstance(frame, Say) and frame.to is None and frame.room is None:
-        return replace(frame, room=label)
-    if isinstance(frame, (Me, HistoryRequest)) and frame.room is None:
-        return replace(frame, room=label)
-    if isinstance(frame, Part) and not frame.room:
-        return replace(frame, room=room)
-    return frame
