@@ -57,18 +57,26 @@ def feed_lines(link: ChatLink, view: ConsoleView, lines: Iterable[str | None], s
             view.error(f"line longer than {DEFAULT_MAX_LINE} characters; not sent")
             continue
         result = submit(line)
-        if result.outcome is Outcome.INVALID:
-            refused += 1
-            view.error(result.message)
-        elif result.outcome is Outcome.HELP:
-            for help_line in CLIENT_HELP:
-                view.notice(help_line)
-        elif result.outcome is Outcome.OFFLINE and link.options.reconnect:
-            refused += 1
-            view.error("not connected right now; the line was not sent")
-        elif result.outcome in (Outcome.QUIT, Outcome.OFFLINE):
+        if result.outcome is Outcome.QUIT or (
+            result.outcome is Outcome.OFFLINE and not link.options.reconnect
+        ):
             break
+        refused += report(view, result, "not connected right now; the line was not sent")
     return refused
+
+
+def report(view: ConsoleView, result: LineResult, offline: str) -> bool:
+    """Tell the person what became of a line that was not simply sent; True if it was refused."""
+    if result.outcome is Outcome.INVALID:
+        view.error(result.message)
+        return True
+    if result.outcome is Outcome.OFFLINE:
+        view.error(offline)
+        return True
+    if result.outcome is Outcome.HELP:
+        for help_line in CLIENT_HELP:
+            view.notice(help_line)
+    return False
 
 
 def run_lines(
@@ -132,13 +140,7 @@ def run_editor(link: ChatLink, view: ConsoleView, editor: LineEditor, lines: que
                     link.leave()
                     editor.interrupt()
                     return
-                if result.outcome is Outcome.INVALID:
-                    view.error(result.message)
-                elif result.outcome is Outcome.HELP:
-                    for help_line in CLIENT_HELP:
-                        view.notice(help_line)
-                elif result.outcome is Outcome.OFFLINE:
-                    view.error("not connected right now; the line was not sent (press ↑ to recall it)")
+                report(view, result, "not connected right now; the line was not sent (press ↑ to recall it)")
 
     threading.Thread(target=send_entered, name="sender", daemon=True).start()
     link.on_end(editor.interrupt)
