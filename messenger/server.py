@@ -449,9 +449,11 @@ class ChatHandler(socketserver.BaseRequestHandler):
     # -- output -------------------------------------------------------------------------------
 
     def send(self, frame: ServerFrame) -> None:
-        """Queue a frame for this connection, in its mode."""
-        assert self.member is not None
-        self.send_raw(encode_for(self.member.mode, frame))
+        """Queue a frame for this connection, in its mode (its outbox's: the outbox exists from
+        the first line on, a moment before the member does)."""
+        outbox = self.outbox
+        assert outbox is not None
+        self.server.registry.reply(outbox, encode_for(outbox.mode, frame))
 
     def send_raw(self, data: bytes) -> None:
         assert self.outbox is not None
@@ -624,7 +626,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         handlers = self.connections()
         frame = Shutdown(message=message)
         for handler in handlers:
-            if handler.outbox is not None:
+            if handler.outbox is not None:  # it said something, so it gets a goodbye
                 handler.send(frame)
             handler.close()
         deadline = time.monotonic() + self.config.shutdown_grace
