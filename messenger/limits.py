@@ -16,6 +16,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -157,19 +159,31 @@ class AddressLimits:
 
 
 class CheckGate:
-    """At most ``size`` password checks at once, server-wide; the others wait in line up to
-    ``wait`` seconds.  Bounds the memory scrypt takes (16 MiB per check) and the CPU."""
+    """Password checks, run on ``size`` worker threads of their own, server-wide; a login waits in
+    line up to ``wait`` seconds.  Dedicated threads bound the memory scrypt takes (16 MiB per
+    check), not only while checks run but after: the C allocator keeps a thread's freed block for
+    that thread, so checks run on every connection's own thread (even a few at a time) would
+    leave 16 MiB behind on each of them."""
 
     def __init__(self, size: int = CHECKS_AT_ONCE, wait: float = CHECK_WAIT) -> None:
         self.size = size
         self.wait = wait
-        self._slots = threading.BoundedSemaphore(size)
+        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="password-check")
 
     def run(self, check: Callable[[], T]) -> tuple[bool, T | None]:
-        """``(True, check())`` once a slot is free, or ``(False, None)`` when none was in time."""
-        if not self._slots.acquire(timeout=self.wait):
+        """``(True, check())`` once a worker ran it, or ``(False, None)`` when none was free in
+        time (the check is then dropped from the line, never run)."""
+        try:
+            future = self._pool.submit(check)
+        except RuntimeError:  # closed: the server is stopping
             return False, None
         try:
-            return True, check()
-        finally:
-            self._slots.release()
+            return True, future.result(timeout=self.wait)
+        except FutureTimeout:
+            if future.cancel():
+                return False, None
+            return True, future.result()  # it had just started: a check takes milliseconds
+
+    def close(self) -> None:
+        """Drop the checks still waiting; the workers end after the ones running."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

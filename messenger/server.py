@@ -702,4 +702,5 @@ class ChatServer(socketserver.ThreadingTCPServer):
         for outbox in outboxes:
             outbox.released.wait(max(0.0, deadline + 0.5 - time.monotonic()))
         self.chat_log.stop()
+        self.password_checks.close()
         log.info("server stopped")
