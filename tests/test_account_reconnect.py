@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pexpect
 
 from messenger.client import Client
 from messenger.protocol import Nick, Renamed, Welcome
 from messenger.session import ChatLink, LinkOptions, open_client
 
-from .clitools import WAIT
+from .clitools import RUN_TIMEOUT, WAIT, run_cli, spawn_in_terminal
 from .conftest import ServerThread, stored_server
 from .test_session import RecordingView
 
@@ -79,3 +82,30 @@ def test_when_the_name_is_gone_the_account_name_is_kept(tmp_path: Path) -> None:
     finally:
         link.leave()
         server.stop()
+
+
+def test_the_terminal_client_gets_a_renamed_account_back_in(serve: Any, tmp_path: Path) -> None:
+    """``messenger connect`` as bob, ``/nick bobby``, the server is killed and started again:
+    the client is back in as bobby."""
+    db = str(tmp_path / "chat.db")
+    assert run_cli("users", "add", "bob", "--db", db, input=PASSWORD + "\n").returncode == 0
+    first = serve("--port", "0", "--db", db)
+    child = spawn_in_terminal("connect", "--port", str(first.port), "--user", "bob")
+    try:
+        child.expect_exact("Password for bob: ", timeout=RUN_TIMEOUT)
+        child.sendline(PASSWORD)
+        child.expect_exact("bob has joined the chat!")
+        child.sendline("/nick bobby")
+        child.expect_exact("bob is now known as bobby")
+        first.stop()
+        child.expect_exact("Reconnecting")
+        serve("--port", str(first.port), "--db", db)
+        child.expect_exact("Connected to the server!", timeout=RUN_TIMEOUT)
+        child.expect_exact("bob is now known as bobby")
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
