@@ -139,7 +139,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.logged_in = False
         self.history_wanted = 0
         self.awaiting_password: str | None = None  # text mode: a registered name awaiting its password
-        self.account_key: str | None = None  # the account whose password this connection gave
+        self.account: Account | None = None  # the account whose password this connection gave
         self.channel: TLSChannel | None = None
         _tune_socket(self.request)
         self.server.track(self)
@@ -341,7 +341,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self.error(ErrorCode.SERVER_FULL, "the server is full; try again later", "hello")
             self.close()
             return
-        self.account_key = account.key if account is not None else None
+        self.account = account
         self.logged_in = True
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.mode.value)
 
@@ -486,7 +486,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         and under ``--auth required`` no name but one's account's is held at all."""
         accounts = self.server.accounts
         account = accounts.lookup(name) if accounts is not None else None
-        if account is not None and account.key == self.account_key:
+        if account is not None and account == self.account:  # the same key and registration
             return account.name
         if account is not None:
             why = f"{account.name} is a registered name; log in with its password to use it"

@@ -124,6 +124,23 @@ def test_the_text_mode_logins_need_the_password(
         assert not client.line().startswith("Online")
 
 
+def test_a_takeover_needs_the_password(
+    server: ServerThread, opened: Callable[[RawClient], RawClient]
+) -> None:
+    """With dave online, logins as dave (or a lookalike) without his password, in either mode,
+    neither get in nor disturb him."""
+    dave, _ = log_in_raw(server.port, "dave", DAVE)
+    opened(dave)
+    for hello in ({"user": "DAVE"}, {"user": "dаve", "password": "guess"}):
+        intruder = opened(RawClient(server.port))
+        intruder.send_json({"type": "hello", **hello})
+        assert intruder.frame()["code"] in ("password_required", "bad_password")
+    text = opened(RawClient(server.port))
+    text.send("dave guess\n")
+    assert text.line().startswith("error: wrong")
+    assert "dave" in who(dave)  # still online, never replaced
+
+
 def test_the_owner_may_rename_and_come_back_to_the_name(
     server: ServerThread, opened: Callable[[RawClient], RawClient]
 ) -> None:
