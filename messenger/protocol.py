@@ -387,16 +387,22 @@ def _require(obj: dict[str, Any], key: str, kind: type, type_name: str, optional
     return value
 
 
-def _integer(
-    obj: dict[str, Any], key: str, type_name: str, low: int = 0, optional: bool = False
-) -> int | None:
-    """An integer field in ``low``..MAX_INT (None when optional and absent), so that no value a
-    peer sends can overflow SQLite or any other code path later."""
-    value = _require(obj, key, int, type_name, optional)
+def _optional_integer(obj: dict[str, Any], key: str, type_name: str, low: int = 0) -> int | None:
+    """An integer field in ``low``..MAX_INT, or None when absent, so that no value a peer sends
+    can overflow SQLite or any other code path later."""
+    value = _require(obj, key, int, type_name, optional=True)
     if value is not None and not low <= value <= MAX_INT:
         raise FrameError(
             ErrorCode.BAD_FRAME, f"'{type_name}' field '{key}' must be from {low} to {MAX_INT}", type_name
         )
+    return value
+
+
+def _integer(obj: dict[str, Any], key: str, type_name: str, low: int = 0) -> int:
+    """A required integer field in ``low``..MAX_INT."""
+    _require(obj, key, int, type_name)
+    value = _optional_integer(obj, key, type_name, low)
+    assert value is not None
     return value
 
 
@@ -481,7 +487,7 @@ def parse_client_frame(text: str) -> ClientFrame:
     if kind == "hello":
         return Hello(
             user=_require(obj, "user", str, kind),
-            history=_integer(obj, "history", kind, optional=True),
+            history=_optional_integer(obj, "history", kind),
             password=_require(obj, "password", str, kind, optional=True),
         )
     if kind == "say":
@@ -508,8 +514,8 @@ def parse_client_frame(text: str) -> ClientFrame:
         return Bye()
     if kind == "history":
         return HistoryRequest(
-            limit=_integer(obj, "limit", kind, optional=True),
-            before=_integer(obj, "before", kind, low=1, optional=True),
+            limit=_optional_integer(obj, "limit", kind),
+            before=_optional_integer(obj, "before", kind, low=1),
             room=_require(obj, "room", str, kind, optional=True),
         )
     raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
@@ -522,6 +528,16 @@ def _str_tuple(obj: dict[str, Any], key: str, kind: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _room_list(obj: dict[str, Any]) -> RoomList:
+    rooms = []
+    for item in _require(obj, "rooms", list, "rooms"):
+        if not isinstance(item, dict):
+            raise FrameError(ErrorCode.BAD_FRAME, "'rooms' entries must be objects", "rooms")
+        room = _require(item, "room", str, "rooms")
+        rooms.append(RoomInfo(room=room, users=_integer(item, "users", "rooms")))
+    return RoomList(rooms=tuple(rooms))
+
+
 def parse_server_frame(text: str) -> ServerFrame:
     """Parse one line sent by a server.  Unknown frame types raise FrameError (callers that
     want forward compatibility catch it and skip the line)."""
@@ -532,7 +548,7 @@ def parse_server_frame(text: str) -> ServerFrame:
             user=_require(obj, "user", str, kind),
             users=_str_tuple(obj, "users", kind),
             server=_require(obj, "server", str, kind, optional=True) or "",
-            protocol=_integer(obj, "protocol", kind, optional=True) or PROTOCOL_VERSION,
+            protocol=_optional_integer(obj, "protocol", kind) or PROTOCOL_VERSION,
         )
     if kind == "joined":
         return Joined(
@@ -563,15 +579,7 @@ def parse_server_frame(text: str) -> ServerFrame:
             users=_str_tuple(obj, "users", kind), room=_require(obj, "room", str, kind, optional=True)
         )
     if kind == "rooms":
-        listed = _require(obj, "rooms", list, kind)
-        rooms = []
-        for item in listed:
-            if not isinstance(item, dict):
-                raise FrameError(ErrorCode.BAD_FRAME, "'rooms' entries must be objects", kind)
-            rooms.append(
-                RoomInfo(room=_require(item, "room", str, kind), users=_integer(item, "users", kind))
-            )
-        return RoomList(rooms=tuple(rooms))
+        return _room_list(obj)
     if kind == "nick":
         return Renamed(
             old=_require(obj, "old", str, kind),
