@@ -330,6 +330,24 @@ def test_any_text_line_after_login(probe: Probe, line: str) -> None:
     probe.text_session.send(line, closing=isinstance(frame, Bye), silent=silent)
 
 
+@FUZZ
+@given(line=st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\n"), max_size=60))
+@example(line="alice " + "9" * 5000)
+def test_any_first_text_line(probe: Probe, line: str) -> None:
+    """Before login a text line is a name (or a name and a password): whatever it is, it gets an
+    answer, and a login on the same connection then works."""
+    client = probe.connect()
+    client.send(line.encode("utf-8") + b"\n")
+    first = probe.read(client, json_mode=False)
+    if not first.startswith("Welcome, "):
+        name = next(probe.names)
+        client.send(f"{name}\n")
+        probe.until(client, False, f"{name} has joined")
+    probe.pong(client, json_mode=False)
+    client.close()
+    probe.opened.remove(client)
+
+
 # --------------------------------------------------------------------------------------------
 # A hostile server must not crash the client either
 # --------------------------------------------------------------------------------------------
