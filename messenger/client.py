@@ -16,6 +16,7 @@ import contextlib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -97,6 +98,16 @@ class Incoming:
 
     line: str
     frame: ServerFrame | None
+
+
+def _time_left(deadline: float | None) -> float | None:
+    """Seconds until ``deadline`` (None: no deadline); TimeoutError once it has passed."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("no frame from the server in time")
+    return left
 
 
 class Client:
@@ -194,9 +205,12 @@ class Client:
         other end does not answer like a messenger server.
         """
         self.send(Hello(user=user, history=history, password=password))
+        # One deadline for the whole wait: frames of other types, or bytes trickled one at a
+        # time, must not stretch it.
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
-                incoming = self.receive_line(timeout=timeout)
+                incoming = self.receive_line(timeout=_time_left(deadline))
             except TimeoutError:
                 raise ProtocolViolation(
                     f"no answer to the login within {timeout:g} s; is this a messenger server?"
@@ -256,23 +270,27 @@ class Client:
     # -- receiving ----------------------------------------------------------------------------
 
     def receive(self, timeout: float | None = None) -> ServerFrame:
-        """The next frame from the server.  ``timeout`` (seconds) raises TimeoutError.
+        """The next frame from the server.  ``timeout`` (seconds, for the whole wait) raises
+        TimeoutError.
 
         A Shutdown frame is returned like any other; the call after it raises ConnectionClosed.
         Lines of a type this client does not know are skipped (the protocol may grow new ones).
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            incoming = self.receive_line(timeout)
+            incoming = self.receive_line(_time_left(deadline))
             if incoming.frame is not None:
                 return incoming.frame
 
     def receive_line(self, timeout: float | None = None) -> Incoming:
         """The next line from the server as received, with its parsed frame (None when the frame
-        type is newer than this client).  For tools that pass the protocol on, like ``--json``."""
+        type is newer than this client).  For tools that pass the protocol on, like ``--json``.
+        ``timeout`` bounds the whole wait, however the line's bytes trickle in."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             event = self._decoder.next_event()
             if event is NEED_DATA:
-                self._fill(timeout)
+                self._fill(_time_left(deadline))
                 continue
             if event is EOF:
                 raise ServerClosed("the server closed the connection")

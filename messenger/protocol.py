@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import math
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -31,6 +32,12 @@ DEFAULT_MAX_LINE = 16 * 1024
 SERVER_LINE_FACTOR = 4
 
 MAX_NAME_LENGTH = 32
+# Every integer field of a frame lies in 0..MAX_INT (tighter where docs/protocol.md says so):
+# the range of SQLite's INTEGER, in which ids are stored and compared.
+MAX_INT = 2**63 - 1
+# A frame's JSON nests at most this deep (the frame object is level 1), so whatever a client
+# puts in a ping token can be parsed and echoed back from any thread's stack.
+MAX_DEPTH = 32
 NAME_PUNCTUATION = frozenset("_-.")
 # Rooms: everyone starts in the lobby; a frame without a "room" field is about the lobby, so
 # version 1 clients, which know nothing of rooms, see exactly the chat they always saw.
@@ -358,7 +365,9 @@ def frame_to_dict(frame: Frame) -> dict[str, Any]:
 
 def encode(frame: Frame) -> bytes:
     """One JSON-mode line: compact UTF-8 JSON (no ASCII escaping) ended by ``\\n``."""
-    text = json.dumps(frame_to_dict(frame), ensure_ascii=False, separators=(",", ":"))
+    # allow_nan=False: the parser never lets NaN or Infinity in, and nothing may go out that an
+    # RFC 8259 parser (every browser) would reject.
+    text = json.dumps(frame_to_dict(frame), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.encode("utf-8") + b"\n"
 
 
@@ -380,38 +389,93 @@ def _require(obj: dict[str, Any], key: str, kind: type, type_name: str, optional
     return value
 
 
-def _has_lone_surrogate(obj: object) -> bool:
-    """True if any string (key or value) in a decoded JSON value cannot be encoded as UTF-8."""
-    stack = [obj]
+def _optional_integer(obj: dict[str, Any], key: str, type_name: str, low: int = 0) -> int | None:
+    """An integer field in ``low``..MAX_INT, or None when absent, so that no value a peer sends
+    can overflow SQLite or any other code path later."""
+    value = _require(obj, key, int, type_name, optional=True)
+    if value is not None and not low <= value <= MAX_INT:
+        raise FrameError(
+            ErrorCode.BAD_FRAME, f"'{type_name}' field '{key}' must be from {low} to {MAX_INT}", type_name
+        )
+    return value
+
+
+def _integer(obj: dict[str, Any], key: str, type_name: str, low: int = 0) -> int:
+    """A required integer field in ``low``..MAX_INT."""
+    _require(obj, key, int, type_name)
+    value = _optional_integer(obj, key, type_name, low)
+    assert value is not None
+    return value
+
+
+class _NotStrictJSON(ValueError):
+    """Raised from json.loads hooks: what Python's json accepts but RFC 8259 does not."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotStrictJSON(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotStrictJSON("a number is too large (it would be infinite)")
+    return value
+
+
+def _check_strings_and_depth(obj: object) -> tuple[bool, int]:
+    """Whether any string (key or value) in a decoded JSON value is a lone surrogate, which no
+    UTF-8 line can carry onwards; and how deep the value nests (a scalar is 0).  Iterative, so
+    any depth json.loads accepted is walked without recursion."""
+    surrogate, deepest = False, 0
+    stack: list[tuple[object, int]] = [(obj, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                return True
+            if not surrogate:
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    surrogate = True
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            deepest = max(deepest, depth + 1)
+            stack.extend((part, depth + 1) for pair in item.items() for part in pair)
         elif isinstance(item, list):
-            stack.extend(item)
-    return False
+            deepest = max(deepest, depth + 1)
+            stack.extend((part, depth + 1) for part in item)
+    return surrogate, deepest
+
+
+def _too_deep(re: str | None = None) -> FrameError:
+    return FrameError(ErrorCode.BAD_FRAME, f"a frame may nest at most {MAX_DEPTH} levels deep", re)
 
 
 def _parse_object(text: str) -> dict[str, Any]:
+    """Strict JSON (RFC 8259: no NaN, Infinity or numbers that overflow to it), an object, with a
+    string ``type``, nested at most MAX_DEPTH deep and without lone surrogates."""
     try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError):
+        obj = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NotStrictJSON as exc:
+        raise FrameError(ErrorCode.BAD_JSON, f"that line is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _too_deep() from None
+    except ValueError:
         raise FrameError(ErrorCode.BAD_JSON, "that line is not valid JSON") from None
     if not isinstance(obj, dict):
         raise FrameError(ErrorCode.BAD_FRAME, "a frame must be a JSON object")
     kind = obj.get("type")
     if not isinstance(kind, str):
         raise FrameError(ErrorCode.BAD_FRAME, "a frame needs a string field 'type'")
-    if "\\u" in text and _has_lone_surrogate(obj):
-        # JSON escapes can spell a lone surrogate, which no UTF-8 line can carry onwards.
-        re = None if _has_lone_surrogate(kind) else kind
-        raise FrameError(ErrorCode.BAD_FRAME, "a string holds an invalid \\u escape (a lone surrogate)", re)
+    nested = text.count("[") + text.count("{") > MAX_DEPTH
+    if nested or "\\u" in text:
+        surrogate, depth = _check_strings_and_depth(obj)
+        re = None if _check_strings_and_depth(kind)[0] else kind
+        if surrogate:
+            # JSON escapes can spell a lone surrogate, which no UTF-8 line can carry onwards.
+            message = "a string holds an invalid \\u escape (a lone surrogate)"
+            raise FrameError(ErrorCode.BAD_FRAME, message, re)
+        if depth > MAX_DEPTH:
+            raise _too_deep(re)
     return obj
 
 
@@ -423,12 +487,9 @@ def parse_client_frame(text: str) -> ClientFrame:
     obj = _parse_object(text)
     kind = obj["type"]
     if kind == "hello":
-        history = _require(obj, "history", int, kind, optional=True)
-        if history is not None and history < 0:
-            raise FrameError(ErrorCode.BAD_FRAME, "'history' must be 0 or more", kind)
         return Hello(
             user=_require(obj, "user", str, kind),
-            history=history,
+            history=_optional_integer(obj, "history", kind),
             password=_require(obj, "password", str, kind, optional=True),
         )
     if kind == "say":
@@ -454,12 +515,10 @@ def parse_client_frame(text: str) -> ClientFrame:
     if kind == "bye":
         return Bye()
     if kind == "history":
-        limit = _require(obj, "limit", int, kind, optional=True)
-        before = _require(obj, "before", int, kind, optional=True)
-        if limit is not None and limit < 0:
-            raise FrameError(ErrorCode.BAD_FRAME, "'limit' must be 0 or more", kind)
         return HistoryRequest(
-            limit=limit, before=before, room=_require(obj, "room", str, kind, optional=True)
+            limit=_optional_integer(obj, "limit", kind),
+            before=_optional_integer(obj, "before", kind, low=1),
+            room=_require(obj, "room", str, kind, optional=True),
         )
     raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
 
@@ -469,6 +528,16 @@ def _str_tuple(obj: dict[str, Any], key: str, kind: str) -> tuple[str, ...]:
     if not all(isinstance(item, str) for item in value):
         raise FrameError(ErrorCode.BAD_FRAME, f"'{kind}' field '{key}' must be a list of strings", kind)
     return tuple(value)
+
+
+def _room_list(obj: dict[str, Any]) -> RoomList:
+    rooms = []
+    for item in _require(obj, "rooms", list, "rooms"):
+        if not isinstance(item, dict):
+            raise FrameError(ErrorCode.BAD_FRAME, "'rooms' entries must be objects", "rooms")
+        room = _require(item, "room", str, "rooms")
+        rooms.append(RoomInfo(room=room, users=_integer(item, "users", "rooms")))
+    return RoomList(rooms=tuple(rooms))
 
 
 def parse_server_frame(text: str) -> ServerFrame:
@@ -481,7 +550,7 @@ def parse_server_frame(text: str) -> ServerFrame:
             user=_require(obj, "user", str, kind),
             users=_str_tuple(obj, "users", kind),
             server=_require(obj, "server", str, kind, optional=True) or "",
-            protocol=_require(obj, "protocol", int, kind, optional=True) or PROTOCOL_VERSION,
+            protocol=_optional_integer(obj, "protocol", kind) or PROTOCOL_VERSION,
             account=_require(obj, "account", str, kind, optional=True),
         )
     if kind == "joined":
@@ -499,7 +568,7 @@ def parse_server_frame(text: str) -> ServerFrame:
         )
     if kind == "message":
         return Message(
-            id=_require(obj, "id", int, kind),
+            id=_integer(obj, "id", kind),
             sender=_require(obj, "from", str, kind),
             text=_require(obj, "text", str, kind),
             ts=_require(obj, "ts", str, kind, optional=True) or "",
@@ -513,15 +582,7 @@ def parse_server_frame(text: str) -> ServerFrame:
             users=_str_tuple(obj, "users", kind), room=_require(obj, "room", str, kind, optional=True)
         )
     if kind == "rooms":
-        listed = _require(obj, "rooms", list, kind)
-        rooms = []
-        for item in listed:
-            if not isinstance(item, dict):
-                raise FrameError(ErrorCode.BAD_FRAME, "'rooms' entries must be objects", kind)
-            rooms.append(
-                RoomInfo(room=_require(item, "room", str, kind), users=_require(item, "users", int, kind))
-            )
-        return RoomList(rooms=tuple(rooms))
+        return _room_list(obj)
     if kind == "nick":
         return Renamed(
             old=_require(obj, "old", str, kind),
@@ -537,7 +598,7 @@ def parse_server_frame(text: str) -> ServerFrame:
             re=_require(obj, "re", str, kind, optional=True),
         )
     if kind == "history_end":
-        return HistoryEnd(count=_require(obj, "count", int, kind), more=obj.get("more") is True)
+        return HistoryEnd(count=_integer(obj, "count", kind), more=obj.get("more") is True)
     if kind == "shutdown":
         return Shutdown(message=_require(obj, "message", str, kind, optional=True) or "")
     raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
@@ -910,7 +971,9 @@ def parse_text_command(line: str) -> TextCommand:
     if command == "ping":
         return TextCommand(Ping(token=rest or None))
     if command == "history":
-        if rest and not (rest.isascii() and rest.isdigit()):
+        # Digits are counted before int(): Python refuses to convert more than 4300 of them.
+        number = rest.isascii() and rest.isdigit() and len(rest) <= len(str(MAX_INT))
+        if rest and not (number and int(rest) <= MAX_INT):
             raise FrameError(ErrorCode.BAD_FRAME, "usage: /history [N]", "history")
         return TextCommand(HistoryRequest(limit=int(rest) if rest else None))
     raise FrameError(ErrorCode.UNKNOWN_COMMAND, f"unknown command /{command}; type /help for commands")

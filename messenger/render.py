@@ -124,9 +124,13 @@ def local_time(ts: str | None, tz: tzinfo | None = None, now: datetime | None = 
             moment = datetime.fromisoformat(ts.replace("Z", "+00:00"))
         except ValueError:
             moment = None
-    if moment is None or moment.tzinfo is None:
+    try:
+        # A server's ts at the edge of the calendar ("0001-01-01T00:00+14:00") has no local time.
+        moment = moment.astimezone(tz) if moment is not None and moment.tzinfo is not None else None
+    except OverflowError:
+        moment = None
+    if moment is None:
         return current.strftime("%H:%M")
-    moment = moment.astimezone(tz)
     return moment.strftime("%H:%M" if moment.date() == current.date() else "%b %d %H:%M")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 
 # The first byte of every TLS connection: a handshake record (ClientHello).
 TLS_HANDSHAKE_BYTE = 0x16
@@ -83,9 +84,11 @@ class TLSChannel:
         self.version: str | None = None
 
     def handshake(self, sock: socket.socket, timeout: float = HANDSHAKE_TIMEOUT) -> None:
-        """Complete the handshake over ``sock`` (blocking, at most ``timeout`` seconds in
-        all).  Raises TLSError, or OSError/TimeoutError from the socket."""
-        sock.settimeout(timeout)
+        """Complete the handshake over ``sock`` (blocking, at most ``timeout`` seconds in all:
+        a deadline for the whole handshake, not for each read, so a peer that trickles its
+        ClientHello a byte at a time is dropped on time).  Raises TLSError, or
+        OSError/TimeoutError from the socket."""
+        deadline = time.monotonic() + timeout
         try:
             while True:
                 try:
@@ -93,7 +96,8 @@ class TLSChannel:
                         self._tls.do_handshake()
                     break
                 except ssl.SSLWantReadError:
-                    self._flush(sock)
+                    self._flush(sock, deadline)
+                    _wait_until(sock, deadline)
                     data = sock.recv(RECV_SIZE)
                     if not data:
                         raise TLSPeerClosed(
@@ -105,16 +109,17 @@ class TLSChannel:
                     raise TLSError(f"the server's certificate is not trusted: {exc.verify_message}") from None
                 except ssl.SSLError as exc:
                     raise TLSError(f"the TLS handshake failed: {_reason(exc)}") from None
-            self._flush(sock)  # the last handshake bytes (and a TLS 1.3 server's session tickets)
+            self._flush(sock, deadline)  # the last handshake bytes (and TLS 1.3 session tickets)
             self.version = self._tls.version()
         finally:
             sock.settimeout(None)
 
-    def _flush(self, sock: socket.socket) -> None:
+    def _flush(self, sock: socket.socket, deadline: float) -> None:
         with self._lock:
             data = self._outgoing.read()
         if data:
-            sock.sendall(data)
+            _wait_until(sock, deadline)
+            sock.sendall(data)  # the timeout bounds the whole sendall, not each send
 
     def decrypt(self, data: bytes | None) -> bytes:
         """Feed received ciphertext; return the plaintext it completes (maybe ``b""``).  The end
@@ -145,6 +150,14 @@ class TLSChannel:
         with self._lock:
             self._tls.write(data)
             return self._outgoing.read()
+
+
+def _wait_until(sock: socket.socket, deadline: float) -> None:
+    """Give the socket's next operation the time left until ``deadline``; TimeoutError if none."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the TLS handshake took too long")
+    sock.settimeout(left)
 
 
 def _reason(exc: BaseException) -> str:

@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 from messenger import protocol
 from messenger.protocol import (
     EOF,
+    MAX_DEPTH,
+    MAX_INT,
     NEED_DATA,
     PROTOCOL_VERSION,
     BadEncoding,
@@ -31,6 +33,8 @@ from messenger.protocol import (
     ErrorCode,
     FrameError,
     Hello,
+    HistoryEnd,
+    HistoryRequest,
     Joined,
     Left,
     Line,
@@ -202,7 +206,12 @@ json_values = st.recursive(
 opt_text = st.none() | st.text()
 
 client_frames = st.one_of(
-    st.builds(Hello, user=st.text(), history=st.none() | st.integers(min_value=0), password=opt_text),
+    st.builds(
+        Hello,
+        user=st.text(),
+        history=st.none() | st.integers(min_value=0, max_value=MAX_INT),
+        password=opt_text,
+    ),
     st.builds(Say, text=st.text(), to=opt_text),
     st.builds(Me, text=st.text()),
     st.just(Who()),
@@ -223,7 +232,7 @@ server_frames = st.one_of(
     st.builds(Left, user=st.text(), ts=st.text(), reason=st.text(min_size=1)),
     st.builds(
         Message,
-        id=st.integers(min_value=0),
+        id=st.integers(min_value=0, max_value=MAX_INT),
         sender=st.text(),
         text=st.text(),
         ts=st.text(),
@@ -425,6 +434,114 @@ def test_escaped_surrogate_pairs_are_fine_lone_ones_refused() -> None:
     with pytest.raises(FrameError) as caught:
         parse_client_frame('{"type":"\\ud800"}')
     assert (caught.value.code, caught.value.re) == (ErrorCode.BAD_FRAME, None)
+
+
+# Strict JSON (RFC 8259) both ways: Python's json accepts NaN, Infinity, -Infinity and numbers
+# that overflow to infinity, then writes them back out as bare NaN/Infinity, which no browser
+# parses.  The parser refuses them with bad_json; encode refuses to write them.
+NOT_STRICT_JSON = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1E400", "[1,NaN]", '{"a":Infinity}']
+
+
+@pytest.mark.parametrize("value", NOT_STRICT_JSON)
+@pytest.mark.parametrize("parse", [parse_client_frame, parse_server_frame])
+def test_nan_and_infinity_are_not_json(value: str, parse: object) -> None:
+    for line in (f'{{"type":"ping","token":{value}}}', f'{{"type":"pong","token":{value}}}'):
+        with pytest.raises(FrameError) as caught:
+            parse(line)  # type: ignore[operator]
+        assert caught.value.code is ErrorCode.BAD_JSON
+
+
+def test_finite_floats_and_underflow_are_fine() -> None:
+    assert parse_client_frame('{"type":"ping","token":[1.5,-0.0,1e-999,1e308]}') == Ping(
+        token=[1.5, -0.0, 0.0, 1e308]
+    )
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), [1, {"a": float("nan")}]])
+def test_encode_never_writes_nan_or_infinity(value: object) -> None:
+    with pytest.raises(ValueError):
+        encode(Pong(token=value))
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_tokens_nest_at_most_max_depth() -> None:
+    # The frame object is level 1, so a token may nest MAX_DEPTH - 1 deep, and echoes.
+    frame = parse_client_frame('{"type":"ping","token":' + nested(MAX_DEPTH - 1) + "}")
+    assert json.loads(encode(Pong(token=frame.token)))["token"] == json.loads(nested(MAX_DEPTH - 1))
+    # 980 levels are accepted by json.loads in a handler thread, which json.dumps then cannot
+    # encode (RecursionError: a traceback and a dead connection); 5,000 fit in a 16 KiB line.
+    for depth in (MAX_DEPTH, 980, 5000):
+        for parse in (parse_client_frame, parse_server_frame):
+            with pytest.raises(FrameError) as caught:
+                parse('{"type":"ping","token":' + nested(depth) + "}")
+            assert caught.value.code is ErrorCode.BAD_FRAME
+            assert str(MAX_DEPTH) in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "low"),
+    [
+        ('{"type":"hello","user":"a","history":-1}', "history", 0),
+        ('{"type":"hello","user":"a","history":9223372036854775808}', "history", 0),
+        ('{"type":"hello","user":"a","history":' + "9" * 4000 + "}", "history", 0),
+        ('{"type":"history","limit":-1}', "limit", 0),
+        ('{"type":"history","limit":9223372036854775808}', "limit", 0),
+        ('{"type":"history","before":0}', "before", 1),
+        ('{"type":"history","before":-9223372036854775809}', "before", 1),
+        ('{"type":"history","before":9223372036854775808}', "before", 1),
+    ],
+)
+def test_integer_fields_are_range_checked(line: str, field: str, low: int) -> None:
+    with pytest.raises(FrameError) as caught:
+        parse_client_frame(line)
+    assert caught.value.code is ErrorCode.BAD_FRAME
+    assert f"'{field}'" in caught.value.message
+    assert f"from {low} to {MAX_INT}" in caught.value.message
+
+
+def test_integer_fields_at_their_limits() -> None:
+    assert parse_client_frame(f'{{"type":"history","limit":0,"before":{MAX_INT}}}') == HistoryRequest(
+        limit=0, before=MAX_INT
+    )
+    assert parse_client_frame(f'{{"type":"history","limit":{MAX_INT},"before":1}}') == HistoryRequest(
+        limit=MAX_INT, before=1
+    )
+    assert parse_client_frame(f'{{"type":"hello","user":"a","history":{MAX_INT}}}').history == MAX_INT
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'{{"type":"message","id":{MAX_INT + 1},"from":"a","text":"t"}}',
+        '{"type":"message","id":-1,"from":"a","text":"t"}',
+        '{"type":"history_end","count":-1}',
+        f'{{"type":"history_end","count":{MAX_INT + 1}}}',
+        '{"type":"rooms","rooms":[{"room":"#a","users":-5}]}',
+        '{"type":"welcome","user":"a","users":[],"protocol":-1}',
+    ],
+)
+def test_server_integer_fields_are_range_checked(line: str) -> None:
+    with pytest.raises(FrameError) as caught:
+        parse_server_frame(line)
+    assert caught.value.code is ErrorCode.BAD_FRAME
+    assert parse_server_frame('{"type":"history_end","count":0}') == HistoryEnd(count=0)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["/history " + "1" * 5000, "/history " + "0" * 5000, f"/history {MAX_INT + 1}", "/history ²"],
+)
+def test_text_history_number_out_of_range_is_a_usage_error(line: str) -> None:
+    with pytest.raises(FrameError) as caught:
+        parse_text_command(line)
+    assert (caught.value.code, caught.value.message) == (ErrorCode.BAD_FRAME, "usage: /history [N]")
+
+
+def test_text_history_number_at_its_limit() -> None:
+    assert parse_text_command(f"/history {MAX_INT}") == TextCommand(HistoryRequest(limit=MAX_INT))
 
 
 def test_parse_server_frame_rejects_unknown_type_and_client_frames() -> None:

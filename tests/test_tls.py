@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +14,7 @@ from typing import Any
 import pytest
 import trustme
 
-from messenger.client import Client, ConnectError, LoginError
+from messenger.client import Client, ConnectError, LoginError, ProtocolViolation
 from messenger.protocol import Message
 from messenger.server import ServerConfig
 from messenger.tls import client_context, server_context
@@ -106,6 +109,107 @@ def test_a_stalled_handshake_blocks_nobody(tls_server: ServerThread, certs: Cert
     finally:
         silent.close()
         half.close()
+
+
+def client_hello() -> bytes:
+    """The first flight of a real TLS client: its ClientHello."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = client_context(insecure=True).wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    with contextlib.suppress(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
+
+
+PACE = 0.2  # seconds between trickled bytes: far below the 1 s a per-read timeout would allow
+
+
+def trickle_until_closed(port: int, data: bytes, give_up: float = 5.0) -> tuple[float, int]:
+    """Send ``data`` one byte every PACE seconds; how long until the server closed the
+    connection, and how many bytes had been sent by then."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as sock:
+        for sent, byte in enumerate(data, start=1):
+            try:
+                sock.sendall(bytes([byte]))
+                sock.settimeout(PACE)  # the pace of the trickle, and a watch for the close
+                if sock.recv(100) == b"":
+                    return time.monotonic() - started, sent
+            except TimeoutError:
+                pass
+            except (BrokenPipeError, ConnectionResetError):
+                return time.monotonic() - started, sent
+            assert time.monotonic() - started < give_up, "the server still reads the trickle"
+    raise AssertionError("the whole ClientHello went in, a byte at a time")
+
+
+def test_the_handshake_timeout_is_a_deadline_not_per_read(tls_server: ServerThread) -> None:
+    hello = client_hello()
+    elapsed, sent = trickle_until_closed(tls_server.port, hello)
+    # The fixture's handshake timeout is 1 s; the trickle would take len(hello) * PACE seconds.
+    assert 0.9 <= elapsed < 2.5
+    assert sent < len(hello) // 4
+
+
+def test_the_login_timeout_covers_a_handshake_in_progress(certs: Certificates) -> None:
+    context = server_context(certs.certfile, certs.keyfile)
+    server = ServerThread(ServerConfig(max_rate=0, handshake_timeout=10.0, login_timeout=0.5), tls=context)
+    try:
+        elapsed, _ = trickle_until_closed(server.port, client_hello())
+        assert elapsed < 2.0
+    finally:
+        server.stop()
+
+
+class Trickler:
+    """A peer that accepts one connection, reads what comes first (a ClientHello, a hello) and
+    then sends ``data`` a byte every PACE seconds: a server too slow to ever finish."""
+
+    def __init__(self, data: bytes) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.data = data
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        self.listener.settimeout(WAIT)
+        with contextlib.suppress(OSError), self.listener.accept()[0] as peer:
+            peer.recv(65536)
+            for byte in self.data:
+                peer.sendall(bytes([byte]))
+                if self.done.wait(PACE):
+                    return
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join(WAIT)
+        self.listener.close()
+
+
+def test_the_clients_handshake_timeout_is_a_deadline(certs: Certificates) -> None:
+    # A record header that promises 16 KiB, then its body a byte at a time.
+    peer = Trickler(b"\x16\x03\x03\x40\x00" + b"\x00" * 1000)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ConnectError, match="in time"):
+            Client.connect("127.0.0.1", peer.port, timeout=1.0, tls=client_context(certs.cafile))
+        assert time.monotonic() - started < 2.5
+    finally:
+        peer.close()
+
+
+def test_the_clients_login_timeout_is_a_deadline() -> None:
+    # Frames of a type the client skips, a byte at a time: each read is quick, the login never.
+    peer = Trickler(b'{"type":"typing"}\n' * 100)
+    try:
+        client = Client.connect("127.0.0.1", peer.port, timeout=WAIT)
+        started = time.monotonic()
+        with client, pytest.raises(ProtocolViolation, match="no answer to the login within 1 s"):
+            client.login("alice", timeout=1.0)
+        assert time.monotonic() - started < 2.5
+    finally:
+        peer.close()
 
 
 def test_plaintext_on_a_tls_port_gets_a_clear_answer(tls_server: ServerThread) -> None:
