@@ -351,7 +351,8 @@ def listen_failure(host: str, port: int, exc: OSError) -> typer.Exit:
             f"cannot listen on {host}:{port}: the port is in use (is another server running? "
             "choose another with --port)"
         )
-    return fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    reason = str(exc.strerror or exc).split(" (while attempting")[0]  # create_server's addition
+    return fail(f"cannot listen on {host}:{port}: {reason}")
 
 
 @contextlib.contextmanager
@@ -446,14 +447,28 @@ DbOption = Annotated[
 ]
 
 
-def open_accounts(db: str | None) -> Accounts:
+def open_accounts(db: str | None, create: bool = False) -> Accounts:
+    """The accounts of the server's database; only ``users add`` may create the file."""
     path = db if db is not None else str(default_db_path())
     if path == ":memory:":
         raise fail("accounts in ':memory:' would be gone at once; give the server's --db file")
+    if not create and not os.path.exists(path):
+        raise fail(f"cannot open the accounts in {path}: no such file (is --db the server's database?)")
     try:
         return Accounts(path)
     except (sqlite3.Error, OSError) as exc:
         raise fail(f"cannot open the accounts in {path}: {exc}") from None
+
+
+@contextlib.contextmanager
+def changing(accounts: Accounts) -> Iterator[None]:
+    """A refused change (AccountError) or a database that cannot be written: one error line."""
+    try:
+        yield
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise fail(f"cannot change the accounts in {accounts.path}: {exc}") from None
 
 
 def read_new_password(name: str) -> str:
@@ -504,11 +519,9 @@ def users_add(
     _help: HelpOption = False,
 ) -> None:
     """Register NAME; the password is read without echo (or as one line of stdin)."""
-    accounts = open_accounts(db)
-    try:
+    accounts = open_accounts(db, create=True)
+    with changing(accounts):
         account = accounts.add(name, read_new_password(name))
-    except AccountError as exc:
-        raise fail(str(exc)) from None
     typer.echo(f"registered {account.name}")
 
 
@@ -522,10 +535,8 @@ def users_passwd(
     accounts = open_accounts(db)
     if accounts.lookup(name) is None:
         raise fail(f"{name} is not registered")
-    try:
+    with changing(accounts):
         accounts.set_password(name, read_new_password(name))
-    except AccountError as exc:
-        raise fail(str(exc)) from None
     typer.echo(f"password of {name} changed")
 
 
@@ -536,10 +547,9 @@ def users_remove(
     _help: HelpOption = False,
 ) -> None:
     """Delete the account NAME (the name is free for anyone afterwards)."""
-    try:
-        open_accounts(db).remove(name)
-    except AccountError as exc:
-        raise fail(str(exc)) from None
+    accounts = open_accounts(db)
+    with changing(accounts):
+        accounts.remove(name)
     typer.echo(f"removed {name}")
 
 
@@ -973,7 +983,9 @@ def _exit_now(status: int) -> None:
     """Exit without waiting for the feeder thread, which may be blocked reading stdin (a normal
     interpreter exit could then deadlock on stdin's lock)."""
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError, AttributeError):  # AttributeError: None (>&-)  # closed by the reader (``| head``)
+        with contextlib.suppress(
+            OSError, ValueError, AttributeError
+        ):  # AttributeError: None (>&-)  # closed by the reader (``| head``)
             stream.flush()
     os._exit(status)
 

@@ -707,6 +707,8 @@ def test_closed_standard_streams_end_without_a_traceback(
     server: Any, tmp_path: Any, script: str, args: tuple[str, ...], status: int, error: str | None
 ) -> None:
     args = tuple(str(tmp_path / "h.db") if arg == "DB" else arg for arg in args)
+    if args[:2] == ("users", "list"):
+        assert run_cli("users", "add", "zed", "--db", str(tmp_path / "h.db"), input="pw\n").returncode == 0
     if args[0] != "users":
         args = (*args, "--port", str(server.port))
     result = run_in_shell(script, *args, input="hi\n")
@@ -968,3 +970,12 @@ def test_an_empty_password_at_the_prompt_is_asked_again_not_sent(serve: Callable
         if child.isalive():
             child.terminate(force=True)
     assert "too many" not in (child.before or "")
+
+
+def test_users_commands_name_a_database_they_cannot_use(tmp_path: Any) -> None:
+    missing = str(tmp_path / "nowhere" / "h.db")
+    for command in ("list", "remove ann", "passwd ann"):
+        result = run_cli("users", *command.split(), "--db", missing, input="pw\n")
+        assert result.returncode == 1, result.stderr
+        assert_one_error_line(result.stderr, missing, "no such file")
+    assert not (tmp_path / "nowhere").exists()  # looking did not create it

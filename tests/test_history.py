@@ -469,3 +469,12 @@ def test_a_write_failure_is_said_once_and_the_messages_wait_in_memory(
         assert [m.id for m in reopened.recent("bob", 10)] == [1, 2, 3]
     finally:
         reopened.close()
+
+
+def test_users_add_to_a_database_that_cannot_be_written_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    assert run_cli("users", "add", "ann", "--db", str(path), input="pw\n").returncode == 0
+    with immutable(path):
+        result = run_cli("users", "add", "bob", "--db", str(path), input="pw\n")
+    assert result.returncode == 1, result.stderr
+    assert_one_error_line(result.stderr, "cannot change the accounts", str(path))
