@@ -28,7 +28,7 @@ DEFAULT_PORT = 5555
 DEFAULT_MAX_LINE = 16 * 1024
 
 # Server lines may exceed the client limit (JSON escaping, added fields); clients accept this
-# multiple of the server's line limit (PROTOCOL.md, "Transport").
+# multiple of the server's line limit (docs/protocol.md, "Transport").
 SERVER_LINE_FACTOR = 4
 
 MAX_NAME_LENGTH = 32
@@ -59,7 +59,7 @@ def detect_mode(first_byte: bytes) -> Mode:
 
 
 class ErrorCode(str, enum.Enum):
-    """Every error code the server may send (PROTOCOL.md lists the first ten)."""
+    """Every error code the server may send (docs/protocol.md, "Error codes")."""
 
     BAD_JSON = "bad_json"
     BAD_FRAME = "bad_frame"

@@ -38,6 +38,10 @@ COMMIT_INTERVAL = 0.05
 BATCH_MAX = 2000
 # Retention is applied at start and then this often.
 RETENTION_EVERY = 3600.0
+# While the database cannot be written: how often to try again, and how many messages to keep
+# meanwhile (each at most --max-line, 16 KiB by default: 160 MiB at worst with the default).
+RETRY_INTERVAL = 1.0
+PENDING_MAX = 10_000
 # Waiting for another process's lock at start before calling the file locked.
 LOCK_TIMEOUT = 2.0
 
@@ -142,6 +146,9 @@ class SQLiteStore:
         self._written = 0  # how many added messages are committed (for flush)
         self._added = 0
         self._closing = False
+        self._failing: str | None = None  # why writing fails, while it does (said once)
+        self._dropped = 0  # unsaved messages given up while writing failed
+        self._failed_tries = 0
         self._db = self._open()
         self._last_id = self._read_last_id()
         self._next_retention = 0.0
@@ -166,7 +173,12 @@ class SQLiteStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
             db.execute("BEGIN IMMEDIATE")  # fails now, not later, if someone else holds a write lock
-            db.execute("COMMIT")
+            # SQLite opens a file it cannot write (read-only, immutable) read-only without a word;
+            # a real write, rolled back, finds out now rather than at the first message.
+            db.execute(
+                "INSERT INTO messages (id, ts, room, sender, sender_key, text) VALUES (0, '', '', '', '', '')"
+            )
+            db.execute("ROLLBACK")
         except sqlite3.DatabaseError as exc:
             db.close()
             self._release_lock_file()
@@ -177,6 +189,11 @@ class SQLiteStore:
         message = str(exc)
         if "locked" in message or "busy" in message:
             return f"the history database {self.path} is locked by another program; close it and try again"
+        if "readonly" in message or "read-only" in message:
+            return (
+                f"the history database {self.path} cannot be written ({message}); make it and its "
+                "directory writable (check chattr -i too), or give another file with --db"
+            )
         if "not a database" in message or "malformed" in message or "corrupt" in message:
             return (
                 f"the history database {self.path} is damaged ({message}); it was left as it is: "
@@ -258,6 +275,10 @@ class SQLiteStore:
             self._closing = True
             self._pending_lock.notify()
         self._writer.join(10)
+        if self._pending:
+            log.error(
+                "%d message(s) could not be saved to the history database %s", len(self._pending), self.path
+            )
         with self._db_lock, contextlib.suppress(sqlite3.Error):
             self._db.close()
         self._release_lock_file()
@@ -290,17 +311,49 @@ class SQLiteStore:
                     [_row(message) for message in batch],
                 )
                 self._db.execute("COMMIT")
-        except sqlite3.Error:
-            # Keep the batch queued (it is still served from memory) and try again shortly.
-            log.exception("could not write %d message(s) to the history database", len(batch))
+        except sqlite3.Error as exc:
             with self._db_lock, contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
-            time.sleep(1.0)
+            self._write_failed(exc)
             return
+        if self._failing is not None:
+            log.info(
+                "the history database %s can be written again: the %d message(s) kept in memory are saved",
+                self.path,
+                len(self._pending),
+            )
+            self._failing = None
         with self._pending_lock:
             del self._pending[: len(batch)]
             self._written += len(batch)
             self._pending_lock.notify_all()
+
+    def _write_failed(self, exc: sqlite3.Error) -> None:
+        """Keep the batch queued (it is still served from memory) and try again shortly; say so
+        once when it starts, not once a try.  Past PENDING_MAX the oldest unsaved messages are
+        given up (they were delivered; only their history is lost), so memory stays bounded."""
+        self._failed_tries += 1
+        if self._failing is None:
+            self._failing = str(exc)
+            log.error(
+                "cannot write to the history database %s (%s); new messages are kept in memory "
+                "(up to %d) and saved once it can be written again",
+                self.path,
+                exc,
+                PENDING_MAX,
+            )
+        with self._pending_lock:
+            excess = len(self._pending) - PENDING_MAX
+            if excess > 0:
+                del self._pending[:excess]
+                self._written += excess
+                self._dropped += excess
+                self._pending_lock.notify_all()
+                if self._dropped == excess:
+                    log.error("history kept in memory is full: the oldest unsaved messages are dropped")
+            retry = time.monotonic() + RETRY_INTERVAL
+            while not self._closing and (left := retry - time.monotonic()) > 0:
+                self._pending_lock.wait(left)
 
     def _apply_retention(self) -> None:
         self._next_retention = time.monotonic() + RETENTION_EVERY

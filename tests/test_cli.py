@@ -22,11 +22,12 @@ import pexpect
 import pytest
 
 from messenger import __version__
-from messenger.client import Client, ConnectionClosed
+from messenger.client import Client, ConnectError, ConnectionClosed
 from messenger.protocol import Left, Shutdown
 
 from .clitools import (
     ESCAPE,
+    MESSENGER,
     RUN_TIMEOUT,
     WAIT,
     ServeProcess,
@@ -667,3 +668,314 @@ def test_interactive_ctrl_c_and_ctrl_d_leave_cleanly(
             child.terminate(force=True)
     left = next_left(alice)
     assert (left.user, left.reason) == ("dave", "quit")
+
+
+# ------------------------------------------------------------------------------------------------
+# Closed standard streams: `<&-`, `>&-`, `2>&-` really close the descriptor (DEVNULL would not)
+# ------------------------------------------------------------------------------------------------
+
+
+def run_in_shell(script: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """``bash -c SCRIPT`` where "$@" is ``python -m messenger ARGS``: the redirections in SCRIPT
+    close descriptors as a shell user would."""
+    return subprocess.run(
+        ["bash", "-c", script, "bash", *MESSENGER, *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=RUN_TIMEOUT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "status", "error"),
+    [
+        ('"$@" <&-', ("connect", "--user", "ann"), 1, "stdin is closed"),
+        ('"$@" <&-', ("send", "--user", "ann"), 1, "nothing to send"),
+        ('"$@" <&-', ("send", "--user", "ann", "hello"), 0, None),
+        ('"$@" >&-', ("connect", "--user", "ann"), 1, "stdout is closed"),
+        ('"$@" >&-', ("send", "--user", "ann", "hello"), 0, None),
+        ('"$@" 2>&-', ("connect", "--user", "ann"), 0, None),
+        ('"$@" 2>&-', ("send", "--user", "ann", "hello"), 0, None),
+        ('"$@" <&-', ("users", "add", "ann", "--db", "DB"), 1, "password is empty"),
+        ('"$@" >&-', ("users", "list", "--db", "DB"), 0, None),
+        ('"$@" 2>&-', ("users", "list", "--db", "DB"), 0, None),
+    ],
+)
+def test_closed_standard_streams_end_without_a_traceback(
+    server: Any, tmp_path: Any, script: str, args: tuple[str, ...], status: int, error: str | None
+) -> None:
+    args = tuple(str(tmp_path / "h.db") if arg == "DB" else arg for arg in args)
+    if args[:2] == ("users", "list"):
+        assert run_cli("users", "add", "zed", "--db", str(tmp_path / "h.db"), input="pw\n").returncode == 0
+    if args[0] != "users":
+        args = (*args, "--port", str(server.port))
+    result = run_in_shell(script, *args, input="hi\n")
+    assert result.returncode == status, result.stderr
+    if error is None:
+        assert "Traceback" not in result.stderr and "error:" not in result.stderr, result.stderr
+    else:
+        assert_one_error_line(result.stderr, error)
+
+
+def test_listen_works_with_stdin_closed(server: Any, clients: Callable[[int, str], Client]) -> None:
+    alice = clients(server.port, "alice")
+    proc = subprocess.Popen(
+        [
+            "bash",
+            "-c",
+            'exec "$@" <&-',
+            "bash",
+            *MESSENGER,
+            "connect",
+            "--listen",
+            "--user",
+            "ear",
+            "--port",
+            str(server.port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
+    out = StreamLines(proc.stdout)  # type: ignore[arg-type]
+    try:
+        wait_for_joined(alice, "ear")
+        alice.say("for the listener")
+        out.expect(lambda line: line == "alice: for the listener")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=WAIT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_serve_runs_with_its_standard_streams_closed(tmp_path: Any) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "bash",
+            "-c",
+            'exec "$@" <&- >&- 2>&-',
+            "bash",
+            *MESSENGER,
+            "serve",
+            "--port",
+            str(port),
+            "--db",
+            ":memory:",
+        ],
+        env=cli_env(),
+    )
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while True:  # the banner cannot be read (stdout is closed): wait for the port to answer
+            try:
+                alice = login(port, "alice")
+                break
+            except ConnectError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.05)
+        alice.close()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=WAIT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+# ------------------------------------------------------------------------------------------------
+# Option values: usage errors that name what the user typed; help a person reads
+# ------------------------------------------------------------------------------------------------
+
+NONSENSE = [
+    ("serve", "--port", "-1"),
+    ("serve", "--port", "65536"),
+    ("serve", "--max-line", "0"),
+    ("serve", "--max-line", "1"),
+    ("serve", "--max-line", "99G"),
+    ("serve", "--max-line", "1.5M"),
+    ("serve", "--sendq", "-5"),
+    ("serve", "--sendq", "99999G"),
+    ("serve", "--max-rate", "nan"),
+    ("serve", "--max-rate", "-1"),
+    ("serve", "--burst", "0"),
+    ("serve", "--burst", "1" + "0" * 40),
+    ("serve", "--max-clients", "0"),
+    ("serve", "--max-per-ip", "-1"),
+    ("serve", "--max-conn-rate", "inf"),
+    ("serve", "--history", "501"),
+    ("serve", "--retain-days", "1e999"),
+    ("serve", "--retain-days", "10000000"),
+    ("serve", "--retain-messages", "-1"),
+    ("serve", "--log-level", "loud"),
+    ("serve", "--auth", "maybe"),
+    ("serve", "--password", ""),
+    ("connect", "--port", "0"),
+    ("connect", "--max-line", "0"),
+    ("connect", "--max-line", "-3"),
+    ("connect", "--max-line", "garbage"),
+    ("connect", "--timeout", "0"),
+    ("connect", "--timeout", "nan"),
+    ("connect", "--timeout", "1e300"),
+    ("connect", "--history", "-1"),
+    ("connect", "--history", "1" + "0" * 30),
+    ("connect", "--color", "pink"),
+    ("connect", "--bell", "loud"),
+    ("send", "--port", "0"),
+    ("send", "--max-line", "0"),
+    ("send", "--timeout", "-1"),
+]
+
+
+@pytest.mark.parametrize(("command", "option", "value"), NONSENSE)
+def test_nonsense_option_values_are_usage_errors_naming_the_option(
+    command: str, option: str, value: str
+) -> None:
+    extra = (
+        ("--user", "bot", "hi") if command == "send" else ("--user", "bot") if command == "connect" else ()
+    )
+    result = run_cli(command, f"{option}={value}", *extra)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert f"Invalid value for {option}:" in " ".join(result.stderr.split()), result.stderr
+
+
+def test_a_bad_value_from_the_environment_names_the_variable() -> None:
+    from_env = run_cli("connect", "--user", "bot", env=cli_env(MESSENGER_PORT="abc"))
+    assert from_env.returncode == 2
+    assert "Invalid value for MESSENGER_PORT:" in " ".join(from_env.stderr.split()), from_env.stderr
+    typed = run_cli("connect", "--user", "bot", "--port", "abc", env=cli_env(MESSENGER_PORT="5555"))
+    assert typed.returncode == 2
+    flat = " ".join(typed.stderr.split())
+    assert "Invalid value for --port:" in flat and "MESSENGER_PORT" not in flat, typed.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["", "serve", "connect", "send", "users", "users add", "users passwd", "users remove", "users list"],
+)
+def test_help_shows_no_python_types(command: str) -> None:
+    result = run_cli(*command.split(), "--help")
+    assert result.returncode == 0, result.stderr
+    for python_type in ("<str>", "<bool>", "<int", "<float", "<list", "range]", "x<="):
+        assert python_type not in result.stdout, f"{python_type} in 'messenger {command} --help'"
+
+
+def test_host_help_says_what_the_host_is_for_each_command() -> None:
+    assert "address to listen on" in " ".join(run_cli("serve", "--help").stdout.split())
+    assert "server to connect to" in " ".join(run_cli("connect", "--help").stdout.split())
+
+
+def test_a_second_server_on_the_same_port_and_database_is_told_about_the_port(
+    serve: Callable[..., ServeProcess], tmp_path: Any
+) -> None:
+    db = str(tmp_path / "h.db")
+    first = serve("--port", "0", "--db", db)
+    result = run_cli("serve", "--port", str(first.port), "--db", db)
+    assert result.returncode == 1
+    assert_one_error_line(result.stderr, "port is in use", str(first.port))
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("serve", "--tls-cert", "/nope.crt", "--tls-key", "/nope.key"), ("/nope.crt", "no such file")),
+        (("connect", "--user", "bot", "--cafile", "/nope.pem"), ("/nope.pem", "no such file")),
+        (("connect", "--user", "bot", "--password-file", "/nope.txt"), ("/nope.txt", "no such file")),
+        (("send", "--user", "bot", "--password-file", "/tmp", "hi"), ("/tmp", "directory")),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_named(args: tuple[str, ...], words: tuple[str, ...]) -> None:
+    result = run_cli(*args, "--port", str(free_port()))
+    assert result.returncode == 1, result.stderr
+    assert_one_error_line(result.stderr, *words)
+
+
+def test_an_empty_password_is_never_sent(server: Any, tmp_path: Any) -> None:
+    empty = tmp_path / "password"
+    empty.write_text("\n")
+    by_file = run_cli(
+        "send", "--user", "bot", "--port", str(server.port), "--password-file", str(empty), "hi"
+    )
+    assert by_file.returncode == 1
+    assert_one_error_line(by_file.stderr, "empty", str(empty))
+    env = cli_env(MESSENGER_PASSWORD="")
+    by_env = run_cli("connect", "--user", "bot", "--port", str(server.port), input="hi\n", env=env)
+    assert by_env.returncode == 1
+    assert_one_error_line(by_env.stderr, "MESSENGER_PASSWORD", "empty")
+
+
+# ------------------------------------------------------------------------------------------------
+# Prompts: Ctrl+C and Ctrl+D end the line and stop with status 0; an empty password is asked again
+# ------------------------------------------------------------------------------------------------
+
+
+def stop_at_prompt(child: pexpect.spawn, prompt: str, key: str) -> None:
+    child.expect_exact(prompt, timeout=RUN_TIMEOUT)
+    if key == "ctrl-c":
+        child.sendintr()
+    else:
+        child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    # A newline, nothing else (the terminal itself may echo the ^C).
+    assert (child.before or "").removeprefix("^C") == "\r\n", repr(child.before)
+
+
+@pytest.mark.parametrize("key", ["ctrl-c", "ctrl-d"])
+def test_stopping_at_the_username_prompt(server: Any, key: str) -> None:
+    stop_at_prompt(spawn_in_terminal("connect", "--port", str(server.port)), "Enter your username: ", key)
+
+
+@pytest.mark.parametrize("key", ["ctrl-c", "ctrl-d"])
+def test_stopping_at_the_password_prompt(serve: Callable[..., ServeProcess], key: str) -> None:
+    server = serve("--port", "0", "--password", "sesame")
+    child = spawn_in_terminal("connect", "--port", str(server.port), "--user", "bot")
+    stop_at_prompt(child, "Password for bot: ", key)
+
+
+@pytest.mark.parametrize("prompt", ["New password for ann: ", "Again: "])
+@pytest.mark.parametrize("key", ["ctrl-c", "ctrl-d"])
+def test_stopping_at_the_users_add_prompts(tmp_path: Any, prompt: str, key: str) -> None:
+    child = spawn_in_terminal("users", "add", "ann", "--db", str(tmp_path / "h.db"))
+    if prompt == "Again: ":
+        child.expect_exact("New password for ann: ", timeout=RUN_TIMEOUT)
+        child.sendline("secret")
+    stop_at_prompt(child, prompt, key)
+    listed = run_cli("users", "list", "--db", str(tmp_path / "h.db"))
+    assert "ann" not in listed.stdout  # nothing was changed
+
+
+def test_an_empty_password_at_the_prompt_is_asked_again_not_sent(serve: Callable[..., ServeProcess]) -> None:
+    server = serve("--port", "0", "--password", "sesame")
+    child = spawn_in_terminal("connect", "--port", str(server.port), "--user", "bot")
+    try:
+        for _ in range(6):  # more than the failed logins that lock an address out
+            child.expect_exact("Password for bot: ", timeout=RUN_TIMEOUT)
+            child.sendline("")
+            child.expect_exact("error: the password is empty")
+        child.expect_exact("Password for bot: ")
+        child.sendline("sesame")
+        child.expect_exact("bot has joined the chat!")
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    assert "too many" not in (child.before or "")
+
+
+def test_users_commands_name_a_database_they_cannot_use(tmp_path: Any) -> None:
+    missing = str(tmp_path / "nowhere" / "h.db")
+    for command in ("list", "remove ann", "passwd ann"):
+        result = run_cli("users", *command.split(), "--db", missing, input="pw\n")
+        assert result.returncode == 1, result.stderr
+        assert_one_error_line(result.stderr, missing, "no such file")
+    assert not (tmp_path / "nowhere").exists()  # looking did not create it

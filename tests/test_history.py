@@ -5,13 +5,19 @@ Every test uses a real SQLite file in a temporary directory and real servers on 
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import shutil
 import sqlite3
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from messenger import store as store_module
 from messenger.client import Client
 from messenger.protocol import HistoryEnd, Joined, Message, Welcome
 from messenger.store import Retention, SQLiteStore, StoredMessage, StoreError
@@ -405,3 +411,73 @@ def test_serve_applies_retention_at_start(serve: Callable[..., ServeProcess], tm
         carol.login("carol", history=0)
         [new] = say_and_wait(carol, "after")
         assert new.id == sent[-1].id + 1
+
+
+# ------------------------------------------------------------------------------------------------
+# A database that cannot be written
+# ------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """``chattr +i``: unwritable even for root (permission bits are not, and tests may run as
+    root), until the block ends."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed: no way to make a file unwritable for root")
+    made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"this file system does not take chattr +i: {made.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_serve_refuses_a_database_it_cannot_write(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    SQLiteStore(path).close()  # an existing history, schema and all
+    with immutable(path):
+        result = run_cli("serve", "--port", "0", "--db", str(path), input=None)
+    assert result.returncode == 1, result.stderr
+    assert_one_error_line(result.stderr, "cannot be written", str(path))
+
+
+def test_a_write_failure_is_said_once_and_the_messages_wait_in_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "RETRY_INTERVAL", 0.01)
+    caplog.set_level(logging.INFO, logger="messenger.store")
+    path = tmp_path / "h.db"
+    store = SQLiteStore(path)
+    try:
+        store.add(stored(1))
+        store.flush()
+        with immutable(Path(f"{path}-wal")):  # where WAL mode writes: the disk "fills up" now
+            store.add(stored(2))
+            store.add(stored(3))
+            deadline = time.monotonic() + WAIT
+            while store._failed_tries < 5:  # several tries fail meanwhile
+                assert time.monotonic() < deadline, "the writer did not retry"
+                time.sleep(0.01)
+            assert [m.id for m in store.recent("bob", 10)] == [1, 2, 3]  # served from memory
+        store.flush()  # written once the file can be written again
+    finally:
+        store.close()
+    records = [r for r in caplog.records if r.name == "messenger.store"]
+    assert not any(r.exc_info for r in records), "a traceback was logged"
+    assert [r.levelname for r in records] == ["ERROR", "INFO"], [r.getMessage() for r in records]
+    assert "cannot write" in records[0].getMessage() and "can be written again" in records[1].getMessage()
+    reopened = SQLiteStore(path)
+    try:
+        assert [m.id for m in reopened.recent("bob", 10)] == [1, 2, 3]
+    finally:
+        reopened.close()
+
+
+def test_users_add_to_a_database_that_cannot_be_written_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    assert run_cli("users", "add", "ann", "--db", str(path), input="pw\n").returncode == 0
+    with immutable(path):
+        result = run_cli("users", "add", "bob", "--db", str(path), input="pw\n")
+    assert result.returncode == 1, result.stderr
+    assert_one_error_line(result.stderr, "cannot change the accounts", str(path))

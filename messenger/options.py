@@ -1,0 +1,137 @@
+"""Checking the values of the command line's options, with errors that name where a value came
+from: the option the user typed (``--port``) or the environment variable (``MESSENGER_PORT``).
+
+Numbers and sizes are parsed here rather than by Typer: Typer's own errors always name the
+environment variable too, and its help shows ranges as ``<int range> [0<=x<=65535]``.  Each
+option gets a metavar a person reads (``PORT``, ``SIZE``, ``SECONDS``) instead.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+T = TypeVar("T", int, float)
+
+_SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)(i?[bB])?\s*$")
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def source_hint(ctx: typer.Context, param: Any) -> str:
+    """The name under which the user gave ``param``: its environment variable when the value
+    came from there, else its option."""
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    if source is not None and source.name == "ENVIRONMENT" and param.envvar:
+        envvar = param.envvar if isinstance(param.envvar, str) else param.envvar[0]
+        return envvar
+    return param.opts[0] if param.opts else str(param.name)
+
+
+def bad(ctx: typer.Context, param: Any, message: str) -> typer.BadParameter:
+    """A usage error (exit status 2) that names the option or variable the value came from."""
+    return typer.BadParameter(message, ctx=ctx, param=param, param_hint=source_hint(ctx, param))
+
+
+def keep(value: str) -> str:
+    """Typer's parser for the options checked by a callback here: hand over the text as typed."""
+    return value
+
+
+def _show(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _describe(low: float | None, high: float | None, kind: str) -> str:
+    if low is not None and high is not None:
+        return f"use {kind} from {_show(low)} to {_show(high)}"
+    return f"use {kind} of at least {_show(low)}" if low is not None else f"use {kind}"
+
+
+def number(kind: type[T], low: T | None = None, high: T | None = None) -> Callable[..., T | None]:
+    """A callback that turns the option's text into ``kind`` within ``[low, high]``."""
+    noun, nouns = ("a whole number", "whole numbers") if kind is int else ("a number", "numbers")
+
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> T | None:
+        if value is None or isinstance(value, kind):
+            parsed = value  # a default
+        else:
+            try:
+                parsed = kind(str(value).strip())
+            except (ValueError, OverflowError):
+                raise bad(ctx, param, f"{value!r} is not {noun}; {_describe(low, high, nouns)}") from None
+        if parsed is None:
+            return None
+        if isinstance(parsed, float) and not math.isfinite(parsed):
+            raise bad(ctx, param, f"{value!r} is not {noun}; {_describe(low, high, nouns)}")
+        if (low is not None and parsed < low) or (high is not None and parsed > high):
+            raise bad(ctx, param, f"{value} is out of range; {_describe(low, high, nouns)}")
+        return parsed
+
+    return check
+
+
+def parse_size(value: str) -> int:
+    """``16384``, ``16K``, ``16KiB``, ``1M``, ``1G`` → bytes (K, M and G are powers of 1024).
+    Raises ValueError."""
+    match = _SIZE.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a size; use bytes, or a number with K or M (16K, 1M)")
+    return int(match.group(1)) * _UNITS[match.group(2).upper()]
+
+
+def size(low: int, high: int) -> Callable[..., int]:
+    """A callback that turns a size (``16K``) into bytes within ``[low, high]``."""
+
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> int:
+        try:
+            parsed = parse_size(str(value))
+        except ValueError as exc:
+            raise bad(ctx, param, str(exc)) from None
+        if not low <= parsed <= high:
+            raise bad(ctx, param, f"{value} is out of range; use {_bytes(low)} to {_bytes(high)}")
+        return parsed
+
+    return check
+
+
+def _bytes(count: int) -> str:
+    for unit, factor in (("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if count >= factor and count % factor == 0:
+            return f"{count // factor}{unit}"
+    return f"{count} bytes"
+
+
+def choice(*allowed: str) -> Callable[..., str]:
+    """A callback that accepts one of ``allowed`` words."""
+
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+        if value not in allowed:
+            listed = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+            raise bad(ctx, param, f"{value!r} is not known; use {listed}")
+        return value
+
+    return check
+
+
+def unreadable(path: str) -> str | None:
+    """Why ``path`` cannot be read as a file (``no such file``, ...), or None if it can."""
+    if not os.path.exists(path):
+        return "no such file"
+    if os.path.isdir(path):
+        return "it is a directory"
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return None
+
+
+def not_empty(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """A password given as an option or a variable must not be empty (it would be refused as a
+    failed login, and count towards the lock-out)."""
+    if value is not None and value == "":
+        raise bad(ctx, param, "the password is empty")
+    return value
