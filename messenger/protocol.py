@@ -17,6 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+from .names import is_default_ignorable, mixed_scripts, name_skeleton
+from .unicode_names import CONFUSABLES_VERSION
+
 PROTOCOL_VERSION = 1
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5555
@@ -674,6 +677,10 @@ def normalize_name(raw: str) -> str:
     after_letter = False
     for char in name:
         category = unicodedata.category(char)
+        if is_default_ignorable(char):
+            # Variation selectors, zero-width characters, bidi controls: they draw nothing, so
+            # "alice" with one after a letter would look exactly like "alice".
+            raise BadName(f"U+{ord(char):04X} is an invisible character, not allowed in a name")
         if category.startswith("L"):
             after_letter = True
         elif category in ("Mn", "Mc"):
@@ -685,6 +692,9 @@ def normalize_name(raw: str) -> str:
         else:
             shown = char if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
             raise BadName(f"'{shown}' is not allowed; use letters, digits, '_', '-' or '.'")
+    scripts = mixed_scripts(name)
+    if scripts:
+        raise BadName(f"a name takes its letters from one script, not {' and '.join(scripts)}")
     return name
 
 
@@ -724,30 +734,22 @@ def room_of(frame: Message | Joined | Left) -> str:
     return frame.room or LOBBY
 
 
-# Letters of other scripts that look like Latin ones (Unicode TR39's confusables, the part that
-# matters for names): folded to the Latin letter they imitate, so "аlice" with a Cyrillic "а"
-# is the same name as "alice".  Digits are not folded ("b0b" and "bob" stay two names: digits in
-# names are common, and folding 0/o and 1/l would refuse many ordinary ones).
-_LOOKALIKES = str.maketrans(
-    {
-        # Cyrillic
-        "а": "a", "в": "b", "е": "e", "ѕ": "s", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
-        "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "һ": "h", "ԁ": "d", "ԛ": "q",
-        "ԝ": "w", "ӏ": "l", "ѡ": "w", "ү": "y", "ɡ": "g",
-        # Greek
-        "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "n", "ι": "i", "κ": "k", "μ": "u", "ν": "v",
-        "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ϲ": "c", "ϳ": "j",
-        # Armenian, Latin variants
-        "օ": "o", "ս": "u", "ց": "g", "ı": "i", "ȷ": "j", "ſ": "s",
-    }
-)  # fmt: skip
+# Which rule made a stored key: databases made under another one are re-keyed when opened.
+NAME_KEY_RULE = f"uts39-{CONFUSABLES_VERSION}-upper-first-1"
 
 
+def comparison_form(text: str) -> str:
+    """``text`` as names are compared: NFKC, trimmed, then the case-insensitive confusable
+    skeleton of Unicode's UTS #39 (messenger/names.py), so "aIice", "ɑlice" and "ALİCE" are all
+    "alice".  Not cached: also used on message text (mentions)."""
+    return name_skeleton(unicodedata.normalize("NFKC", text).strip())
+
+
+@functools.lru_cache(maxsize=4096)  # the registry asks at every login, rename and private message
 def name_key(name: str) -> str:
-    """The form names are compared in: NFKC, case-folded, and with letters that imitate Latin
-    ones folded to them (a confusable skeleton in the spirit of Unicode TR39)."""
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).strip().casefold())
-    return folded.translate(_LOOKALIKES)
+    """The form names are compared in (see ``comparison_form``): two names with the same key are
+    the same name, whoever holds it, online, registered, or in the history."""
+    return comparison_form(name)
 
 
 _CONTROL = {code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if code != 0x09}
