@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from .names import is_default_ignorable, mixed_scripts, name_skeleton
-from .unicode_names import CONFUSABLES_VERSION
+from .unicode_names import CONFUSABLES_VERSION, DEFAULT_IGNORABLE
 
 PROTOCOL_VERSION = 1
 DEFAULT_HOST = "127.0.0.1"
@@ -717,6 +717,8 @@ def normalize_room(raw: str) -> str:
     after_letter = False
     for char in body:
         category = unicodedata.category(char)
+        if is_default_ignorable(char):  # "#ops" + U+FE0F would look exactly like #ops
+            raise BadRoom(f"U+{ord(char):04X} is an invisible character, not allowed in a room name")
         if category.startswith("L"):
             after_letter = True
         elif category in ("Mn", "Mc") and after_letter:
@@ -760,6 +762,37 @@ def sanitize_text(text: str) -> str:
     return text.translate(_CONTROL)
 
 
+# What a terminal must not be given, besides control characters: the bidi controls that reorder a
+# line (embeddings, overrides, isolates, and the marks U+200E, U+200F, U+061C) and the other
+# default-ignorable characters, which draw nothing (zero-width space, word joiner, BOM, soft
+# hyphen, Hangul fillers ...).  Kept, because they reorder nothing and real text needs them:
+# ZWNJ and ZWJ (Persian and Indic shaping, emoji sequences), variation selectors (emoji or text
+# style) and tag characters (flag emoji of England, Scotland, Wales).
+_KEPT_IGNORABLE = frozenset(
+    [0x200C, 0x200D, 0x180B, 0x180C, 0x180D, 0x180F, *range(0xFE00, 0xFE10), *range(0xE0000, 0xE0080)]
+).union(range(0xE0100, 0xE01F0))
+_NOT_FOR_TERMINALS = {
+    **_CONTROL,
+    **{
+        code: None
+        for first, last in DEFAULT_IGNORABLE
+        for code in range(first, last + 1)
+        if code not in _KEPT_IGNORABLE
+    },
+}
+
+
+def for_terminal(text: str) -> str:
+    """Text as a terminal may show it: no control characters (tab kept) and nothing invisible
+    that could change the order a line is read in (U+202E would make it read backwards).  The
+    characters are removed, not replaced, so what remains is the text in the order it was sent.
+    Text-mode lines and the terminal client show everything through this; JSON clients get the
+    text as sent."""
+    if text.isascii() and text.isprintable():
+        return text
+    return text.translate(_NOT_FOR_TERMINALS)
+
+
 def is_blank(text: str) -> bool:
     """True for text that must not be broadcast: empty or only whitespace."""
     return not text.strip()
@@ -795,7 +828,12 @@ _LEFT_REASONS = {
 def text_line(frame: ServerFrame, current_room: str = LOBBY) -> str:
     """The text-mode wording of a server frame, without line end (the seed's lines where the
     seed has them).  A message from a room other than the reader's ``current_room`` starts
-    with that room's name: ``[#ops] alice: hi``."""
+    with that room's name: ``[#ops] alice: hi``.  Everything in it that a user chose (text,
+    names, rooms, echoed input) is passed through ``for_terminal``: nc shows it raw."""
+    return for_terminal(_wording(frame, current_room))
+
+
+def _wording(frame: ServerFrame, current_room: str) -> str:
     if isinstance(frame, Message):
         mark = "[history] " if frame.history else ""
         if frame.to is None and room_of(frame) != current_room:
