@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -27,6 +29,7 @@ from messenger.protocol import (
 )
 from messenger.render import ChatView, Renderer, make_console, render_prompt
 
+from .clitools import run_cli
 from .conftest import RawClient
 
 TS = "2026-11-24T21:50:00.123Z"
@@ -129,3 +132,25 @@ def test_the_terminal_client_shows_nothing_that_reorders(frame: object) -> None:
 
 def test_the_prompt_shows_nothing_that_reorders() -> None:
     assert render_prompt("al\u202eice", online=True, room="#o\u2066ps").plain == "alice #ops> "
+
+
+def test_the_client_shows_a_hostile_servers_login_error_neutralised() -> None:
+    """``messenger connect`` prints a refused login's message; a server chose that text."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        def refuse() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.makefile("rb").readline()  # the hello
+                message = f"bad name \x1b[2J\u202eeman dab{INVISIBLE}"
+                conn.sendall(json.dumps({"type": "error", "code": "bad_name", "message": message}).encode())
+                conn.sendall(b"\n")
+
+        thread = threading.Thread(target=refuse, daemon=True)
+        thread.start()
+        result = run_cli("connect", "--port", str(port), "--user", "alice")
+        thread.join(timeout=5)
+    assert result.returncode != 0
+    assert "bad name [2Jeman dab" in result.stderr
+    assert not set(result.stderr) & set(REORDERING + INVISIBLE + "\x1b"), repr(result.stderr)
