@@ -728,6 +728,9 @@ def normalize_room(raw: str) -> str:
         else:
             shown = char if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
             raise BadRoom(f"'{shown}' is not allowed in a room name; use letters, digits, '_' or '-'")
+    scripts = mixed_scripts(body)
+    if scripts:  # "#оps" with a Cyrillic "о" would pass for #ops
+        raise BadRoom(f"a room name takes its letters from one script, not {' and '.join(scripts)}")
     return room
 
 

@@ -95,10 +95,11 @@ def test_nc_gets_a_u202e_line_neutralised_and_json_gets_it_as_sent(raw: Callable
     assert nc.until(lambda line: line.startswith("error:"))[-1] == "error: no user named 'carol' is online"
 
 
-def test_room_names_refuse_invisible_characters() -> None:
-    for room in ("#ops\ufe0f", "#o\u200bps", "#ops\u202e"):
+def test_room_names_refuse_invisible_characters_and_mixed_scripts() -> None:
+    for room in ("#ops\ufe0f", "#o\u200bps", "#ops\u202e", "#\u043eps"):
         with pytest.raises(BadRoom):
             normalize_room(room)
+    assert normalize_room("#\u043e\u043f\u0441") == "#\u043e\u043f\u0441"  # all Cyrillic
 
 
 def shown(frame: object, me: str = "alice") -> str:
