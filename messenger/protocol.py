@@ -750,11 +750,18 @@ def comparison_form(text: str) -> str:
     return name_skeleton(unicodedata.normalize("NFKC", text).strip())
 
 
-@functools.lru_cache(maxsize=4096)  # the registry asks at every login, rename and private message
 def name_key(name: str) -> str:
     """The form names are compared in (see ``comparison_form``): two names with the same key are
     the same name, whoever holds it, online, registered, or in the history."""
-    return comparison_form(name)
+    if len(name) > _CACHED_NAME_LENGTH:  # not a name (a /msg target can be a whole line)
+        return comparison_form(name)
+    return _cached_name_key(name)
+
+
+# The registry asks at every login, rename and private message; only strings that can be names
+# are kept, so the cache holds at most a few hundred KiB whatever clients send.
+_CACHED_NAME_LENGTH = 2 * MAX_NAME_LENGTH
+_cached_name_key = functools.lru_cache(maxsize=4096)(comparison_form)
 
 
 _CONTROL = {code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if code != 0x09}

@@ -14,7 +14,7 @@ import pytest
 from messenger.accounts import Accounts
 from messenger.client import Client, LoginError
 from messenger.names import is_default_ignorable, script_of
-from messenger.protocol import BadName, name_key, normalize_name
+from messenger.protocol import BadName, _cached_name_key, name_key, normalize_name
 from messenger.store import SQLiteStore
 from messenger.unicode_names import DEFAULT_IGNORABLE
 
@@ -106,12 +106,14 @@ def test_case_is_ignored_in_every_script() -> None:
     assert name_key("Straße") == name_key("STRASSE")
 
 
-def test_name_key_of_a_name_is_fast_and_cached() -> None:
+def test_name_keys_of_names_are_cached_and_nothing_longer() -> None:
     assert script_of("a") == "Latin" and script_of("\u13af") == "Cherokee"
-    name_key.cache_clear()
+    _cached_name_key.cache_clear()
     for _ in range(3):
         name_key("SomeUser_42")
-    assert name_key.cache_info().hits == 2
+        name_key("x" * 1000)  # a /msg target can be anything a client typed
+    assert _cached_name_key.cache_info().hits == 2
+    assert _cached_name_key.cache_info().currsize == 1
 
 
 # ------------------------------------------------------------------------------------------------

@@ -43,11 +43,6 @@ def _escape(text: str) -> str:
     return "".join(f"\\U{ord(c):08x}" if ord(c) > 0xFFFF else f"\\u{ord(c):04x}" for c in text)
 
 
-def _entry(source: str, prototype: str) -> str:
-    line = f'    "{_escape(source)}": "{_escape(prototype)}",'
-    return line if len(line) <= 110 else line + "  # noqa: E501"
-
-
 def _ranges(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for first, last in sorted(pairs):
@@ -89,9 +84,12 @@ def main(confusables: str, derived: str, scripts: str) -> None:
         *(f'    (0x{first:04X}, 0x{last:04X}, "{name}"),' for first, last, name in script_ranges),
         ")",
         "",
-        "PROTOTYPES: dict[str, str] = {",
-        *(_entry(s, t) for s, t in sorted(prototypes.items())),
-        "}",
+        "# One source and its prototype a line, tab-separated: a string compiles far faster than a dict.",
+        '_PROTOTYPES = """\\',
+        *(f"{_escape(s)}\\t{_escape(t)}" for s, t in sorted(prototypes.items())),
+        '"""',
+        "",
+        'PROTOTYPES: dict[str, str] = dict(line.split("\\t") for line in _PROTOTYPES.split("\\n") if line)',
         "",
     ]
     OUTPUT.write_text("\n".join(lines), encoding="utf-8")
