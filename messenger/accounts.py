@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .protocol import BadName, name_key, normalize_name
-from .rekey import rekey_accounts
+from .rekey import rekey_database
 
 # scrypt's cost: 2**14 × 8 × 128 bytes = 16 MiB and about 50 ms per check on a small machine:
 # cheap for one login, expensive for someone trying millions (OWASP's minimum for scrypt).
@@ -28,6 +28,11 @@ SCRYPT_P = 1
 SALT_BYTES = 16
 HASH_BYTES = 32
 MAX_PASSWORD_BYTES = 1024  # a password is not a file; this also bounds the hashing work
+
+# What an unknown name's password is checked against: the same scrypt work as a real account's
+# (a random salt and a random hash, which no password matches), so that the time a refusal takes
+# does not tell whether the name exists.
+_NO_ACCOUNT = (os.urandom(SALT_BYTES), os.urandom(HASH_BYTES), SCRYPT_N, SCRYPT_R, SCRYPT_P)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -68,6 +73,15 @@ def check_password_text(password: str) -> None:
         raise AccountError(f"the password is longer than {MAX_PASSWORD_BYTES} bytes")
 
 
+def check_password(password: str, row: tuple[bytes, bytes, int, int, int] | None) -> bool:
+    """Whether ``password`` matches an account's ``(salt, hash, n, r, p)``; with no account
+    (None) the same work is done against a hash nothing matches, and the answer is False."""
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        return False
+    salt, stored, n, r, p = row if row is not None else _NO_ACCOUNT
+    return hmac.compare_digest(hash_password(password, salt, n, r, p), stored) and row is not None
+
+
 class Accounts:
     """The accounts table of one database file (``:memory:`` holds none worth keeping)."""
 
@@ -80,7 +94,7 @@ class Accounts:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
-            rekey_accounts(self._db)
+            rekey_database(self._db)
 
     def close(self) -> None:
         with self._lock:
@@ -95,15 +109,12 @@ class Accounts:
 
     def verify(self, name: str, password: str) -> bool:
         """Whether ``password`` is the password of the registered ``name`` (False when it is
-        not registered)."""
+        not registered).  Takes as long for an unknown name as for a wrong password."""
         with self._lock:
             row = self._db.execute(
                 "SELECT salt, hash, n, r, p FROM accounts WHERE key = ?", (name_key(name),)
             ).fetchone()
-        if row is None or len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
-            return False
-        salt, stored, n, r, p = row
-        return hmac.compare_digest(hash_password(password, salt, n, r, p), stored)
+        return check_password(password, row)
 
     def add(self, name: str, password: str) -> Account:
         try:

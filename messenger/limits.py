@@ -1,16 +1,26 @@
-"""Rate limits: the token bucket, and what one address may do (connections, failed logins).
+"""Rate limits: the token bucket, what one address may do (connections, password attempts), and
+how many passwords the whole server checks at once.
 
 ``AddressLimits`` is the server's per-address bookkeeping, behind its own lock: connections open
 at once and new ones per second (checked when a connection is accepted, before any thread is
-started for it), and failed logins.  Tables of quiet addresses are forgotten, so they do not
-grow with every address ever seen.
+started for it), and password attempts (reserved before the password is checked, so attempts
+made at the same moment cannot all slip under the limit).  Tables of quiet addresses are
+forgotten, so they do not grow with every address ever seen.  ``CheckGate`` bounds the password
+checks running at once, and with them the memory scrypt takes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TypeVar
+
+T = TypeVar("T")
 
 log = logging.getLogger("messenger.server")
 
@@ -20,6 +30,13 @@ DEFAULT_CONN_BURST = 64
 # never slowed down, a script guessing passwords gets 300 tries an hour instead of millions.
 FAILED_LOGIN_BURST = 5
 FAILED_LOGIN_RATE = 1 / 12
+# Password checks running at once, server-wide: each scrypt holds 16 MiB (accounts.SCRYPT_N), so
+# 3 keep a storm of logins within 48 MiB, under the 64 MiB the server promises to add at most
+# (the threads waiting in line cost little); and more than the cores would only make each wait.
+CHECKS_AT_ONCE = max(1, min(3, os.cpu_count() or 1))
+# How long a login waits for a free check before it is refused with rate_limited.  A burst of
+# 64 people logging in again after a restart (about 60 ms of CPU each) gets through well within it.
+CHECK_WAIT = 5.0
 # Refused connections are logged at most this often per address.
 WARN_EVERY = 60.0
 
@@ -103,9 +120,23 @@ class AddressLimits:
             bucket = self._failures.get(address)
             return bucket is not None and bucket.available() < 1
 
-    def count_failure(self, address: str) -> None:
+    def reserve_attempt(self, address: str) -> bool:
+        """Count a password attempt from ``address`` as failed before it is checked (False, and
+        nothing counted, when none is left): checking and counting in one step under the lock
+        is what keeps simultaneous guesses within the limit.  A success calls ``give_back``."""
         with self._lock:
-            self._failures.setdefault(address, TokenBucket(FAILED_LOGIN_RATE, FAILED_LOGIN_BURST)).delay()
+            bucket = self._failures.setdefault(address, TokenBucket(FAILED_LOGIN_RATE, FAILED_LOGIN_BURST))
+            if bucket.available() < 1:
+                return False
+            bucket.delay()
+            return True
+
+    def give_back(self, address: str) -> None:
+        """Undo a ``reserve_attempt``: the password was right, or it was never checked."""
+        with self._lock:
+            bucket = self._failures.get(address)
+            if bucket is not None:
+                bucket.tokens = min(bucket.burst, bucket.tokens + 1)
 
     def forget_quiet(self) -> None:
         """Drop the buckets of addresses that have earned everything back."""
@@ -125,3 +156,34 @@ class AddressLimits:
         if now - self._warned_at.get(address, -WARN_EVERY) >= WARN_EVERY:
             self._warned_at[address] = now
             log.warning("refusing connections from %s: %s", address, why)
+
+
+class CheckGate:
+    """Password checks, run on ``size`` worker threads of their own, server-wide; a login waits in
+    line up to ``wait`` seconds.  Dedicated threads bound the memory scrypt takes (16 MiB per
+    check), not only while checks run but after: the C allocator keeps a thread's freed block for
+    that thread, so checks run on every connection's own thread (even a few at a time) would
+    leave 16 MiB behind on each of them."""
+
+    def __init__(self, size: int = CHECKS_AT_ONCE, wait: float = CHECK_WAIT) -> None:
+        self.size = size
+        self.wait = wait
+        self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="password-check")
+
+    def run(self, check: Callable[[], T]) -> tuple[bool, T | None]:
+        """``(True, check())`` once a worker ran it, or ``(False, None)`` when none was free in
+        time (the check is then dropped from the line, never run)."""
+        try:
+            future = self._pool.submit(check)
+        except RuntimeError:  # closed: the server is stopping
+            return False, None
+        try:
+            return True, future.result(timeout=self.wait)
+        except FutureTimeout:
+            if future.cancel():
+                return False, None
+            return True, future.result()  # it had just started: a check takes milliseconds
+
+    def close(self) -> None:
+        """Drop the checks still waiting; the workers end after the ones running."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

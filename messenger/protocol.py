@@ -77,6 +77,7 @@ class ErrorCode(str, enum.Enum):
     BAD_PASSWORD = "bad_password"
     RATE_LIMITED = "rate_limited"
     REPLACED = "replaced"
+    NAME_REGISTERED = "name_registered"
     # Rooms.
     BAD_ROOM = "bad_room"
     NOT_IN_ROOM = "not_in_room"
@@ -191,6 +192,7 @@ class Welcome:
     users: tuple[str, ...]
     server: str
     protocol: int = PROTOCOL_VERSION
+    account: str | None = None  # the registered name whose password this login gave, if any
 
 
 @dataclass(frozen=True)
@@ -483,6 +485,7 @@ def parse_server_frame(text: str) -> ServerFrame:
             users=_str_tuple(obj, "users", kind),
             server=_require(obj, "server", str, kind, optional=True) or "",
             protocol=_require(obj, "protocol", int, kind, optional=True) or PROTOCOL_VERSION,
+            account=_require(obj, "account", str, kind, optional=True),
         )
     if kind == "joined":
         return Joined(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import secrets
 import threading
 from dataclasses import dataclass, field
 
@@ -53,6 +54,11 @@ class Member:
     name: str | None = None
     key: str = ""  # name_key(name), kept by the registry: normalising is not free
     rooms: list[str] = field(default_factory=list)  # in the order joined: the last is current
+    account: str | None = None  # the registered name whose password this connection gave
+    # Whose private history this connection reads and adds to: its account's key once it proved
+    # the password, otherwise a key of this connection alone (a space never occurs in a name),
+    # so whoever holds an unregistered name later does not read what was said to the one before.
+    history_key: str = field(default_factory=lambda: " session " + secrets.token_hex(12))
 
     @property
     def current_room(self) -> str:
@@ -158,7 +164,9 @@ class Registry:
                 raise ServerFull(name)
             self._add_locked(member, name, key)
             self.chat_log.join(member.outbox)
-            welcome = Welcome(user=name, users=self._users_locked(), server=self.server_name)
+            welcome = Welcome(
+                user=name, users=self._users_locked(), server=self.server_name, account=member.account
+            )
             self.chat_log.append({member.mode: encode_for(member.mode, welcome)}, [member.outbox])
             self._replay_locked(member, LOBBY, history)
             member.rooms = [LOBBY]
@@ -285,10 +293,10 @@ class Registry:
                         id=frame.id,
                         ts=frame.ts,
                         sender=member.name,
-                        sender_key=member.key,
+                        sender_key=member.history_key,
                         text=text,
                         recipient=to_name,
-                        recipient_key=target.key if target is not None else None,
+                        recipient_key=target.history_key if target is not None else None,
                         action=action,
                         room=place,
                     )
@@ -404,7 +412,7 @@ class Registry:
 
     def _replay_locked(self, member: Member, room: str, history: int) -> None:
         if history > 0 and self.store is not None:
-            replay, _, _ = self._page(member, self.store.recent(member.key, history, room=room), room)
+            replay, _, _ = self._page(member, self.store.recent(member.history_key, history, room=room), room)
             if replay:
                 self.chat_log.append({member.mode: replay}, [member.outbox])
 
@@ -416,7 +424,7 @@ class Registry:
             raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", "history")
         found = []
         if self.store is not None and self._is_member_locked(member) and limit > 0:
-            found = self.store.recent(member.key, limit + 1, before, room=place)
+            found = self.store.recent(member.history_key, limit + 1, before, room=place)
         more = len(found) > limit
         data, count, cut = self._page(member, found[-limit:] if limit > 0 else [], place)
         data += encode_for(member.mode, HistoryEnd(count=count, more=more or cut))

@@ -22,9 +22,9 @@ import time
 from dataclasses import dataclass
 
 from . import __version__
-from .accounts import Accounts
+from .accounts import Account, Accounts, check_password
 from .delivery import ChatLog, Outbox
-from .limits import AddressLimits, TokenBucket
+from .limits import AddressLimits, CheckGate, TokenBucket
 from .protocol import (
     DEFAULT_MAX_LINE,
     EOF,
@@ -139,6 +139,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.logged_in = False
         self.history_wanted = 0
         self.awaiting_password: str | None = None  # text mode: a registered name awaiting its password
+        self.account: Account | None = None  # the account whose password this connection gave
         self.channel: TLSChannel | None = None
         _tune_socket(self.request)
         self.server.track(self)
@@ -322,12 +323,17 @@ class ChatHandler(socketserver.BaseRequestHandler):
         verdict = self._authenticate(name, frame.password)
         if verdict is None:
             return
-        name, registered = verdict
+        name, account = verdict
         wanted = self.server.config.history if frame.history is None else frame.history
         # What the client asked for on login also applies when it joins a room.
         self.history_wanted = min(wanted, HISTORY_MAX)
+        self.member.account = account.name if account is not None else None
+        if account is not None:
+            self.member.history_key = account.key  # its private history is the account's
         try:
-            self.server.registry.join(self.member, name, history=self.history_wanted, replace=registered)
+            self.server.registry.join(
+                self.member, name, history=self.history_wanted, replace=account is not None
+            )
         except NameTaken:
             self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken; try another", "hello")
             return
@@ -335,40 +341,66 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self.error(ErrorCode.SERVER_FULL, "the server is full; try again later", "hello")
             self.close()
             return
+        self.account = account
         self.logged_in = True
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.mode.value)
 
-    def _authenticate(self, name: str, password: str | None) -> tuple[str, bool] | None:
-        """Check a login's password.  Returns the name to log in as (a registered name as it was
-        registered, however it was typed) and whether it is registered with its password (it may
-        then take the name over), or None when refused (the error is sent).  Passwords are never
-        logged or echoed."""
-        server, config = self.server, self.server.config
-        if server.limits.failures_exceeded(self.client_address[0]):
+    def _authenticate(self, name: str, password: str | None) -> tuple[str, Account | None] | None:
+        """Check a login.  Returns the name to log in as (a registered name as it was registered,
+        however it was typed) and the account whose password was given (it may then take the
+        name over), or None when refused (the error is sent).  An attempt with a password is
+        counted against the address's limit before it is checked, and given back if right.
+        Passwords are never logged or echoed."""
+        limits, address = self.server.limits, self.client_address[0]
+        exceeded = limits.failures_exceeded(address)
+        if exceeded or (password is not None and not limits.reserve_attempt(address)):
             self.error(
                 ErrorCode.RATE_LIMITED, "too many failed logins from your address; wait a minute", "hello"
             )
             return None
-        account = server.accounts.lookup(name) if server.accounts is not None else None
-        if account is not None:
-            if password is None:
-                return self._ask_password(name, f"{name} is a registered name: log in with its password")
-            if server.accounts is not None and server.accounts.verify(name, password):
-                return account.name, True
-            return self._refuse_login(
-                "wrong name or password" if config.auth == "required" else "wrong password"
-            )
-        if config.auth == "required":
-            return self._refuse_login("wrong name or password")  # the same answer for both
-        if config.password is None:
-            if password is not None:
-                return self._refuse_login(f"there is no account named {name}; log in without a password")
-            return name, False
         if password is None:
+            return self._without_password(name)
+        checked, verdict = self.server.password_checks.run(lambda: self._check_password(name, password))
+        if not checked:
+            limits.give_back(address)
+            self.error(ErrorCode.RATE_LIMITED, "the server is busy with other logins; try again", "hello")
+            return None
+        if verdict is None:
+            return self._refuse_login(name)
+        limits.give_back(address)
+        return verdict
+
+    def _check_password(self, name: str, password: str) -> tuple[str, Account | None] | None:
+        """The login ``password`` allows as ``name``, or None.  A registered name needs its own
+        password; under ``--auth required`` an unknown name costs the same check, against a
+        hash nothing matches."""
+        server, config = self.server, self.server.config
+        accounts = server.accounts
+        account = accounts.lookup(name) if accounts is not None else None
+        if account is not None or config.auth == "required":
+            if accounts is None:  # nobody can log in, but the refusal costs the same
+                check_password(password, None)
+                return None
+            right = accounts.verify(name, password)
+            return (account.name, account) if right and account is not None else None
+        if config.password is not None and hmac.compare_digest(
+            password.encode("utf-8"), config.password.encode("utf-8")
+        ):
+            return name, None
+        return None
+
+    def _without_password(self, name: str) -> tuple[str, Account | None] | None:
+        """A login that gave no password: accepted for an unregistered name on an open server;
+        otherwise the password is asked for, in words that under ``--auth required`` are the
+        same whether the name exists or not."""
+        server, config = self.server, self.server.config
+        if config.auth == "required":
+            return self._ask_password(name, "this server needs an account: log in with your password")
+        if server.accounts is not None and server.accounts.lookup(name) is not None:
+            return self._ask_password(name, f"{name} is a registered name: log in with its password")
+        if config.password is not None:
             return self._ask_password(name, "this server needs a password")
-        if hmac.compare_digest(password.encode("utf-8"), config.password.encode("utf-8")):
-            return name, False
-        return self._refuse_login("wrong password")
+        return name, None
 
     def _ask_password(self, name: str, why: str) -> None:
         assert self.member is not None
@@ -379,8 +411,18 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self.error(ErrorCode.PASSWORD_REQUIRED, why, "hello")
         return None
 
-    def _refuse_login(self, why: str) -> None:
-        self.server.limits.count_failure(self.client_address[0])
+    def _refuse_login(self, name: str) -> None:
+        """A wrong password (already counted).  Under ``--auth required`` the words do not say
+        whether the name exists."""
+        server, config = self.server, self.server.config
+        if config.auth == "required":
+            why = "wrong name or password"
+        elif server.accounts is not None and server.accounts.lookup(name) is not None:
+            why = "wrong password"
+        elif config.password is None:
+            why = f"there is no account named {name}; log in without a password"
+        else:
+            why = "wrong password"
         log.info("failed login from %s", self.address)
         self.error(ErrorCode.BAD_PASSWORD, f"{why}; try again", "hello")
         return None
@@ -426,6 +468,9 @@ class ChatHandler(socketserver.BaseRequestHandler):
         except BadName as exc:
             self.error(ErrorCode.BAD_NAME, f"bad name: {exc}", "nick")
             return
+        name = self._name_allowed(name)
+        if name is None:
+            return
         old = self.member.name
         try:
             self.server.registry.rename(self.member, name)
@@ -433,6 +478,24 @@ class ChatHandler(socketserver.BaseRequestHandler):
             self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken", "nick")
             return
         log.info("%s is now known as %s", old, name)
+
+    def _name_allowed(self, name: str) -> str | None:
+        """The name a ``nick`` may take (a registered one as registered), or None (refused with
+        ``name_registered``, sent): a registered name is held only by a connection that gave
+        its password (compared as the registry compares names, so case and lookalikes count),
+        and under ``--auth required`` no name but one's account's is held at all."""
+        accounts = self.server.accounts
+        account = accounts.lookup(name) if accounts is not None else None
+        if account is not None and account == self.account:  # the same key and registration
+            return account.name
+        if account is not None:
+            why = f"{account.name} is a registered name; log in with its password to use it"
+        elif self.server.config.auth == "required":
+            why = f"only registered names are used here; {name} is not one"
+        else:
+            return name
+        self.error(ErrorCode.NAME_REGISTERED, why, "nick")
+        return None
 
     def on_history(self, frame: HistoryRequest) -> None:
         assert self.member is not None
@@ -536,6 +599,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self._connections: set[ChatHandler] = set()
         self._connections_lock = threading.Lock()
         self.limits = AddressLimits(self.config.max_per_ip, self.config.conn_rate)
+        self.password_checks = CheckGate()
         self._serving = False
         try:
             super().__init__(address, ChatHandler, bind_and_activate)
@@ -638,4 +702,5 @@ class ChatServer(socketserver.ThreadingTCPServer):
         for outbox in outboxes:
             outbox.released.wait(max(0.0, deadline + 0.5 - time.monotonic()))
         self.chat_log.stop()
+        self.password_checks.close()
         log.info("server stopped")

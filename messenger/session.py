@@ -128,6 +128,8 @@ class ChatLink:
         self.options = options
         self.view = view
         self.name = ""
+        self.account: str | None = None  # the registered name our password proved, if any
+        self._restoring: str | None = None  # the name asked back after logging in again
         self.errors = 0
         self.shutdown: Shutdown | None = None
         self.lost: str | None = None
@@ -245,6 +247,7 @@ class ChatLink:
 
     def _attach(self, client: Client, welcome: Welcome) -> None:
         self.name = welcome.user
+        self.account = welcome.account
         with self._lock:
             self._users = {name_key(user): user for user in welcome.users}
             self._rooms = [LOBBY]  # a login starts in the lobby
@@ -344,21 +347,31 @@ class ChatLink:
                 self._users[name_key(frame.new)] = frame.new
                 if self._is_me(frame.old):
                     self.name = frame.new
+                    self._restoring = None
+        if isinstance(frame, Error) and frame.re == "nick" and self._restoring is not None:
+            wanted, self._restoring = self._restoring, None
+            self.view.notice(f"Could not take back the name {wanted}; you are {self.name}.")
 
     def _reconnect(self) -> bool:
         """Try to connect and log in again, with backoff, until it works (True), a login is
-        refused, or the user leaves (False)."""
+        refused, or the user leaves (False).  A session that proved an account logs in to that
+        account (the password is the account's, whatever we were renamed to since) and then
+        asks for its current name back."""
         if self.lost is not None:
             self.view.notice(f"Connection lost ({self.lost}).")
         host, port = self.options.host, self.options.port
+        wanted = self.name
         while True:
             delay = self._backoff.next_delay()
             self.view.notice(f"Reconnecting to {host}:{port} in {delay:g} s (Ctrl+C to quit)…")
             if self._leaving.wait(delay):
                 return False
             try:
-                client, welcome = open_client(self.options, self.name)
+                client, welcome = open_client(self.options, self.account or wanted)
             except LoginError as exc:
+                if exc.code == "rate_limited":  # a busy server or a wait: not a refusal of us
+                    self.view.notice(f"Not back yet: {exc}")
+                    continue
                 self.refused = exc
                 return False
             except MessengerError as exc:
@@ -367,17 +380,25 @@ class ChatLink:
             if self._leaving.is_set():
                 client.close()
                 return False
-            self._backoff.reset()
-            self._replay_floor = self.last_id
-            rooms = self.rooms()
-            self.view.notice("Connected to the server!")
-            self._attach(client, welcome)
-            self.view.show(Incoming(client.welcome_line, welcome))
-            for room in rooms:  # back into our rooms, the current one last
-                if room != LOBBY:
-                    with contextlib.suppress(ConnectionClosed):
-                        client.join(room)
+            self._resume(client, welcome, wanted)
             return True
+
+    def _resume(self, client: Client, welcome: Welcome, wanted: str) -> None:
+        """Carry on over a new login: show its welcome, ask for our name back if the account's
+        name is not it, and go back into our rooms (the current one last)."""
+        self._backoff.reset()
+        self._replay_floor = self.last_id
+        rooms = self.rooms()
+        self.view.notice("Connected to the server!")
+        self._attach(client, welcome)
+        self.view.show(Incoming(client.welcome_line, welcome))
+        with contextlib.suppress(ConnectionClosed):
+            if name_key(wanted) != name_key(welcome.user):
+                self._restoring = wanted
+                client.nick(wanted)
+            for room in rooms:
+                if room != LOBBY:
+                    client.join(room)
 
 
 class Outcome(Enum):

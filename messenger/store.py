@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from .protocol import LOBBY, Message
-from .rekey import rekey_messages
+from .rekey import rekey_database
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
-            rekey_messages(db)
+            rekey_database(db)
             db.execute("BEGIN IMMEDIATE")  # fails now, not later, if someone else holds a write lock
             db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:

@@ -209,15 +209,18 @@ def test_a_client_can_opt_out_or_ask_for_more(stored_server: Callable[..., Serve
 
 
 def test_private_history_is_replayed_to_its_two_ends_only(stored_server: Callable[..., ServerThread]) -> None:
+    """Private history belongs to whoever proved who they are: bob's account gets it back on
+    its next login; whoever later holds an unregistered name does not (see test_accounts)."""
     server = stored_server()
+    server.accounts.add("bob", "bob's password")
     alice, _ = log_in(server.port, "alice")
-    bob, _ = log_in(server.port, "bob")
+    bob, _ = log_in(server.port, "bob", password="bob's password")
     say_and_wait(alice, "for bob only", to="bob")
     say_and_wait(alice, "for everyone")
     alice.close()
     bob.close()
     _, carol_sees = log_in(server.port, "carol")
-    _, bob_sees = log_in(server.port, "BOB")  # the same user, any case
+    _, bob_sees = log_in(server.port, "BOB", password="bob's password")  # the same user, any case
     assert [m.text for m in carol_sees if isinstance(m, Message)] == ["for everyone"]
     assert [(m.text, m.to) for m in bob_sees if isinstance(m, Message)] == [
         ("for bob only", "bob"),

@@ -143,7 +143,9 @@ def test_accounts_with_old_keys_are_rekeyed_at_open(tmp_path: Path) -> None:
         accounts.close()
 
 
-def test_accounts_that_became_one_name_keep_the_first(tmp_path: Path) -> None:
+def test_accounts_that_became_one_name_keep_the_first(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "chat.db"
     accounts = Accounts(path)
     accounts.add("bob", "pw-bob")
@@ -156,6 +158,7 @@ def test_accounts_that_became_one_name_keep_the_first(tmp_path: Path) -> None:
     db.close()
     accounts = Accounts(path)
     try:
+        assert "the accounts bob and b0b are now one name" in caplog.text
         assert accounts.lookup("b0b").name == "bob"  # type: ignore[union-attr]
         assert sorted(a.name for a in accounts.all()) == ["b0b", "bob"]
         accounts.remove("b0b")
@@ -164,25 +167,42 @@ def test_accounts_that_became_one_name_keep_the_first(tmp_path: Path) -> None:
         accounts.close()
 
 
-def test_history_keys_are_rekeyed_so_private_messages_stay_private(tmp_path: Path) -> None:
+def test_history_keys_follow_their_accounts_and_no_other_key_survives(tmp_path: Path) -> None:
     path = tmp_path / "chat.db"
     server = stored_server(path)
     try:
+        server.accounts.add("alice", "pw-alice")  # type: ignore[union-attr]
         with Client.connect("127.0.0.1", server.port, timeout=WAIT) as alice:
-            alice.login("alice", timeout=WAIT)
+            alice.login("alice", password="pw-alice", timeout=WAIT)
             alice.say("a note to self", to="alice")
-            server.store.flush()  # type: ignore[union-attr]
+            while getattr(alice.receive(timeout=WAIT), "text", None) != "a note to self":
+                pass  # the echo: the message is in the store's queue
+        server.store.flush()  # type: ignore[union-attr]
     finally:
         server.stop()
-    # The old rule's key of "alice" was "alice"; under it "allce" was a name of its own.
-    _age(path, "UPDATE messages SET sender_key = 'alice', recipient_key = 'alice'")
+    # As the old rule stored them: alice's key was "alice", and "allce" was a name of its own,
+    # whose private message (from a time history was kept by name) must not reach the new alice.
+    _age(path, "UPDATE accounts SET key = 'alice'")
+    _age(path, "UPDATE messages SET sender_key = 'alice', recipient_key = 'alice' WHERE recipient = 'alice'")
+    db = sqlite3.connect(path)
+    with db:
+        db.execute(
+            "INSERT INTO messages (ts, room, sender, sender_key, recipient, recipient_key, text) "
+            "VALUES (?, '#lobby', 'mallory', 'mallory', 'allce', 'allce', 'for allce')",
+            ("2026-01-01T00:00:00.000Z",),
+        )
+    db.close()
     store = SQLiteStore(path)
     try:
-        assert [m.text for m in store.recent(name_key("alice"), 10)] == ["a note to self"]
-        rows = store._db.execute("SELECT sender_key, recipient_key FROM messages").fetchall()
-        assert rows == [(name_key("alice"), name_key("alice"))]
+        texts = [m.text for m in store.recent(name_key("alice"), 10)]
+        assert "a note to self" in texts and "for allce" not in texts
     finally:
         store.close()
+    accounts = Accounts(path)
+    try:
+        assert accounts.lookup("ALICE").key == name_key("alice")  # type: ignore[union-attr]
+    finally:
+        accounts.close()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -222,5 +242,14 @@ def test_a_lookalike_of_a_registered_name_needs_its_password(tmp_path: Path) -> 
         server.accounts.add("alice", "pw-alice")  # type: ignore[union-attr]
         for lookalike in SAME_AS_ALICE[:4]:
             assert _refusal(server.port, lookalike).code == "password_required"
+        bob = RawClient(server.port)
+        try:
+            bob.send_json({"type": "hello", "user": "bob"})
+            assert bob.frame()["type"] == "welcome"
+            for lookalike in SAME_AS_ALICE[:4]:
+                bob.send_json({"type": "nick", "user": lookalike})
+                assert '"name_registered"' in bob.until(lambda line: '"error"' in line)[-1]
+        finally:
+            bob.close()
     finally:
         server.stop()
