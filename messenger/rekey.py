@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from .protocol import NAME_KEY_RULE, name_key
+from .protocol import NAME_KEY_RULE, BadName, name_key, normalize_name
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,10 @@ def _rekey_accounts(db: sqlite3.Connection) -> dict[str, str]:
     owner: dict[str, str] = {}
     renamed: dict[str, str] = {}
     for rowid, name, old in rows:
+        try:
+            normalize_name(name)
+        except BadName as exc:
+            log.warning("the account %r breaks the name rules now (%s); it cannot log in", name, exc)
         key = name_key(name)
         if key in owner:
             log.warning(

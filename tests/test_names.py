@@ -153,12 +153,18 @@ def test_accounts_that_became_one_name_keep_the_first(
     db = sqlite3.connect(path)
     with db:  # "b0b" was a name of its own under the old rule
         db.execute("INSERT INTO accounts SELECT 'b0b', 'b0b', salt, hash, n, r, p, '9999' FROM accounts")
+        db.execute(  # and one name that mixes scripts, which the old rules let in
+            "INSERT INTO accounts SELECT 'k', '\u0430lice', salt, hash, n, r, p, '9999' FROM accounts "
+            "WHERE name = 'bob'"
+        )
         db.execute("UPDATE accounts SET key = name")
         db.execute("DROP TABLE IF EXISTS name_keys")
     db.close()
     accounts = Accounts(path)
     try:
         assert "the accounts bob and b0b are now one name" in caplog.text
+        assert "the account '\u0430lice' breaks the name rules now" in caplog.text
+        accounts.remove("\u0430lice")
         assert accounts.lookup("b0b").name == "bob"  # type: ignore[union-attr]
         assert sorted(a.name for a in accounts.all()) == ["b0b", "bob"]
         accounts.remove("b0b")
