@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .protocol import BadName, name_key, normalize_name
+from .rekey import rekey_database
 
 # scrypt's cost: 2**14 × 8 × 128 bytes = 16 MiB and about 50 ms per check on a small machine:
 # cheap for one login, expensive for someone trying millions (OWASP's minimum for scrypt).
@@ -93,6 +94,7 @@ class Accounts:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            rekey_database(self._db)
 
     def close(self) -> None:
         with self._lock:
@@ -153,7 +155,11 @@ class Accounts:
 
     def remove(self, name: str) -> None:
         with self._lock:
-            removed = self._db.execute("DELETE FROM accounts WHERE key = ?", (name_key(name),)).rowcount
+            # The exact name first: an account that lost its name to an older lookalike when
+            # the name rule changed must be removable without removing the older one.
+            removed = self._db.execute("DELETE FROM accounts WHERE name = ?", (name,)).rowcount
+            if not removed:
+                removed = self._db.execute("DELETE FROM accounts WHERE key = ?", (name_key(name),)).rowcount
         if not removed:
             raise AccountError(f"{name} is not registered")
 

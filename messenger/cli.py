@@ -43,6 +43,7 @@ from .protocol import (
     DEFAULT_PORT,
     SERVER_LINE_FACTOR,
     Welcome,
+    for_terminal,
 )
 from .render import ERROR_STYLE, ChatView, ConsoleView, JsonView, Renderer, make_console, render_prompt
 from .server import DEFAULT_HISTORY, HISTORY_MAX, ChatServer, ServerConfig
@@ -73,7 +74,8 @@ if _argument_class is not None and hasattr(_argument_class, "display_type_rich")
 
 def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
     """Print one ``error:`` line on stderr and return the Exit to raise."""
-    Console(stderr=True, highlight=False, soft_wrap=True).print(Text(f"error: {message}", style="bold red"))
+    line = Text(f"error: {for_terminal(message)}", style="bold red")  # may quote what a server said
+    Console(stderr=True, highlight=False, soft_wrap=True).print(line)
     return typer.Exit(code)
 
 
@@ -870,13 +872,13 @@ def log_in(
             wants_password = exc.code in ("password_required", "bad_password")
             if wants_password and interactive:
                 if exc.code == "bad_password":
-                    err.print(Text(f"error: {exc}", style=ERROR_STYLE))
+                    err.print(Text(f"error: {for_terminal(str(exc))}", style=ERROR_STYLE))
                 password = ask_password(f"Password for {name}: ")
                 continue
             if user is not None or not interactive:
                 client.close()
                 raise LoginError(exc.code, _login_failure(exc, name)) from None
-            err.print(Text(f"error: {exc}", style=ERROR_STYLE))
+            err.print(Text(f"error: {for_terminal(str(exc))}", style=ERROR_STYLE))
             name = ask_username(err)
         except KeyboardInterrupt:
             with contextlib.suppress(MessengerError):

@@ -18,6 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+from .names import is_default_ignorable, mixed_scripts, name_skeleton
+from .unicode_names import CONFUSABLES_VERSION, DEFAULT_IGNORABLE
+
 PROTOCOL_VERSION = 1
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5555
@@ -738,6 +741,10 @@ def normalize_name(raw: str) -> str:
     after_letter = False
     for char in name:
         category = unicodedata.category(char)
+        if is_default_ignorable(char):
+            # Variation selectors, zero-width characters, bidi controls: they draw nothing, so
+            # "alice" with one after a letter would look exactly like "alice".
+            raise BadName(f"U+{ord(char):04X} is an invisible character, not allowed in a name")
         if category.startswith("L"):
             after_letter = True
         elif category in ("Mn", "Mc"):
@@ -749,6 +756,9 @@ def normalize_name(raw: str) -> str:
         else:
             shown = char if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
             raise BadName(f"'{shown}' is not allowed; use letters, digits, '_', '-' or '.'")
+    scripts = mixed_scripts(name)
+    if scripts:
+        raise BadName(f"a name takes its letters from one script, not {' and '.join(scripts)}")
     return name
 
 
@@ -771,6 +781,8 @@ def normalize_room(raw: str) -> str:
     after_letter = False
     for char in body:
         category = unicodedata.category(char)
+        if is_default_ignorable(char):  # "#ops" + U+FE0F would look exactly like #ops
+            raise BadRoom(f"U+{ord(char):04X} is an invisible character, not allowed in a room name")
         if category.startswith("L"):
             after_letter = True
         elif category in ("Mn", "Mc") and after_letter:
@@ -780,6 +792,9 @@ def normalize_room(raw: str) -> str:
         else:
             shown = char if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
             raise BadRoom(f"'{shown}' is not allowed in a room name; use letters, digits, '_' or '-'")
+    scripts = mixed_scripts(body)
+    if scripts:  # "#оps" with a Cyrillic "о" would pass for #ops
+        raise BadRoom(f"a room name takes its letters from one script, not {' and '.join(scripts)}")
     return room
 
 
@@ -788,30 +803,29 @@ def room_of(frame: Message | Joined | Left) -> str:
     return frame.room or LOBBY
 
 
-# Letters of other scripts that look like Latin ones (Unicode TR39's confusables, the part that
-# matters for names): folded to the Latin letter they imitate, so "аlice" with a Cyrillic "а"
-# is the same name as "alice".  Digits are not folded ("b0b" and "bob" stay two names: digits in
-# names are common, and folding 0/o and 1/l would refuse many ordinary ones).
-_LOOKALIKES = str.maketrans(
-    {
-        # Cyrillic
-        "а": "a", "в": "b", "е": "e", "ѕ": "s", "і": "i", "ј": "j", "к": "k", "м": "m", "н": "h",
-        "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "һ": "h", "ԁ": "d", "ԛ": "q",
-        "ԝ": "w", "ӏ": "l", "ѡ": "w", "ү": "y", "ɡ": "g",
-        # Greek
-        "α": "a", "β": "b", "ε": "e", "ζ": "z", "η": "n", "ι": "i", "κ": "k", "μ": "u", "ν": "v",
-        "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ϲ": "c", "ϳ": "j",
-        # Armenian, Latin variants
-        "օ": "o", "ս": "u", "ց": "g", "ı": "i", "ȷ": "j", "ſ": "s",
-    }
-)  # fmt: skip
+# Which rule made a stored key: databases made under another one are re-keyed when opened.
+NAME_KEY_RULE = f"uts39-{CONFUSABLES_VERSION}-upper-first-1"
+
+
+def comparison_form(text: str) -> str:
+    """``text`` as names are compared: NFKC, trimmed, then the case-insensitive confusable
+    skeleton of Unicode's UTS #39 (messenger/names.py), so "aIice", "ɑlice" and "ALİCE" are all
+    "alice".  Not cached: also used on message text (mentions)."""
+    return name_skeleton(unicodedata.normalize("NFKC", text).strip())
 
 
 def name_key(name: str) -> str:
-    """The form names are compared in: NFKC, case-folded, and with letters that imitate Latin
-    ones folded to them (a confusable skeleton in the spirit of Unicode TR39)."""
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).strip().casefold())
-    return folded.translate(_LOOKALIKES)
+    """The form names are compared in (see ``comparison_form``): two names with the same key are
+    the same name, whoever holds it, online, registered, or in the history."""
+    if len(name) > _CACHED_NAME_LENGTH:  # not a name (a /msg target can be a whole line)
+        return comparison_form(name)
+    return _cached_name_key(name)
+
+
+# The registry asks at every login, rename and private message; only strings that can be names
+# are kept, so the cache holds at most a few hundred KiB whatever clients send.
+_CACHED_NAME_LENGTH = 2 * MAX_NAME_LENGTH
+_cached_name_key = functools.lru_cache(maxsize=4096)(comparison_form)
 
 
 _CONTROL = {code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)) if code != 0x09}
@@ -820,6 +834,37 @@ _CONTROL = {code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)
 def sanitize_text(text: str) -> str:
     """Strip C0/C1 control characters (tab kept) and DEL so no escape sequence gets through."""
     return text.translate(_CONTROL)
+
+
+# What a terminal must not be given, besides control characters: the bidi controls that reorder a
+# line (embeddings, overrides, isolates, and the marks U+200E, U+200F, U+061C) and the other
+# default-ignorable characters, which draw nothing (zero-width space, word joiner, BOM, soft
+# hyphen, Hangul fillers ...).  Kept, because they reorder nothing and real text needs them:
+# ZWNJ and ZWJ (Persian and Indic shaping, emoji sequences), variation selectors (emoji or text
+# style) and tag characters (flag emoji of England, Scotland, Wales).
+_KEPT_IGNORABLE = frozenset(
+    [0x200C, 0x200D, 0x180B, 0x180C, 0x180D, 0x180F, *range(0xFE00, 0xFE10), *range(0xE0000, 0xE0080)]
+).union(range(0xE0100, 0xE01F0))
+_NOT_FOR_TERMINALS = {
+    **_CONTROL,
+    **{
+        code: None
+        for first, last in DEFAULT_IGNORABLE
+        for code in range(first, last + 1)
+        if code not in _KEPT_IGNORABLE
+    },
+}
+
+
+def for_terminal(text: str) -> str:
+    """Text as a terminal may show it: no control characters (tab kept) and nothing invisible
+    that could change the order a line is read in (U+202E would make it read backwards).  The
+    characters are removed, not replaced, so what remains is the text in the order it was sent.
+    Text-mode lines and the terminal client show everything through this; JSON clients get the
+    text as sent."""
+    if text.isascii() and text.isprintable():
+        return text
+    return text.translate(_NOT_FOR_TERMINALS)
 
 
 def is_blank(text: str) -> bool:
@@ -857,7 +902,12 @@ _LEFT_REASONS = {
 def text_line(frame: ServerFrame, current_room: str = LOBBY) -> str:
     """The text-mode wording of a server frame, without line end (the seed's lines where the
     seed has them).  A message from a room other than the reader's ``current_room`` starts
-    with that room's name: ``[#ops] alice: hi``."""
+    with that room's name: ``[#ops] alice: hi``.  Everything in it that a user chose (text,
+    names, rooms, echoed input) is passed through ``for_terminal``: nc shows it raw."""
+    return for_terminal(_wording(frame, current_room))
+
+
+def _wording(frame: ServerFrame, current_room: str) -> str:
     if isinstance(frame, Message):
         mark = "[history] " if frame.history else ""
         if frame.to is None and room_of(frame) != current_room:

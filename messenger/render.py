@@ -1,8 +1,9 @@
 """Turning server frames into Rich renderables for a terminal or a pipe: the one place that decides
 how chat looks.
 
-User text is always wrapped in ``Text`` (never parsed as markup) and sanitised again here, so a
-hostile or buggy server still cannot write escape sequences or markup to the terminal.
+Everything a server sends is wrapped in ``Text`` (never parsed as markup) and passed through
+``for_terminal`` here, so a hostile or buggy server still cannot write escape sequences, markup,
+or invisible characters that reorder a line (U+202E) to the terminal.
 Consoles built by ``make_console`` print plain text, without escape codes, when their file is
 not a terminal.  Each line is a ``ChatLine``: a prefix (time, name) and a body.  On a terminal a
 long body wraps under itself, measured in terminal cells so wide characters and emoji line up;
@@ -39,9 +40,10 @@ from .protocol import (
     Shutdown,
     Users,
     Welcome,
+    comparison_form,
+    for_terminal,
     name_key,
     room_of,
-    sanitize_text,
 )
 
 # Colours that read well on both dark and light backgrounds; red is kept for errors.
@@ -111,7 +113,7 @@ def mentions(text: str, name: str) -> bool:
     if not key:
         return False
     pattern = rf"(?<![\w-]){re.escape(key)}(?![\w-])"
-    return re.search(pattern, name_key(text)) is not None
+    return re.search(pattern, comparison_form(text)) is not None  # not name_key: it caches
 
 
 def local_time(ts: str | None, tz: tzinfo | None = None, now: datetime | None = None) -> str:
@@ -189,11 +191,11 @@ class Renderer:
             return self.message(frame)
         body: Text | None = None
         if isinstance(frame, Joined):
-            where = "the chat!" if frame.room is None else frame.room
+            where = "the chat!" if frame.room is None else for_terminal(frame.room)
             body = _notice(_name(frame.user), f" has joined {where}")
         elif isinstance(frame, Left):
             reason = _LEFT_REASONS.get(frame.reason)
-            where = "the chat!" if frame.room is None else frame.room
+            where = "the chat!" if frame.room is None else for_terminal(frame.room)
             body = _notice(_name(frame.user), f" has left {where}", f" ({reason})" if reason else "")
         elif isinstance(frame, Renamed):
             body = _notice(_name(frame.old), " is now known as ", _name(frame.new))
@@ -202,17 +204,18 @@ class Renderer:
         elif isinstance(frame, Users):
             body = render_users(frame.users, frame.room)
         elif isinstance(frame, RoomList):
-            body = _notice("Rooms: " + ", ".join(f"{info.room} ({info.users})" for info in frame.rooms))
+            rooms = ", ".join(f"{info.room} ({info.users})" for info in frame.rooms)
+            body = _notice("Rooms: " + for_terminal(rooms))
         elif isinstance(frame, Error):
-            body = Text(f"error: {sanitize_text(frame.message)}", style=ERROR_STYLE)
+            body = Text(f"error: {for_terminal(frame.message)}", style=ERROR_STYLE)
         elif isinstance(frame, Shutdown):
-            body = _notice(sanitize_text(frame.message) or "The server is shutting down.")
+            body = _notice(for_terminal(frame.message) or "The server is shutting down.")
         elif isinstance(frame, HistoryEnd):
             more = "; /history N for more" if frame.more else ""
             plural = "" if frame.count == 1 else "s"
             body = _notice(f"End of history ({frame.count} message{plural}{more})")
         elif isinstance(frame, Pong):
-            body = _notice("pong" if frame.token is None else f"pong {sanitize_text(str(frame.token))}")
+            body = _notice("pong" if frame.token is None else f"pong {for_terminal(str(frame.token))}")
         if body is None:
             return None
         return ChatLine(self._time(ts), body)
@@ -226,7 +229,7 @@ class Renderer:
         if frame.to is not None:
             prefix.append("[private] ", style=PRIVATE_STYLE)
         elif room_of(frame) != (self.room() if self.room is not None else LOBBY):
-            prefix.append(f"[{room_of(frame)}] ", style=ROOM_STYLE)
+            prefix.append(f"[{for_terminal(room_of(frame))}] ", style=ROOM_STYLE)
         sender = _name(frame.sender, own)
         if frame.to is not None:
             sender.append(" → ", style=PRIVATE_STYLE)
@@ -235,11 +238,11 @@ class Renderer:
             prefix.append("* ", style="italic")
             prefix.append_text(sender)
             prefix.append(" ")
-            body = Text(sanitize_text(frame.text), style="italic")
+            body = Text(for_terminal(frame.text), style="italic")
         else:
             prefix.append_text(sender)
             prefix.append(": ")
-            body = Text(sanitize_text(frame.text))
+            body = Text(for_terminal(frame.text))
         # A private message to you counts as a mention, as in IRC clients.
         mention = not own and self.me is not None
         mention = mention and (frame.to is not None or mentions(frame.text, self.me or ""))
@@ -260,7 +263,7 @@ class Renderer:
 
 
 def render_users(users: tuple[str, ...], room: str | None = None) -> Text:
-    where = "" if room is None else f" in {room}"
+    where = "" if room is None else f" in {for_terminal(room)}"
     line = Text(f"Online{where} ({len(users)}): ", style=NOTICE_STYLE)
     for index, user in enumerate(users):
         if index:
@@ -278,14 +281,14 @@ def render_prompt(name: str | None, online: bool, room: str = LOBBY) -> Text:
     if name:
         prompt.append_text(_name(name))
         prompt.append(" ")
-    prompt.append(room, style=ROOM_STYLE)
+    prompt.append(for_terminal(room), style=ROOM_STYLE)
     prompt.append("> ")
     return prompt
 
 
 def _name(name: str, own: bool = False) -> Text:
     style = name_style(name) + (f" {OWN_NAME_STYLE}" if own else "")
-    return Text(sanitize_text(name), style=style)
+    return Text(for_terminal(name), style=style)
 
 
 def _notice(*parts: str | Text) -> Text:
@@ -312,10 +315,10 @@ class ConsoleView:
             self.error(incoming.frame.message)
 
     def notice(self, message: str) -> None:
-        self.err.print(Text(message, style=NOTICE_STYLE))
+        self.err.print(Text(for_terminal(message), style=NOTICE_STYLE))
 
     def error(self, message: str) -> None:
-        self.err.print(Text(f"error: {sanitize_text(message)}", style=ERROR_STYLE))
+        self.err.print(Text(f"error: {for_terminal(message)}", style=ERROR_STYLE))
 
     def status_changed(self) -> None:
         if self.on_status is not None:

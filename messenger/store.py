@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from .protocol import LOBBY, Message
+from .rekey import rekey_database
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,7 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(SCHEMA)
+            rekey_database(db)
             db.execute("BEGIN IMMEDIATE")  # fails now, not later, if someone else holds a write lock
             # SQLite opens a file it cannot write (read-only, immutable) read-only without a word;
             # a real write, rolled back, finds out now rather than at the first message.

