@@ -14,6 +14,7 @@ import random
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -255,55 +256,80 @@ def test_a_history_page_holds_every_message_delivered_before_it(tmp_path: Path, 
 
 
 def test_concurrent_appends_never_fail_a_flusher_round(caplog, switchy) -> None:
-    """Broadcasts and entries for a few connections appended from several threads at once all
-    arrive, in each thread's order, and no Flusher round fails."""
+    """Broadcasts and entries for a few connections, appended from several threads at once
+    while the Flusher works through hundreds of outboxes, all arrive, in each thread's order,
+    and no Flusher round fails.  Rounds of appends go on for a second and a half (or until a
+    round fails): enough for many thousands of Flusher rounds."""
     caplog.set_level(logging.ERROR, logger="messenger.delivery")
     chat_log = ChatLog()
-    pairs = [socket.socketpair() for _ in range(4)]
+    pairs = [socket.socketpair() for _ in range(BYSTANDERS + WATCHED)]
     outboxes = [Outbox(ours, Mode.JSON, 1 << 30) for ours, _ in pairs]
     for outbox in outboxes:
-        chat_log.attach(outbox)
+        chat_log.attach(outbox)  # the bystanders only lengthen each round: nothing is for them
+    watched = outboxes[:WATCHED]
+    for outbox in watched:
         chat_log.join(outbox)
-    expected: list[list[bytes]] = [[] for _ in outboxes]
-    writers = 4
-    per_writer = 1500
-    plans = []
-    for writer in range(writers):
-        rng = random.Random(writer)
-        plan = []
-        for index in range(per_writer):
-            line = f"{writer}:{index}\n".encode()
-            targets = None if rng.random() < 0.3 else rng.sample(range(len(outboxes)), rng.randint(1, 3))
-            plan.append((line, targets))
-            for number in range(len(outboxes)) if targets is None else targets:
-                expected[number].append(line)
-        plans.append(plan)
-
-    def write(plan: list[tuple[bytes, list[int] | None]]) -> None:
-        for line, targets in plan:
-            chat_log.append({Mode.JSON: line}, None if targets is None else [outboxes[n] for n in targets])
-
-    threads = [threading.Thread(target=write, args=(plan,), daemon=True) for plan in plans]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
-        for outbox in outboxes:
-            chat_log.close(outbox)
-        for number, (_, theirs) in enumerate(pairs):
-            theirs.settimeout(5)
-            received = b""
-            while chunk := theirs.recv(65536):
-                received += chunk
-            lines = received.splitlines(keepends=True)
-            assert sorted(lines) == sorted(expected[number])
-            for writer in range(writers):
-                mine = [line for line in lines if line.startswith(f"{writer}:".encode())]
-                assert mine == [line for line in expected[number] if line.startswith(f"{writer}:".encode())]
+        deadline = time.monotonic() + 1.5
+        phase = 0
+        while time.monotonic() < deadline and not failed_rounds(caplog):
+            phase += 1
+            expected = append_from_threads(chat_log, watched, phase)
+            for number, (_, theirs) in enumerate(pairs[:WATCHED]):
+                chat_log.append({Mode.JSON: b"end\n"}, [watched[number]])
+                assert received_until_end(theirs) == expected[number]
     finally:
         chat_log.stop()
         for ours, theirs in pairs:
             ours.close()
             theirs.close()
-    assert not [record for record in caplog.records if "flusher round failed" in record.getMessage()]
+    assert not failed_rounds(caplog)
+
+
+BYSTANDERS, WATCHED, WRITERS, PER_WRITER = 300, 4, 4, 1000
+
+
+def failed_rounds(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if "flusher round failed" in record.getMessage()]
+
+
+def append_from_threads(chat_log: ChatLog, watched: list[Outbox], phase: int) -> list[dict[int, list[bytes]]]:
+    """Append from WRITERS threads at once: each line for everyone or for some watched outboxes.
+    Returns what each watched outbox must get: per writer, its lines in order."""
+    expected: list[dict[int, list[bytes]]] = [{writer: [] for writer in range(WRITERS)} for _ in watched]
+    plans = []
+    for writer in range(WRITERS):
+        rng = random.Random(phase * WRITERS + writer)
+        plan = []
+        for index in range(PER_WRITER):
+            line = f"{writer}:{index}\n".encode()
+            targets = None if rng.random() < 0.3 else rng.sample(range(len(watched)), rng.randint(1, 3))
+            plan.append((line, None if targets is None else [watched[n] for n in targets]))
+            for number in range(len(watched)) if targets is None else targets:
+                expected[number][writer].append(line)
+        plans.append(plan)
+
+    def write(plan: list[tuple[bytes, list[Outbox] | None]]) -> None:
+        for line, targets in plan:
+            chat_log.append({Mode.JSON: line}, targets)
+
+    threads = [threading.Thread(target=write, args=(plan,), daemon=True) for plan in plans]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return expected
+
+
+def received_until_end(sock: socket.socket) -> dict[int, list[bytes]]:
+    """The lines that arrive before ``end``, per writer, in the order they arrived."""
+    sock.settimeout(5)
+    data = b""
+    while not data.endswith(b"end\n"):
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed before the end marker"
+        data += chunk
+    found: dict[int, list[bytes]] = {writer: [] for writer in range(WRITERS)}
+    for line in data.splitlines(keepends=True)[:-1]:
+        found[int(line.split(b":")[0])].append(line)
+    return found
