@@ -197,7 +197,7 @@ def test_room_answers_agree_with_the_frames_delivered_before_them(make_server, s
     assert watcher.rooms == {"#r": {"watcher"}}
 
     def ask() -> None:
-        for _ in range(ROUNDS * 2):
+        for _ in range(ROUNDS * 5):
             answer = watcher.ask({"type": "who", "room": "#r"}, "users")
             assert set(answer["users"]) == watcher.rooms["#r"]
             listed = watcher.ask({"type": "rooms"}, "rooms")["rooms"]
@@ -214,7 +214,7 @@ def test_a_refused_private_message_agrees_with_the_frames_before_it(make_server,
     watcher = View(server.port, "watcher")
 
     def send_privately() -> None:
-        for index in range(ROUNDS * 5):
+        for index in range(ROUNDS * 20):
             watcher.client.send_json({"type": "say", "text": f"m{index}", "to": "target"})
             frame = watcher.next()
             while frame["type"] not in ("message", "error"):
