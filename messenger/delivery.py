@@ -224,7 +224,8 @@ class ChatLog:
     """The shared log of everything sent, and the Flusher thread that writes it out.
 
     Callers use ``attach`` / ``join`` / ``leave`` / ``append`` / ``close`` / ``abort`` /
-    ``unsent`` and ``stop``; all are thread-safe and none blocks on a socket.
+    ``unsent`` and ``stop``, or ``pending`` to apply several of them at once; all are
+    thread-safe and none blocks on a socket.
     """
 
     def __init__(self) -> None:
