@@ -123,9 +123,10 @@ class Outbox:
         # lock: an int store) and read under the lock by ``unsent`` and trimming:
         self.cursor = 0
         # Written under the log's lock by ``join`` / ``leave`` (in the registry's operations);
-        # the Flusher reads them outside it.  Both only ever move to a sequence number at or
-        # past the head of the log, so a round that reads either value, old or new, sends the
-        # same thing: everything below the head it took.
+        # the Flusher reads them outside it.  An outbox joins at most once and then leaves at
+        # most once (a connection never logs in again after leaving), each time moving one of
+        # them from NEVER to a sequence number at or past the head of the log; so a round that
+        # reads either value, old or new, sends the same thing: everything below the head it took.
         self.member_from = NEVER
         self.member_until = NEVER
         # Set (never cleared) under the log's lock by ``close`` / ``abort``; ``dead`` also by the
