@@ -226,9 +226,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def finish(self) -> None:
         self.server.untrack(self)
-        announce = self.member is not None and self.logged_in and not self.server.stopping.is_set()
-        if announce and self.server.registry.leave(self.member, self.leave_reason):
-            log.info("%s left (%s)", self.member.name, self.leave_reason)
+        self._announce_departure()
         if self.outbox is not None:
             # Let a last error or goodbye go out; a stalled peer cannot keep us here.
             self.server.chat_log.close(self.outbox)
@@ -455,7 +453,15 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def on_bye(self, frame: Bye) -> None:
         self.leave_reason = "quit"
+        # Announced before the connection closes, so that a client which sees it end may log in
+        # again under the same name at once (``finish`` then finds nothing left to announce).
+        self._announce_departure()
         self.close()
+
+    def _announce_departure(self) -> None:
+        announce = self.member is not None and self.logged_in and not self.server.stopping.is_set()
+        if announce and self.server.registry.leave(self.member, self.leave_reason):
+            log.info("%s left (%s)", self.member.name, self.leave_reason)
 
     # -- output -------------------------------------------------------------------------------
 

@@ -80,24 +80,24 @@ class View:
         self.client.close()
 
 
-def churn(port: int, prefix: str, stop: threading.Event, room: str | None = None) -> None:
-    """Log in, maybe join ``room``, leave; again and again under new names, until ``stop``.
-    Without a ``prefix``, always as ``target``, each time after the last session is over."""
+def churn(
+    port: int, prefix: str, stop: threading.Event, room: str | None = None, logins: int | None = None
+) -> None:
+    """Log in, maybe join ``room``, leave; again and again under new names, until ``stop`` (or
+    ``logins`` times).  Without a ``prefix``, always as ``target``, each time after the last
+    session is over."""
     count = 0
-    while not stop.is_set():
+    while not stop.is_set() and count != logins:
         count += 1
         client = RawClient(port)
-        hello = {"type": "hello", "user": f"{prefix}{count}" if prefix else "target", "history": 0}
-        client.send_json(hello)
-        while (answer := client.frame())["type"] == "error" and not prefix:
-            # The last session's connection closes a moment before its departure is processed.
-            assert answer["code"] == "name_taken"
-            client.send_json(hello)
-        assert answer["type"] == "welcome"
+        client.send_json({"type": "hello", "user": f"{prefix}{count}" if prefix else "target", "history": 0})
+        assert client.frame()["type"] == "welcome"
         if room is not None:
             client.send_json({"type": "join", "room": room})
         if count % 2 or not prefix:
             client.send_json({"type": "bye"})
+        if not prefix:
+            assert client.closed()  # after a bye, its end means the name is free again
         client.close()
 
 
@@ -227,6 +227,15 @@ def test_a_refused_private_message_agrees_with_the_frames_before_it(make_server,
 
     with_churn(server.port, send_privately, prefixes=("",))
     watcher.close()
+
+
+def test_after_bye_the_connection_ends_only_once_the_name_is_free(make_server, switchy) -> None:
+    """A client that saw its connection end after ``bye`` may log in again under the same name
+    at once: the departure is announced before the connection closes."""
+    server = make_server(max_per_ip=0, conn_rate=0)
+    done = threading.Event()
+    again = ROUNDS * 6
+    with_churn(server.port, lambda: churn(server.port, "", done, logins=again), prefixes=("a", "b", "c", "d"))
 
 
 def test_a_history_page_holds_every_message_delivered_before_it(tmp_path: Path, switchy) -> None:
