@@ -25,6 +25,7 @@ import selectors
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from .protocol import Mode
 
@@ -38,6 +39,9 @@ MAX_SEND = 256 * 1024
 TRIM_EVERY = 256
 NEVER = 1 << 62  # a sequence number no log reaches
 
+# One step of a Pending: a ChatLog method to run under the log's lock, and its argument.
+Operation = Callable[["ChatLog", Any], None]
+
 
 class Entry:
     """One frame in the log: its bytes in each mode and, unless it is for every member, the
@@ -48,6 +52,45 @@ class Entry:
     def __init__(self, data: dict[Mode, bytes], targets: frozenset[Outbox] | None) -> None:
         self.data = data
         self.targets = targets
+
+
+class Pending:
+    """The log operations of one registry operation, applied together by ``commit``: under the
+    log's lock at once, with one wake-up.  The Flusher therefore never sees a part of them
+    (a welcome without its ``joined``), and nothing appended by another thread lands in
+    between (an answer to someone else that takes no registry lock).  Operations apply in the
+    order given, so a ``join`` before an ``append`` counts that entry in, as it would if each
+    were applied at once."""
+
+    __slots__ = ("_log", "_operations")
+
+    def __init__(self, chat_log: ChatLog) -> None:
+        self._log = chat_log
+        self._operations: list[tuple[Operation, Any]] = []
+
+    def append(self, data: dict[Mode, bytes], targets: Iterable[Outbox] | None = None) -> Pending:
+        """Queue one frame (``data`` in each mode) for every member, or for ``targets``."""
+        entry = Entry(data, None if targets is None else frozenset(targets))
+        self._operations.append((ChatLog._append_locked, entry))
+        return self
+
+    def join(self, outbox: Outbox) -> Pending:
+        self._operations.append((ChatLog._join_locked, outbox))
+        return self
+
+    def leave(self, outbox: Outbox) -> Pending:
+        self._operations.append((ChatLog._leave_locked, outbox))
+        return self
+
+    def close(self, outbox: Outbox) -> Pending:
+        self._operations.append((ChatLog._close_locked, outbox))
+        return self
+
+    def commit(self) -> None:
+        """Apply everything collected so far at once; the Pending may then be reused."""
+        if self._operations:
+            operations, self._operations = self._operations, []
+            self._log._commit(operations)
 
 
 class Outbox:
@@ -69,16 +112,25 @@ class Outbox:
         on_overflow: Callable[[], None] | None = None,
         encrypt: Callable[[bytes], bytes] | None = None,
     ) -> None:
+        # Fixed at creation, read by any thread:
         self.sock = sock
         self.mode = mode
         self.limit = limit
         self.on_overflow = on_overflow
         self.encrypt = encrypt  # TLS: each chunk becomes ciphertext as it is taken from the log
-        self.released = threading.Event()
-        # Set under the log's lock:
+        self.released = threading.Event()  # set by the Flusher, waited on by the handler
+        # Set by ``attach`` under the log's lock, then written by the Flusher only (outside the
+        # lock: an int store) and read under the lock by ``unsent`` and trimming:
         self.cursor = 0
+        # Written under the log's lock by ``join`` / ``leave`` (in the registry's operations);
+        # the Flusher reads them outside it.  An outbox joins at most once and then leaves at
+        # most once (a connection never logs in again after leaving), each time moving one of
+        # them from NEVER to a sequence number at or past the head of the log; so a round that
+        # reads either value, old or new, sends the same thing: everything below the head it took.
         self.member_from = NEVER
         self.member_until = NEVER
+        # Set (never cleared) under the log's lock by ``close`` / ``abort``; ``dead`` also by the
+        # Flusher when the socket fails.  The Flusher reads ``closed`` in its snapshot.
         self.closed = False
         self.dead = False
         # Touched by the Flusher thread only:
@@ -86,6 +138,25 @@ class Outbox:
         self.waiting = False
         self.registered = False
         self.overflowed = False
+
+
+class Snapshot:
+    """What a Flusher round reads of the log, taken under its lock.
+
+    ``entries`` and ``targeted`` are the log's own lists, not copies (copying them would cost
+    every round O(log length)): their items below ``head`` and ``targeted_count`` never change
+    until they are trimmed, and only the Flusher trims, after the round.  Appends made since the
+    snapshot lie beyond both bounds, so a round never looks at them.
+    """
+
+    __slots__ = ("base", "entries", "head", "targeted", "targeted_count")
+
+    def __init__(self, entries: list[Entry], base: int, targeted: list[int]) -> None:
+        self.entries = entries
+        self.base = base
+        self.head = base + len(entries)
+        self.targeted = targeted
+        self.targeted_count = len(targeted)  # every targeted entry so far lies below ``head``
 
 
 class Batches:
@@ -97,19 +168,20 @@ class Batches:
     costs each connection O(log n) plus its own entries, however long the slice.
     """
 
-    def __init__(
-        self, entries: list[Entry], base: int, head: int, targeted: list[int], outboxes: list[Outbox]
-    ) -> None:
+    def __init__(self, snapshot: Snapshot, outboxes: list[Outbox]) -> None:
+        entries, base, head, targeted = snapshot.entries, snapshot.base, snapshot.head, snapshot.targeted
         starts = [o.cursor for o in outboxes if o.cursor < head and not o.waiting and not o.rest]
         self.low = max(min(starts, default=head), base)
         self.head = head
         self.window = entries[self.low - base : head - base]
-        first_targeted = bisect.bisect_left(targeted, self.low)
+        # Only the targeted entries below the head: appends made since the snapshot lie past it.
+        end = snapshot.targeted_count
+        first_targeted = bisect.bisect_left(targeted, self.low, 0, end)
         self.own: dict[Outbox, list[int]] = {}
-        for seq in targeted[first_targeted:]:
+        for seq in targeted[first_targeted:end]:
             for outbox in self.window[seq - self.low].targets or ():
                 self.own.setdefault(outbox, []).append(seq)
-        if first_targeted == len(targeted):
+        if first_targeted == end:
             self.broadcast_seqs = range(self.low, head)
         else:
             self.broadcast_seqs = [s for s, e in enumerate(self.window, self.low) if e.targets is None]
@@ -153,7 +225,8 @@ class ChatLog:
     """The shared log of everything sent, and the Flusher thread that writes it out.
 
     Callers use ``attach`` / ``join`` / ``leave`` / ``append`` / ``close`` / ``abort`` /
-    ``unsent`` and ``stop``; all are thread-safe and none blocks on a socket.
+    ``unsent`` and ``stop``, or ``pending`` to apply several of them at once; all are
+    thread-safe and none blocks on a socket.
     """
 
     def __init__(self) -> None:
@@ -189,31 +262,29 @@ class ChatLog:
     def join(self, outbox: Outbox) -> None:
         """Broadcasts appended from now on reach ``outbox`` too."""
         with self._lock:
-            outbox.member_from = self.head
-            outbox.member_until = NEVER
+            self._join_locked(outbox)
 
     def leave(self, outbox: Outbox) -> None:
         """Broadcasts appended from now on no longer reach ``outbox``."""
         with self._lock:
-            outbox.member_until = self.head
+            self._leave_locked(outbox)
 
     def append(self, data: dict[Mode, bytes], targets: Iterable[Outbox] | None = None) -> None:
         """Queue one frame (``data`` in each mode) for every member, or for ``targets``."""
         entry = Entry(data, None if targets is None else frozenset(targets))
         with self._lock:
-            seq = self.head
-            self._entries.append(entry)
-            if entry.targets is not None:
-                self._targeted.append(seq)
-            for mode, offsets in self._offsets.items():
-                offsets.append(offsets[-1] + len(data.get(mode, b"")))
+            self._append_locked(entry)
             self._wake_locked()
 
     def close(self, outbox: Outbox) -> None:
         """Send what is queued for ``outbox``, then shut its socket down."""
         with self._lock:
-            outbox.closed = True
+            self._close_locked(outbox)
             self._wake_locked()
+
+    def pending(self) -> Pending:
+        """Collect appends, joins, leaves and closes, to be applied together by ``commit``."""
+        return Pending(self)
 
     def abort(self, outbox: Outbox) -> None:
         """Drop what is queued for ``outbox`` and shut its socket down now; never blocks."""
@@ -237,6 +308,30 @@ class ChatLog:
         self._thread.join(timeout=2)
 
     # -- internals (log lock held) ------------------------------------------------------------
+
+    def _commit(self, operations: list[tuple[Operation, Any]]) -> None:
+        with self._lock:
+            for operation, argument in operations:
+                operation(self, argument)
+            self._wake_locked()
+
+    def _append_locked(self, entry: Entry) -> None:
+        seq = self.head
+        self._entries.append(entry)
+        if entry.targets is not None:
+            self._targeted.append(seq)
+        for mode, offsets in self._offsets.items():
+            offsets.append(offsets[-1] + len(entry.data.get(mode, b"")))
+
+    def _join_locked(self, outbox: Outbox) -> None:
+        outbox.member_from = self.head
+        outbox.member_until = NEVER
+
+    def _leave_locked(self, outbox: Outbox) -> None:
+        outbox.member_until = self.head
+
+    def _close_locked(self, outbox: Outbox) -> None:
+        outbox.closed = True
 
     def _wake_locked(self) -> None:
         if self._asleep:
@@ -299,13 +394,12 @@ class ChatLog:
                 key.data.waiting = False
         with self._lock:
             self._asleep = False
-            head, base = self.head, self._base
-            self._seen_head = head
-            entries, targeted = self._entries, self._targeted
+            snapshot = Snapshot(self._entries, self._base, self._targeted)
+            head = self._seen_head = snapshot.head
             outboxes = list(self._outboxes)
             # Closed before this snapshot: everything queued for them lies before ``head``.
             closing = {outbox for outbox in outboxes if outbox.closed}
-        batches = Batches(entries, base, head, targeted, outboxes)
+        batches = Batches(snapshot, outboxes)
         overflowed: list[Outbox] = []
         for outbox in outboxes:
             if outbox.dead:

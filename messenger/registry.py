@@ -5,17 +5,25 @@ appended to the shared ChatLog (delivery.py) while that lock is held, so all rec
 order of messages, with ids increasing.  A frame is encoded once per mode and appended once,
 however many members receive it; the log's Flusher thread writes it to the sockets.  Nothing
 here blocks on a socket.
+
+The rule every operation keeps: each client receives its frames in one order that agrees with
+the order of the state changes, so an answer reflects exactly the state after everything already
+delivered to that client.  Hence an operation's frames enter the log at once (``_operation``),
+and an answer that describes the registry's state (``who``, ``rooms``, a history page, an error
+such as ``unknown_user``) is built and appended under the same lock as the state it describes.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 import secrets
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .delivery import ChatLog, Outbox
+from .delivery import ChatLog, Outbox, Pending
 from .protocol import (
     LOBBY,
     BadRoom,
@@ -47,7 +55,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(eq=False)
 class Member:
-    """One connection as the registry sees it: its outbox (which knows its mode) and name."""
+    """One connection as the registry sees it: its outbox (which knows its mode) and name.
+
+    Created by the connection's handler thread.  ``outbox`` and ``address`` never change.
+    ``name``, ``key`` and ``rooms`` are written only under the registry's lock (by whichever
+    thread runs the operation: this connection's handler, another's login that replaces it, the
+    Flusher cutting it off, the server stopping).  The registry reads them under its lock; the
+    handler thread reads ``name`` and ``current_room`` without it, which is safe because only
+    its own requests change them, except a replacement or a cut-off, after which its
+    connection is closing and what it reads no longer matters.
+    """
 
     outbox: Outbox
     address: str = ""
@@ -78,6 +95,13 @@ class ServerFull(Exception):
     """The server already holds its maximum number of logged-in members."""
 
 
+class Answered(FrameError):
+    """A request the registry refused and has already answered with this error, under its
+    lock, so that the error takes its place among the member's frames in the order of the
+    state changes (an ``unknown_user`` never follows that user's ``joined``).  Callers must
+    not answer it again."""
+
+
 def encode_both(frame: ServerFrame) -> dict[Mode, bytes]:
     """A server frame in each mode's bytes: computed once, shared by every recipient."""
     return {Mode.JSON: encode(frame), Mode.TEXT: encode_text(frame)}
@@ -86,8 +110,9 @@ def encode_both(frame: ServerFrame) -> dict[Mode, bytes]:
 class Registry:
     """The logged-in members and every delivery to them.
 
-    Callers use join / rename / leave / cut / say / reply / users / close_all.  All of them are
-    thread-safe; none of them blocks on a socket.
+    Callers use join / rename / leave / cut / say / join_room / part_room / who / room_list /
+    history / reply / users / close_all.  All of them are thread-safe; none of them blocks on
+    a socket.
     """
 
     def __init__(
@@ -115,6 +140,24 @@ class Registry:
         # lines with the room's name in front.  Kept up to date so a broadcast never has to
         # look at every member to find them.
         self._text_elsewhere: dict[str, set[Member]] = {}
+
+    @contextlib.contextmanager
+    def _operation(self, member: Member | None = None) -> Iterator[Pending]:
+        """Hold the lock for one operation and collect what it puts in the log, which becomes
+        visible at once when it ends: the Flusher never sends a welcome without its ``joined``,
+        and no answer that takes no registry lock lands between the two.  A FrameError raised
+        inside is answered to ``member`` in the same step and comes out as Answered."""
+        with self._lock:
+            out = self.chat_log.pending()
+            try:
+                yield out
+            except FrameError as exc:
+                if member is None or isinstance(exc, Answered):
+                    raise
+                out.append({member.mode: encode_for(member.mode, exc.to_frame())}, [member.outbox])
+                raise Answered(exc.code, exc.message, exc.re) from None
+            finally:
+                out.commit()
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -147,78 +190,79 @@ class Registry:
     def join(self, member: Member, name: str, history: int = 0, replace: bool = False) -> None:
         """Log ``member`` in as ``name``: welcome it, replay up to ``history`` past messages it
         may see, then announce it to everyone (itself too).  Under the lock, so the replay ends
-        exactly where live traffic begins.
+        exactly where live traffic begins; in one step of the log, so nothing comes between.
 
         With ``replace`` (a registered user who gave its password), whoever holds the name is
         logged out first: it gets error ``replaced`` and its connection closes, and its rooms see
-        it leave with reason ``replaced``.  Raises NameTaken or ServerFull.
+        it leave with reason ``replaced``.  Raises NameTaken or ServerFull (which the caller
+        answers: a connection not logged in gets no frame such an answer could contradict).
         """
         key = name_key(name)
-        with self._lock:
+        with self._operation() as out:
             holder = self._members.get(key)
             if holder is not None:
                 if not replace or holder is member:
                     raise NameTaken(name)
-                self._replace_locked(holder)
+                self._replace_locked(out, holder)
             if self.max_members is not None and len(self._members) >= self.max_members:
                 raise ServerFull(name)
             self._add_locked(member, name, key)
-            self.chat_log.join(member.outbox)
+            out.join(member.outbox)
             welcome = Welcome(
                 user=name, users=self._users_locked(), server=self.server_name, account=member.account
             )
-            self.chat_log.append({member.mode: encode_for(member.mode, welcome)}, [member.outbox])
-            self._replay_locked(member, LOBBY, history)
+            out.append({member.mode: encode_for(member.mode, welcome)}, [member.outbox])
+            self._replay_locked(out, member, LOBBY, history)
             member.rooms = [LOBBY]
             self._rooms[LOBBY][member] = None
-            self._to_room_locked(LOBBY, Joined(user=name, ts=timestamp()))
+            self._to_room_locked(out, LOBBY, Joined(user=name, ts=timestamp()))
 
-    def _replace_locked(self, holder: Member) -> None:
+    def _replace_locked(self, out: Pending, holder: Member) -> None:
         assert holder.name is not None
         error = Error(
             code=ErrorCode.REPLACED.value, message=f"{holder.name} logged in from elsewhere; goodbye", re=None
         )
-        self.chat_log.append({holder.mode: encode_for(holder.mode, error)}, [holder.outbox])
+        out.append({holder.mode: encode_for(holder.mode, error)}, [holder.outbox])
         self._remove_locked(holder)
-        self.chat_log.leave(holder.outbox)
-        self._announce_departure_locked(holder, "replaced")
-        self.chat_log.close(holder.outbox)  # what is queued (the error) goes out, then it closes
+        out.leave(holder.outbox)
+        self._announce_departure_locked(out, holder, "replaced")
+        out.close(holder.outbox)  # what is queued (the error) goes out, then it closes
         log.info("%s (%s) replaced by a new login", holder.name, holder.address)
 
     def rename(self, member: Member, new_name: str) -> None:
         """Change ``member``'s name and tell everyone.  Only the case of one's own name may
-        collide with one's own name; any other match raises NameTaken."""
+        collide with one's own name; any other match is answered ``name_taken`` (Answered)."""
         new_key = name_key(new_name)
-        with self._lock:
+        with self._operation(member) as out:
             if not self._is_member_locked(member):
                 return
             if new_key != member.key and new_key in self._members:
-                raise NameTaken(new_name)
+                raise FrameError(ErrorCode.NAME_TAKEN, f"the name {new_name} is taken", "nick")
             old_name = member.name
             assert old_name is not None
             self._remove_locked(member)
             self._add_locked(member, new_name, new_key)
-            self.chat_log.append(encode_both(Renamed(old=old_name, new=new_name, ts=timestamp())))
+            out.append(encode_both(Renamed(old=old_name, new=new_name, ts=timestamp())))
 
     def leave(self, member: Member, reason: str) -> bool:
         """Remove ``member`` and announce it as left; False if it was not a member."""
-        with self._lock:
+        with self._operation() as out:
             if not self._is_member_locked(member):
                 return False
             assert member.name is not None
             self._remove_locked(member)
-            self.chat_log.leave(member.outbox)
-            self._announce_departure_locked(member, reason)
+            out.leave(member.outbox)
+            self._announce_departure_locked(out, member, reason)
         return True
 
-    def _announce_departure_locked(self, member: Member, reason: str) -> None:
+    def _announce_departure_locked(self, out: Pending, member: Member, reason: str) -> None:
         assert member.name is not None
         ts = timestamp()
         for room in member.rooms:
             self._drop_from_room_locked(member, room)
             self._text_elsewhere.get(room, set()).discard(member)
             label = None if room == LOBBY else room
-            self._to_room_locked(room, Left(user=member.name, ts=ts, reason=reason, room=label))
+            self._to_room_locked(out, room, Left(user=member.name, ts=ts, reason=reason, room=label))
         member.rooms = []
 
     def cut(self, member: Member) -> bool:
@@ -235,14 +279,14 @@ class Registry:
 
     def close_all(self) -> list[Member]:
         """Forget every member without announcing anything (the server is stopping)."""
-        with self._lock:
+        with self._operation() as out:
             members = list(self._members.values())
             self._members.clear()
             self._sorted.clear()
             self._rooms = {LOBBY: {}}
             self._text_elsewhere.clear()
             for member in members:
-                self.chat_log.leave(member.outbox)
+                out.leave(member.outbox)
         return members
 
     # -- messages -----------------------------------------------------------------------------
@@ -257,10 +301,10 @@ class Registry:
         re: str = "say",
     ) -> None:
         """Deliver a chat message from ``member``: to a room it is in (the lobby by default), or
-        privately to ``to`` (and the sender).  Raises FrameError ``unknown_user``, ``bad_room``
-        or ``not_in_room``."""
+        privately to ``to`` (and the sender).  Raises FrameError ``bad_room``; answers (and
+        raises Answered) ``unknown_user`` or ``not_in_room``."""
         place = LOBBY if room is None or room == LOBBY or to is not None else self._room_name(room, re)
-        with self._lock:
+        with self._operation(member) as out:
             if not self._is_member_locked(member):
                 return
             assert member.name is not None
@@ -284,9 +328,9 @@ class Registry:
             )
             self._next_id += 1
             if target is not None:
-                self.chat_log.append(encode_both(frame), {member.outbox, target.outbox})
+                out.append(encode_both(frame), {member.outbox, target.outbox})
             else:
-                self._to_room_locked(place, frame)
+                self._to_room_locked(out, place, frame)
             if self.store is not None:
                 self.store.add(
                     StoredMessage(
@@ -316,7 +360,7 @@ class Registry:
         room's history (up to ``history``) for the newcomer, then ``joined`` for everyone in it.
         Joining a room one is in only makes it current, confirmed to the member alone."""
         room = self._room_name(raw, "join")
-        with self._lock:
+        with self._operation(member) as out:
             if not self._is_member_locked(member):
                 return
             assert member.name is not None
@@ -325,20 +369,20 @@ class Registry:
                 member.rooms.remove(room)
                 member.rooms.append(room)
                 self._track_current_locked(member)
-                self.chat_log.append({member.mode: encode_for(member.mode, joined)}, [member.outbox])
+                out.append({member.mode: encode_for(member.mode, joined)}, [member.outbox])
                 return
-            self._replay_locked(member, room, history)
+            self._replay_locked(out, member, room, history)
             member.rooms.append(room)
             self._rooms.setdefault(room, {})[member] = None
             self._track_current_locked(member)
-            self._to_room_locked(room, joined)
+            self._to_room_locked(out, room, joined)
 
     def part_room(self, member: Member, raw: str) -> None:
         """Take ``member`` out of a room; everyone in it (the member too) sees ``left`` with
-        reason ``part``.  Raises FrameError ``not_in_room``, or ``last_room``: everyone is in at
-        least one room."""
+        reason ``part``.  Answers (and raises Answered) ``not_in_room``, or ``last_room``:
+        everyone is in at least one room."""
         room = self._room_name(raw, "part")
-        with self._lock:
+        with self._operation(member) as out:
             if not self._is_member_locked(member):
                 return
             assert member.name is not None
@@ -348,28 +392,31 @@ class Registry:
                 raise FrameError(
                     ErrorCode.LAST_ROOM, f"{room} is your only room; join another first, or /quit", "part"
                 )
-            self._to_room_locked(room, Left(user=member.name, ts=timestamp(), reason="part", room=room))
+            self._to_room_locked(out, room, Left(user=member.name, ts=timestamp(), reason="part", room=room))
             member.rooms.remove(room)
             self._drop_from_room_locked(member, room)
             self._text_elsewhere.get(room, set()).discard(member)
             self._track_current_locked(member)
 
-    def room_users(self, raw: str) -> Users:
-        """The answer to ``who`` for one room: its members, sorted like the user list."""
-        room = self._room_name(raw, "who")
-        with self._lock:
-            members = list(self._rooms.get(room, {}))
-        names = sorted((m.key, m.name) for m in members if m.name is not None)
-        return Users(users=tuple(name for _, name in names), room=room)
+    def who(self, member: Member, raw: str | None = None) -> None:
+        """Answer ``who``: everyone online, or the members of one room, sorted like the user
+        list.  Built and queued under the lock, so it agrees with the ``joined`` and ``left``
+        frames before it."""
+        room = None if raw is None else self._room_name(raw, "who")
+        with self._operation(member) as out:
+            if room is None:
+                answer = Users(users=self._users_locked())
+            else:
+                names = sorted((m.key, m.name) for m in self._rooms.get(room, {}) if m.name is not None)
+                answer = Users(users=tuple(name for _, name in names), room=room)
+            out.append({member.mode: encode_for(member.mode, answer)}, [member.outbox])
 
-    def rooms(self) -> RoomList:
-        with self._lock:
+    def room_list(self, member: Member) -> None:
+        """Answer ``rooms``: every room and how many are in it, under the lock like ``who``."""
+        with self._operation(member) as out:
             counts = [RoomInfo(room=room, users=len(members)) for room, members in self._rooms.items()]
-        return RoomList(rooms=tuple(sorted(counts, key=lambda info: info.room)))
-
-    def is_in_room(self, member: Member, room: str) -> bool:
-        with self._lock:
-            return member in self._rooms.get(room, {})
+            answer = RoomList(rooms=tuple(sorted(counts, key=lambda info: info.room)))
+            out.append({member.mode: encode_for(member.mode, answer)}, [member.outbox])
 
     def _track_current_locked(self, member: Member) -> None:
         """Note, for a text-mode member, which of its rooms are not its current one."""
@@ -391,7 +438,7 @@ class Registry:
             del self._rooms[room]
             self._text_elsewhere.pop(room, None)
 
-    def _to_room_locked(self, room: str, frame: Message | Joined | Left) -> None:
+    def _to_room_locked(self, out: Pending, room: str, frame: Message | Joined | Left) -> None:
         """Append ``frame`` for everyone in ``room``.  A chat message reaches text-mode members
         whose current room is another one as a second entry, with the room's name in front."""
         members = self._rooms.get(room, {})
@@ -402,33 +449,41 @@ class Registry:
             elsewhere = [m.outbox for m in self._text_elsewhere.get(room, ())]
         data = {Mode.JSON: encode(frame), Mode.TEXT: encode_text(frame, current_room=room)}
         if everyone and not elsewhere:
-            self.chat_log.append(data)
+            out.append(data)
             return
         skip = set(elsewhere)
-        self.chat_log.append(data, [m.outbox for m in members if m.outbox not in skip])
+        out.append(data, [m.outbox for m in members if m.outbox not in skip])
         if elsewhere:
             # current_room="" matches no room, so the line gets its "[#room] " prefix.
-            self.chat_log.append({Mode.TEXT: encode_text(frame, current_room="")}, elsewhere)
+            out.append({Mode.TEXT: encode_text(frame, current_room="")}, elsewhere)
 
-    def _replay_locked(self, member: Member, room: str, history: int) -> None:
+    def _replay_locked(self, out: Pending, member: Member, room: str, history: int) -> None:
         if history > 0 and self.store is not None:
             replay, _, _ = self._page(member, self.store.recent(member.history_key, history, room=room), room)
             if replay:
-                self.chat_log.append({member.mode: replay}, [member.outbox])
+                out.append({member.mode: replay}, [member.outbox])
 
     def history(self, member: Member, limit: int, before: int | None = None, room: str | None = None) -> None:
         """Send ``member`` a page of the past messages of ``room`` (the lobby by default) that it
-        may see, oldest first, then ``history_end``.  Raises FrameError ``not_in_room``."""
+        may see, oldest first, then ``history_end``.  Answers (and raises Answered)
+        ``not_in_room``.
+
+        The membership check, the read and the append are one step under the lock, as for the
+        replay on login: a page read outside it could miss a message broadcast (and delivered
+        to the reader) between the read and the append, or be served to a member that has just
+        left the room.  The read costs the lock one indexed query of at most ``limit`` + 1 rows
+        (the store adds what is still queued for writing from memory)."""
         place = LOBBY if room is None else self._room_name(room, "history")
-        if not self.is_in_room(member, place):
-            raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", "history")
-        found = []
-        if self.store is not None and self._is_member_locked(member) and limit > 0:
-            found = self.store.recent(member.history_key, limit + 1, before, room=place)
-        more = len(found) > limit
-        data, count, cut = self._page(member, found[-limit:] if limit > 0 else [], place)
-        data += encode_for(member.mode, HistoryEnd(count=count, more=more or cut))
-        self.reply(member.outbox, data)
+        with self._operation(member) as out:
+            if not self._is_member_locked(member) or member not in self._rooms.get(place, {}):
+                raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", "history")
+            found = []
+            if self.store is not None and limit > 0:
+                found = self.store.recent(member.history_key, limit + 1, before, room=place)
+            more = len(found) > limit
+            data, count, cut = self._page(member, found[-limit:] if limit > 0 else [], place)
+            data += encode_for(member.mode, HistoryEnd(count=count, more=more or cut))
+            out.append({member.mode: data}, [member.outbox])
 
     @staticmethod
     def _page(member: Member, messages: list[StoredMessage], room: str) -> tuple[bytes, int, bool]:
@@ -449,8 +504,10 @@ class Registry:
 
     def reply(self, outbox: Outbox, data: bytes) -> None:
         """Queue bytes (already in the outbox's mode) for one connection, after everything
-        already queued for it."""
+        already queued for it.  Without the registry's lock: only for answers that say nothing
+        about its state (``pong``, help, errors about the request itself), whose place among
+        other clients' state changes does not matter."""
         self.chat_log.append({outbox.mode: data}, [outbox])
 
 
-__all__ = ["Member", "NameTaken", "Registry", "ServerFull", "encode_both"]
+__all__ = ["Answered", "Member", "NameTaken", "Registry", "ServerFull", "encode_both"]

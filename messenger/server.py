@@ -54,7 +54,6 @@ from .protocol import (
     Say,
     ServerFrame,
     Shutdown,
-    Users,
     Who,
     detect_mode,
     encode,
@@ -66,7 +65,7 @@ from .protocol import (
     parse_text_command,
     sanitize_text,
 )
-from .registry import Member, NameTaken, Registry, ServerFull
+from .registry import Answered, Member, NameTaken, Registry, ServerFull
 from .store import MessageStore
 from .tls import HANDSHAKE_TIMEOUT, TLS_HANDSHAKE_BYTE, TLSChannel, TLSError
 
@@ -128,19 +127,30 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def setup(self) -> None:
         config = self.server.config
+        # Which thread owns each field: "handler" is this connection's thread; "others" are the
+        # accept thread (service_actions, stop), the Flusher (too_slow) and the main thread (stop).
+        # Fixed here, read by any thread:
         self.address = "{}:{}".format(*self.client_address[:2])
-        self.decoder = LineDecoder(config.max_line)
-        self.outbox: Outbox | None = None
-        self.member: Member | None = None
-        self.bucket = TokenBucket(config.max_rate, config.burst)
         self.opened_at = time.monotonic()
-        self.closing_at: float | None = None
+        # Handler only:
+        self.decoder = LineDecoder(config.max_line)
+        self.bucket = TokenBucket(config.max_rate, config.burst)
         self.leave_reason = "disconnected"
-        self.logged_in = False
         self.history_wanted = 0
         self.awaiting_password: str | None = None  # text mode: a registered name awaiting its password
         self.account: Account | None = None  # the account whose password this connection gave
+        # Set once by the handler (on the first line; the TLS channel before it); others read
+        # them and find None until then (the outbox is set a moment before the member).
         self.channel: TLSChannel | None = None
+        self.outbox: Outbox | None = None
+        self.member: Member | None = None
+        # Written by the handler (True once Registry.join returned); others read it to decide
+        # whether there is a member to cut off or a login to time out.
+        self.logged_in = False
+        # Set by whoever closes or aborts the connection (the handler on bye, others on a time-out,
+        # a cut-off or shutdown); the handler's loop stops once it is set.  Any value means
+        # "closing", so two writers racing is harmless.
+        self.closing_at: float | None = None
         _tune_socket(self.request)
         self.server.track(self)
         log.info("connection from %s", self.address)
@@ -217,9 +227,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def finish(self) -> None:
         self.server.untrack(self)
-        announce = self.member is not None and self.logged_in and not self.server.stopping.is_set()
-        if announce and self.server.registry.leave(self.member, self.leave_reason):
-            log.info("%s left (%s)", self.member.name, self.leave_reason)
+        self._announce_departure()
         if self.outbox is not None:
             # Let a last error or goodbye go out; a stalled peer cannot keep us here.
             self.server.chat_log.close(self.outbox)
@@ -305,6 +313,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
             return
         try:
             getattr(self, "on_" + frame.TYPE)(frame)
+        except Answered:
+            pass  # the registry answered it under its lock, in its place among the state changes
         except FrameError as exc:
             self.send(exc.to_frame())
 
@@ -445,10 +455,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.server.registry.say(self.member, text, to=to, action=action, room=room, re=re)
 
     def on_who(self, frame: Who) -> None:
-        if frame.room is None:
-            self.send(Users(users=self.server.registry.users()))
-        else:
-            self.send(self.server.registry.room_users(frame.room))
+        assert self.member is not None
+        self.server.registry.who(self.member, frame.room)  # answered under the registry's lock
 
     def on_join(self, frame: Join) -> None:
         assert self.member is not None
@@ -459,7 +467,8 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.server.registry.part_room(self.member, frame.room)
 
     def on_rooms(self, frame: Rooms) -> None:
-        self.send(self.server.registry.rooms())
+        assert self.member is not None
+        self.server.registry.room_list(self.member)  # answered under the registry's lock
 
     def on_nick(self, frame: Nick) -> None:
         assert self.member is not None
@@ -472,11 +481,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         if name is None:
             return
         old = self.member.name
-        try:
-            self.server.registry.rename(self.member, name)
-        except NameTaken:
-            self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken", "nick")
-            return
+        self.server.registry.rename(self.member, name)  # name_taken is answered under its lock
         log.info("%s is now known as %s", old, name)
 
     def _name_allowed(self, name: str) -> str | None:
@@ -507,13 +512,23 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     def on_bye(self, frame: Bye) -> None:
         self.leave_reason = "quit"
+        # Announced before the connection closes, so that a client which sees it end may log in
+        # again under the same name at once (``finish`` then finds nothing left to announce).
+        self._announce_departure()
         self.close()
+
+    def _announce_departure(self) -> None:
+        announce = self.member is not None and self.logged_in and not self.server.stopping.is_set()
+        if announce and self.server.registry.leave(self.member, self.leave_reason):
+            log.info("%s left (%s)", self.member.name, self.leave_reason)
 
     # -- output -------------------------------------------------------------------------------
 
     def send(self, frame: ServerFrame) -> None:
         """Queue a frame for this connection, in its mode (its outbox's: the outbox exists from
-        the first line on, a moment before the member does)."""
+        the first line on, a moment before the member does).  Not under the registry's lock:
+        only for frames that say nothing about the registry's state (those are answered by the
+        registry itself), so their place among other clients' state changes does not matter."""
         outbox = self.outbox
         assert outbox is not None
         self.server.registry.reply(outbox, encode_for(outbox.mode, frame))

@@ -249,6 +249,13 @@ class SQLiteStore:
         if limit <= 0:
             return []
         ceiling = before if before is not None else self._last_id + 1
+        # The queue first, then the database: the writer commits a batch before it leaves the
+        # queue, so each message is in one or the other (or both).  Read the other way round,
+        # a batch committed after the query and dropped before the queue is read is in neither.
+        with self._pending_lock:
+            queued = [
+                m for m in self._pending if m.room == room and m.id < ceiling and m.visible_to(viewer_key)
+            ]
         with self._db_lock:
             rows = self._db.execute(
                 "SELECT id, ts, sender, sender_key, text, room, recipient, recipient_key, action "
@@ -258,10 +265,6 @@ class SQLiteStore:
                 (room, ceiling, viewer_key, viewer_key, limit),
             ).fetchall()
         found = {row[0]: StoredMessage(*row[:8], action=bool(row[8])) for row in rows}
-        with self._pending_lock:
-            queued = [
-                m for m in self._pending if m.room == room and m.id < ceiling and m.visible_to(viewer_key)
-            ]
         for message in queued:
             found[message.id] = message
         return [found[key] for key in sorted(found)[-limit:]]

@@ -87,6 +87,22 @@ def test_broadcasts_reach_members_only_between_join_and_leave(chat_log, pairs) -
     assert read_until_eof(theirs) == b"member\nstill a reply\n"
 
 
+def test_pending_operations_apply_in_order_and_enter_the_log_at_commit(chat_log, pairs) -> None:
+    """What a registry operation collects in a Pending takes its place in the log when it is
+    committed, in the order collected: a join before an entry counts it in, a close after an
+    entry lets it out first."""
+    ours, theirs = pair(pairs)
+    outbox = attached(chat_log, ours)
+    out = chat_log.pending()
+    out.join(outbox).append({Mode.JSON: b"member\n"}).leave(outbox).append({Mode.JSON: b"after leave\n"})
+    out.append({Mode.JSON: b"for it\n"}, [outbox])
+    chat_log.append({Mode.JSON: b"appended before the commit\n"}, [outbox])
+    out.close(outbox)
+    out.commit()
+    assert read_until_eof(theirs) == b"appended before the commit\nmember\nfor it\n"
+    assert outbox.released.wait(WAIT)
+
+
 def test_an_outbox_over_its_limit_is_reported_once_and_abort_releases(chat_log, pairs) -> None:
     ours, _theirs = pair(pairs)
     fill_kernel_buffers(ours)

@@ -283,6 +283,8 @@ def test_unknown_user_error(raw) -> None:
     error = alice.frame()
     assert (error["code"], error["re"]) == ("unknown_user", "say")
     assert "nobody" in error["message"]
+    alice.send_json({"type": "ping", "token": "t"})
+    assert alice.frame() == {"type": "pong", "token": "t"}  # answered once (by the registry)
 
 
 def test_names_are_unique_case_insensitively_and_after_nfkc(connect) -> None:
