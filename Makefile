@@ -27,7 +27,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check messenger tests benchmarks
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

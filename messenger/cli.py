@@ -360,13 +360,24 @@ def listen_failure(host: str, port: int, exc: OSError) -> typer.Exit:
 @contextlib.contextmanager
 def reserve_port(host: str, port: int) -> Iterator[None]:
     """Hold ``host:port`` while the body runs (the server binds it again right after), so that a
-    second server on a busy port is told about the port, not about the database the first holds."""
+    second server on a busy port is told about the port, not about the database the first holds.
+    The port is bound, never listened on: a client connecting meanwhile is refused (and tries
+    again), not accepted into a backlog and then reset."""
     if port == 0:
         yield  # any free port: nothing can be busy
         return
     try:
-        probe = socket.create_server((host, port), reuse_port=False)
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        probe = socket.socket(family, socket.SOCK_STREAM)
     except OSError as exc:
+        raise listen_failure(host, port, exc) from None
+    try:
+        # As the server does: SO_REUSEADDR binds past connections in TIME_WAIT, never past a
+        # socket that listens.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        probe.close()
         raise listen_failure(host, port, exc) from None
     try:
         yield

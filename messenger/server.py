@@ -67,7 +67,7 @@ from .protocol import (
 )
 from .registry import Answered, Member, NameTaken, Registry, ServerFull
 from .store import MessageStore
-from .tls import HANDSHAKE_TIMEOUT, TLS_HANDSHAKE_BYTE, TLSChannel, TLSError
+from .tls import HANDSHAKE_TIMEOUT, TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
 
 log = logging.getLogger(__name__)
 
@@ -183,17 +183,17 @@ class ChatHandler(socketserver.BaseRequestHandler):
         """On a TLS server, check the client speaks TLS and do the handshake, here in this
         connection's thread (with a timeout), so a stalled handshake blocks nobody.  On a plain
         server, turn away a TLS handshake.  False: the connection is over."""
-        first = self._peek_first_byte()
-        if first is None:
+        start = self._peek_start()
+        if not start:
             return False
         context = self.server.tls
         if context is None:
-            if first == TLS_HANDSHAKE_BYTE:
+            if looks_like_tls(start):
                 log.info("%s tried TLS on a plain port; closed", self.address)
                 return False
             return True
-        if first != TLS_HANDSHAKE_BYTE:
-            self._refuse_plaintext(first)
+        if not looks_like_tls(start):
+            self._refuse_plaintext(start[0])
             return False
         channel = TLSChannel(context, server_side=True)
         try:
@@ -205,12 +205,18 @@ class ChatHandler(socketserver.BaseRequestHandler):
         log.debug("TLS with %s: %s", self.address, channel.version)
         return True
 
-    def _peek_first_byte(self) -> int | None:
+    def _peek_start(self) -> bytes:
+        """The first byte the peer sent, and the second when the first may begin TLS, left
+        unread (none on an error or an immediate close).  A TLS client sends its whole
+        ClientHello at once; a peer that sends 0x16 and stops is closed by the login timeout
+        like any silent one."""
         try:
-            first = self.request.recv(1, socket.MSG_PEEK)
+            start = self.request.recv(1, socket.MSG_PEEK)
+            if start == bytes((TLS_HANDSHAKE_BYTE,)):
+                start = self.request.recv(2, socket.MSG_PEEK | socket.MSG_WAITALL)
         except OSError:
-            return None
-        return first[0] if first else None
+            return b""
+        return start
 
     def _refuse_plaintext(self, first: int) -> None:
         """A plaintext client on a TLS port gets one clear line, in its own mode, then the

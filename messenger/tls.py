@@ -15,8 +15,18 @@ import ssl
 import threading
 import time
 
-# The first byte of every TLS connection: a handshake record (ClientHello).
+# How every TLS connection starts: a handshake record (ClientHello), whose version's first
+# byte is 3 in every TLS and SSL 3 release.  Two bytes, not one: a text-mode line may start with
+# the control character 0x16 (Ctrl+V), and must be answered as text, not closed as TLS.
 TLS_HANDSHAKE_BYTE = 0x16
+TLS_RECORD_MAJOR = 0x03
+
+
+def looks_like_tls(start: bytes) -> bool:
+    """Whether the first bytes a peer sent begin a TLS handshake."""
+    return start[:2] == bytes((TLS_HANDSHAKE_BYTE, TLS_RECORD_MAJOR))
+
+
 # A client that connects and never finishes its handshake is given up after this long; the
 # handshake runs in that connection's own thread, so until then it blocks nobody else.
 HANDSHAKE_TIMEOUT = 10.0
@@ -173,5 +183,6 @@ __all__ = [
     "TLSChannel",
     "TLSError",
     "client_context",
+    "looks_like_tls",
     "server_context",
 ]

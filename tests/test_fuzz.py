@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from messenger import limits
@@ -40,6 +40,7 @@ from messenger.protocol import (
     text_line,
 )
 from messenger.render import Renderer, make_console
+from messenger.tls import looks_like_tls
 
 from .conftest import READ_TIMEOUT, RawClient, ServerThread, stored_server
 
@@ -333,9 +334,13 @@ def test_any_text_line_after_login(probe: Probe, line: str) -> None:
 @FUZZ
 @given(line=st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\n"), max_size=60))
 @example(line="alice " + "9" * 5000)
+@example(line="\x16")  # the first byte of a TLS handshake, but not a TLS handshake
+@example(line="\x16bob")
 def test_any_first_text_line(probe: Probe, line: str) -> None:
     """Before login a text line is a name (or a name and a password): whatever it is, it gets an
-    answer, and a login on the same connection then works."""
+    answer, and a login on the same connection then works.  (Only the two bytes that begin a TLS
+    handshake, 0x16 0x03, are closed at once on a plain port, as documented.)"""
+    assume(not looks_like_tls(line.encode("utf-8")))
     client = probe.connect()
     client.send(line.encode("utf-8") + b"\n")
     first = probe.read(client, json_mode=False)

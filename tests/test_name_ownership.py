@@ -205,6 +205,13 @@ def history(client: RawClient) -> list[dict[str, Any]]:
     return frames
 
 
+def leave(client: RawClient) -> None:
+    """Say bye and wait until the server closed the connection: the name is free from then on."""
+    client.send_json({"type": "bye"})
+    assert client.closed()
+    client.close()
+
+
 def say(client: RawClient, text: str, to: str) -> None:
     assert answer(client, {"type": "say", "text": text, "to": to}, "message")["type"] == "message"
 
@@ -215,7 +222,7 @@ def test_a_later_holder_of_a_name_does_not_read_its_private_history(tmp_path: Pa
         alice, _ = log_in_raw(server.port, "alice")
         carol, _ = log_in_raw(server.port, "carol")
         say(alice, "carol's secret", to="carol")
-        carol.close()
+        leave(carol)
         later, replayed = log_in_raw(server.port, "carol")  # someone else, once carol has gone
         assert private_texts(replayed) == []
         assert private_texts(history(later)) == []
@@ -236,7 +243,7 @@ def test_an_account_keeps_its_private_history_across_renames(tmp_path: Path) -> 
         say(alice, "to bob", to="bob")
         assert answer(bob, {"type": "nick", "user": "bobby"}, "nick")["type"] == "nick"
         say(alice, "to bobby", to="bobby")
-        bob.close()
+        leave(bob)
         impostor, replayed = log_in_raw(server.port, "bobby")  # the unregistered name is free now
         assert private_texts(replayed) == [] and private_texts(history(impostor)) == []
         impostor.close()
