@@ -185,7 +185,11 @@ def test_a_slow_member_is_cut_and_announced_too_slow(chat_log, pairs) -> None:
     assert [frame["text"][:9] for frame in seen if frame["type"] == "message"] == [
         f"message {index}" for index in range(5)
     ]
-    assert (seen[-1]["type"], seen[-1]["user"], seen[-1]["reason"]) == ("left", "slow", "too_slow")
+    # The Flusher may find the slow reader over its limit after any of the messages (whenever a
+    # round runs), so the notice comes after the first few, not necessarily after all five.
+    left = [(frame["user"], frame["reason"]) for frame in seen if frame["type"] == "left"]
+    assert left == [("slow", "too_slow")]
+    assert [frame["type"] for frame in seen[:3]] == ["welcome", "joined", "joined"]
     assert registry.users() == ("fast",)
 
 
