@@ -22,13 +22,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from .protocol import (
-    DEFAULT_MAX_LINE,
-    EOF,
-    NEED_DATA,
+from .protocol.codec import encode, parse_server_frame
+from .protocol.frames import (
     SERVER_FRAME_TYPES,
-    SERVER_LINE_FACTOR,
-    BadEncoding,
     Bye,
     ClientFrame,
     Error,
@@ -37,9 +33,6 @@ from .protocol import (
     Hello,
     HistoryRequest,
     Join,
-    Line,
-    LineDecoder,
-    LineTooLong,
     Me,
     Nick,
     Part,
@@ -50,8 +43,16 @@ from .protocol import (
     Shutdown,
     Welcome,
     Who,
-    encode,
-    parse_server_frame,
+)
+from .protocol.lines import (
+    DEFAULT_MAX_LINE,
+    EOF,
+    NEED_DATA,
+    SERVER_LINE_FACTOR,
+    BadEncoding,
+    Line,
+    LineDecoder,
+    LineTooLong,
 )
 from .tls import HANDSHAKE_TIMEOUT, TLSChannel, TLSError, TLSPeerClosed
 

@@ -24,9 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .delivery import ChatLog, Outbox, Pending
-from .protocol import (
+from .protocol.codec import encode
+from .protocol.frames import (
     LOBBY,
-    BadRoom,
     Error,
     ErrorCode,
     FrameError,
@@ -41,13 +41,10 @@ from .protocol import (
     ServerFrame,
     Users,
     Welcome,
-    encode,
-    encode_for,
-    encode_text,
-    name_key,
-    normalize_room,
     timestamp,
 )
+from .protocol.names import BadRoom, name_key, normalize_room
+from .protocol.textmode import encode_for, encode_text
 from .store import MessageStore, StoredMessage
 
 log = logging.getLogger(__name__)

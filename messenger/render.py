@@ -26,7 +26,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from .client import Incoming
 
-from .protocol import (
+from .protocol.frames import (
     LOBBY,
     Error,
     HistoryEnd,
@@ -40,11 +40,9 @@ from .protocol import (
     Shutdown,
     Users,
     Welcome,
-    comparison_form,
-    for_terminal,
-    name_key,
     room_of,
 )
+from .protocol.names import comparison_form, for_terminal, name_key
 
 # Colours that read well on both dark and light backgrounds; red is kept for errors.
 NAME_COLOURS = (

@@ -25,13 +25,8 @@ from . import __version__
 from .accounts import Account, Accounts, check_password
 from .delivery import ChatLog, Outbox
 from .limits import AddressLimits, CheckGate, TokenBucket
-from .protocol import (
-    DEFAULT_MAX_LINE,
-    EOF,
-    NEED_DATA,
-    TEXT_HELP,
-    BadEncoding,
-    BadName,
+from .protocol.codec import encode, parse_client_frame
+from .protocol.frames import (
     Bye,
     ClientFrame,
     Error,
@@ -40,10 +35,6 @@ from .protocol import (
     Hello,
     HistoryRequest,
     Join,
-    Line,
-    LineDecoder,
-    LineEvent,
-    LineTooLong,
     Me,
     Mode,
     Nick,
@@ -56,15 +47,19 @@ from .protocol import (
     Shutdown,
     Who,
     detect_mode,
-    encode,
-    encode_for,
-    in_room,
-    is_blank,
-    normalize_name,
-    parse_client_frame,
-    parse_text_command,
-    sanitize_text,
 )
+from .protocol.lines import (
+    DEFAULT_MAX_LINE,
+    EOF,
+    NEED_DATA,
+    BadEncoding,
+    Line,
+    LineDecoder,
+    LineEvent,
+    LineTooLong,
+)
+from .protocol.names import BadName, is_blank, normalize_name, sanitize_text
+from .protocol.textmode import TEXT_HELP, encode_for, in_room, parse_text_command
 from .registry import Answered, Member, NameTaken, Registry, ServerFull
 from .store import MessageStore
 from .tls import HANDSHAKE_TIMEOUT, TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls

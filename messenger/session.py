@@ -20,9 +20,8 @@ from enum import Enum
 from typing import Protocol
 
 from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError
-from .protocol import (
+from .protocol.frames import (
     LOBBY,
-    BadRoom,
     Bye,
     ClientFrame,
     Error,
@@ -38,12 +37,10 @@ from .protocol import (
     Shutdown,
     Users,
     Welcome,
-    in_room,
-    name_key,
-    normalize_room,
-    parse_text_command,
     room_of,
 )
+from .protocol.names import BadRoom, name_key, normalize_room
+from .protocol.textmode import in_room, parse_text_command
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,11 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.keys import Keys
 
-from .protocol import name_key
+from .protocol.names import name_key
+from .protocol.textmode import COMMAND_NAMES
 
-COMMANDS = ("/help", "/history", "/join", "/me", "/msg", "/nick", "/part", "/ping", "/quit", "/rooms", "/who")
+# The slash commands, from the one table of them in protocol/textmode.py.
+COMMANDS = COMMAND_NAMES
 
 
 class ChatCompleter(Completer):

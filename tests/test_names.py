@@ -13,10 +13,10 @@ import pytest
 
 from messenger.accounts import Accounts
 from messenger.client import Client, LoginError
-from messenger.names import is_default_ignorable, script_of
-from messenger.protocol import BadName, _cached_name_key, name_key, normalize_name
+from messenger.protocol import BadName, name_key, normalize_name
+from messenger.protocol.names import _cached_name_key, is_default_ignorable, script_of
+from messenger.protocol.unicode_names import DEFAULT_IGNORABLE
 from messenger.store import SQLiteStore
-from messenger.unicode_names import DEFAULT_IGNORABLE
 
 from .conftest import RawClient, ServerThread, stored_server
 

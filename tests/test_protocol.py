@@ -19,13 +19,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messenger import protocol
+from messenger import protocol, terminal
 from messenger.protocol import (
+    COMMAND_NAMES,
     EOF,
     MAX_DEPTH,
     MAX_INT,
     NEED_DATA,
     PROTOCOL_VERSION,
+    TEXT_COMMANDS,
+    TEXT_HELP,
     BadEncoding,
     BadName,
     Bye,
@@ -36,6 +39,7 @@ from messenger.protocol import (
     HistoryEnd,
     HistoryRequest,
     Joined,
+    LeaveReason,
     Left,
     Line,
     LineDecoder,
@@ -49,6 +53,7 @@ from messenger.protocol import (
     Renamed,
     Say,
     Shutdown,
+    SlashCommand,
     TextCommand,
     Users,
     Welcome,
@@ -65,6 +70,7 @@ from messenger.protocol import (
     parse_text_command,
     sanitize_text,
     text_line,
+    textmode,
     timestamp,
 )
 
@@ -1171,6 +1177,55 @@ def test_nick_without_name_raises(line: str) -> None:
     assert caught.value.code is ErrorCode.BAD_FRAME
 
 
+def test_help_text_is_generated_from_the_command_table_unchanged() -> None:
+    assert TEXT_HELP == (
+        "Commands: /who (who is online), /msg NAME TEXT (private message), /me TEXT (action),",
+        "/nick NAME (change name), /join #ROOM (join a room, or switch to it), /part [#ROOM]",
+        "(leave a room), /rooms (list rooms), /who [#ROOM], /history [N] (earlier messages),",
+        "/ping (check the server answers), /quit (leave), /help (this text). Lines go to the room",
+        "joined last. Start a message with // to send a line that begins with /.",
+    )
+
+
+def test_one_command_table_makes_parser_help_and_completion() -> None:
+    help_text = " ".join(TEXT_HELP)
+    parsed = [command for command in TEXT_COMMANDS if command.parse is not None]
+    assert tuple(sorted({f"/{command.name}" for command in TEXT_COMMANDS})) == COMMAND_NAMES
+    assert terminal.COMMANDS == COMMAND_NAMES
+    for command in TEXT_COMMANDS:
+        assert command.help_item in help_text
+    for command in parsed:
+        try:
+            parse_text_command(f"/{command.name.upper()}")
+        except FrameError as caught:  # a command that needs arguments says how to use it
+            assert caught.message == f"usage: {command.usage}"
+            assert command.usage in help_text
+    assert {f"/{command.name}" for command in parsed} == set(COMMAND_NAMES)
+
+
+def test_two_rows_parsing_one_command_are_refused() -> None:
+    row = SlashCommand("dance", parse=lambda rest: TextCommand())
+    with pytest.raises(ValueError, match="/dance"):
+        textmode._parsers((row, row))
+
+
+def test_leave_reasons_on_the_wire() -> None:
+    assert [reason.value for reason in LeaveReason] == [
+        "quit",
+        "disconnected",
+        "part",
+        "too_slow",
+        "replaced",
+    ]
+    assert wire(Left(user="a", ts=TS)) == f'{{"type":"left","user":"a","ts":"{TS}","reason":"quit"}}\n'
+    line = wire(Left(user="a", ts=TS, reason=LeaveReason.TOO_SLOW.value))
+    assert parse_server_frame(line) == Left(user="a", ts=TS, reason="too_slow")
+    assert (
+        text_line(Left(user="a", ts=TS, reason=LeaveReason.TOO_SLOW.value))
+        == "a has left the chat! (too slow)"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Timestamps
 # --------------------------------------------------------------------------------------------
@@ -1208,22 +1263,22 @@ FORBIDDEN = {
 }
 
 
-# The package modules protocol.py may import: the rules and Unicode data for names, which
-# themselves import only the standard library (and each other).
-PROTOCOL_HELPERS = {"names", "unicode_names"}
-
-
 def test_protocol_imports_no_io_module() -> None:
+    """Every module of the protocol package, found by walking its directory (so a module added
+    later is checked too), imports only the standard library and the package's own modules."""
+    package = Path(protocol.__file__).parent
+    modules = sorted(package.rglob("*.py"))
+    assert {path.stem for path in modules} >= {"__init__", "frames", "codec", "lines", "names", "textmode"}
     imported: set[str] = set()
-    for name in ("protocol", *PROTOCOL_HELPERS):
-        path = Path(protocol.__file__).with_name(f"{name}.py")
+    for path in modules:
         source = path.read_text(encoding="utf-8")
         assert "__import__" not in source and "importlib" not in source
+        depth = len(path.relative_to(package).parts)  # 1 for a module of the package itself
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, ast.Import):
                 imported.update(alias.name.split(".")[0] for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.level:
-                assert node.level == 1 and node.module in PROTOCOL_HELPERS, node.module
+                assert node.level <= depth, f"{path.name} imports from outside the protocol package"
             elif isinstance(node, ast.ImportFrom):
                 imported.add((node.module or "").split(".")[0])
     assert imported  # the walk did find the imports

@@ -1,4 +1,4 @@
-"""Generate messenger/unicode_names.py from Unicode's own data files.
+"""Generate messenger/protocol/unicode_names.py from Unicode's own data files.
 
     python tools/gen_unicode_names.py confusables.txt DerivedCoreProperties.txt Scripts.txt
 
@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-OUTPUT = Path(__file__).resolve().parent.parent / "messenger" / "unicode_names.py"
+OUTPUT = Path(__file__).resolve().parent.parent / "messenger" / "protocol" / "unicode_names.py"
 
 
 def _version(text: str) -> str:
