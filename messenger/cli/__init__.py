@@ -32,12 +32,11 @@ from prompt_toolkit.utils import is_dumb_terminal
 from rich.console import Console
 from rich.text import Text
 
-from . import __version__
-from .accounts import AccountError, Accounts, check_password_text
-from .client import Client, Incoming, LoginError, MessengerError, NameTaken
-from .frontends import EXIT_FAILURE, EXIT_OK, read_lines, run_editor, run_lines, run_listen
-from .options import choice, keep, not_empty, number, size, unreadable
-from .protocol import (
+from .. import __version__
+from ..accounts import AccountError, Accounts, check_password_text
+from ..client import Client, Incoming, LoginError, MessengerError, NameTaken
+from ..frontends import EXIT_FAILURE, EXIT_OK, read_lines, run_editor, run_lines, run_listen
+from ..protocol import (
     DEFAULT_HOST,
     DEFAULT_MAX_LINE,
     DEFAULT_PORT,
@@ -45,12 +44,13 @@ from .protocol import (
     Welcome,
     for_terminal,
 )
-from .render import ERROR_STYLE, ChatView, ConsoleView, JsonView, Renderer, make_console, render_prompt
-from .server import DEFAULT_HISTORY, HISTORY_MAX, ChatServer, ServerConfig
-from .session import ChatLink, LinkOptions, submit_line
-from .store import Retention, SQLiteStore, StoreError, default_db_path
-from .terminal import LineEditor
-from .tls import TLSError, client_context, server_context
+from ..render import ERROR_STYLE, ChatView, ConsoleView, JsonView, Renderer, make_console, render_prompt
+from ..server import DEFAULT_HISTORY, HISTORY_MAX, ChatServer, ServerConfig
+from ..session import ChatLink, LinkOptions, submit_line
+from ..store import Retention, SQLiteStore, StoreError, default_db_path
+from ..terminal import LineEditor
+from ..tls import TLSError, client_context, server_context
+from .options import choice, keep, not_empty, number, size, unreadable
 
 app = typer.Typer(
     name="messenger",
