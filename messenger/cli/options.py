@@ -1,5 +1,6 @@
-"""Checking the values of the command line's options, with errors that name where a value came
-from: the option the user typed (``--port``) or the environment variable (``MESSENGER_PORT``).
+"""The command line's options: checking their values, with errors that name where a value came
+from (the option the user typed, ``--port``, or the environment variable, ``MESSENGER_PORT``), and
+the option declarations that several commands share (``--help``, ``--port``, ``--tls``...).
 
 Numbers and sizes are parsed here rather than by Typer: Typer's own errors always name the
 environment variable too, and its help shows ranges as ``<int range> [0<=x<=65535]``.  Each
@@ -12,7 +13,7 @@ import math
 import os
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -20,6 +21,14 @@ T = TypeVar("T", int, float)
 
 _SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)(i?[bB])?\s*$")
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+# Sizes: a line shorter than 64 bytes cannot hold a login; lines and queues are held in memory.
+MAX_LINE_MAX = 16 * 1024 * 1024
+SENDQ_MAX = 1024**3
+RATE_MAX = 1e6
+DAYS_MAX = 100_000.0  # older than that reaches before year 1, which datetime cannot count back to
+TIMEOUT_MAX = 3600.0
+COUNT_MAX = 10**9
 
 
 def source_hint(ctx: typer.Context, param: Any) -> str:
@@ -135,3 +144,100 @@ def not_empty(ctx: typer.Context, param: typer.CallbackParam, value: str | None)
     if value is not None and value == "":
         raise bad(ctx, param, "the password is empty")
     return value
+
+
+def int_option(low: int, high: int, metavar: str = "N", **kw: Any) -> Any:
+    """A whole-number option checked by ``number`` (errors name --OPTION or its variable)."""
+    return typer.Option(metavar=metavar, parser=keep, callback=number(int, low, high), **kw)
+
+
+def float_option(low: float, high: float, metavar: str, **kw: Any) -> Any:
+    return typer.Option(metavar=metavar, parser=keep, callback=number(float, low, high), **kw)
+
+
+def size_option(low: int, high: int, **kw: Any) -> Any:
+    return typer.Option(metavar="SIZE", parser=keep, callback=size(low, high), **kw)
+
+
+def show_help(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> None:
+    """Our own --help/-h: Typer's shows the type ``<bool>`` next to it."""
+    if value and not ctx.resilient_parsing:
+        typer.echo(ctx.get_help(), color=ctx.color)
+        raise typer.Exit()
+
+
+HelpOption = Annotated[
+    bool,
+    typer.Option(
+        "--help",
+        "-h",
+        metavar="",
+        is_eager=True,
+        expose_value=False,
+        callback=show_help,
+        help="Show this message and exit.",
+    ),
+]
+
+# The options of the commands that connect to a server (connect, send).
+PortOption = Annotated[
+    int, int_option(1, 65535, "PORT", envvar="MESSENGER_PORT", help="The server's TCP port.")
+]
+ConnectHostOption = Annotated[
+    str, typer.Option(metavar="HOST", envvar="MESSENGER_HOST", help="The server to connect to.")
+]
+ColorOption = Annotated[
+    str,
+    typer.Option(
+        metavar="WHEN",
+        callback=choice("auto", "always", "never"),
+        help="Colours: auto (on a terminal, unless NO_COLOR is set), always or never.",
+    ),
+]
+TimeoutOption = Annotated[
+    float,
+    float_option(
+        0.1, TIMEOUT_MAX, "SECONDS", help="Seconds to wait for the connection and the login answer."
+    ),
+]
+MaxLineOption = Annotated[
+    int,
+    size_option(
+        64,
+        MAX_LINE_MAX,
+        envvar="MESSENGER_MAX_LINE",
+        help="The server's --max-line; lines from the server up to 4 times this are accepted.",
+    ),
+]
+TlsOption = Annotated[
+    bool,
+    typer.Option(
+        "--tls",
+        metavar="",
+        envvar="MESSENGER_TLS",
+        help="Connect with TLS, checking the server's certificate.",
+    ),
+]
+CafileOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        envvar="MESSENGER_CAFILE",
+        help="Trust the certificates in this PEM file (a private CA, a self-signed server); implies --tls.",
+    ),
+]
+PasswordFileOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        help="Read the password from the first line of this file (or set MESSENGER_PASSWORD).",
+    ),
+]
+InsecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        metavar="",
+        help="TLS without checking the certificate: anyone in between can listen. Implies --tls.",
+    ),
+]

@@ -1,0 +1,352 @@
+"""``messenger serve``: its options, and the steps from them to a running server — the
+configuration, the port reserved before the database is opened, the database, TLS, logging —
+and the wait for SIGINT or SIGTERM that ends it."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import signal
+import socket
+import sqlite3
+import ssl
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..accounts import Accounts
+from ..protocol import DEFAULT_HOST, DEFAULT_PORT, SERVER_LINE_FACTOR
+from ..server import DEFAULT_HISTORY, HISTORY_MAX, ChatServer, ServerConfig
+from ..store import Retention, SQLiteStore, StoreError, default_db_path
+from ..tls import TLSError, server_context
+from .env import fail
+from .options import (
+    COUNT_MAX,
+    DAYS_MAX,
+    MAX_LINE_MAX,
+    RATE_MAX,
+    SENDQ_MAX,
+    HelpOption,
+    choice,
+    float_option,
+    int_option,
+    not_empty,
+    size_option,
+    unreadable,
+)
+
+log = logging.getLogger("messenger")
+
+HostOption = Annotated[
+    str, typer.Option(metavar="HOST", envvar="MESSENGER_HOST", help="The address to listen on.")
+]
+PortOption = Annotated[
+    int, int_option(0, 65535, "PORT", envvar="MESSENGER_PORT", help="TCP port; 0 picks a free one.")
+]
+MaxRateOption = Annotated[
+    float,
+    float_option(
+        0, RATE_MAX, "RATE", envvar="MESSENGER_MAX_RATE", help="Lines per second per client (0 = unlimited)."
+    ),
+]
+BurstOption = Annotated[
+    int,
+    int_option(
+        1,
+        COUNT_MAX,
+        envvar="MESSENGER_BURST",
+        help="Lines a client may send at once before --max-rate applies.",
+    ),
+]
+MaxLineOption = Annotated[
+    int,
+    size_option(
+        64,
+        MAX_LINE_MAX,
+        envvar="MESSENGER_MAX_LINE",
+        help="Longest line accepted, with its line end (e.g. 16K).",
+    ),
+]
+SendqOption = Annotated[
+    int,
+    size_option(
+        256,
+        SENDQ_MAX,
+        envvar="MESSENGER_SENDQ",
+        help="Unsent output a client may have queued before it is cut off as too slow.",
+    ),
+]
+MaxClientsOption = Annotated[
+    int, int_option(1, COUNT_MAX, envvar="MESSENGER_MAX_CLIENTS", help="Most users logged in at once.")
+]
+MaxPerIpOption = Annotated[
+    int,
+    int_option(
+        0,
+        COUNT_MAX,
+        envvar="MESSENGER_MAX_PER_IP",
+        help="Most connections open at once from one address (0 = no limit).",
+    ),
+]
+MaxConnRateOption = Annotated[
+    float,
+    float_option(
+        0,
+        RATE_MAX,
+        "RATE",
+        envvar="MESSENGER_MAX_CONN_RATE",
+        help="New connections a second from one address, after a burst of --max-per-ip (0 = no limit).",
+    ),
+]
+LogLevelOption = Annotated[
+    str,
+    typer.Option(
+        metavar="LEVEL",
+        envvar="MESSENGER_LOG_LEVEL",
+        callback=choice("debug", "info", "warning", "error"),
+        help="debug, info, warning or error.",
+    ),
+]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        envvar="MESSENGER_DB",
+        help="The history database (SQLite). ':memory:' keeps history for this run only. "
+        "Default: ~/.local/share/messenger/history.db (under $XDG_DATA_HOME if that is set).",
+        show_default=False,
+    ),
+]
+HistoryOption = Annotated[
+    int,
+    int_option(
+        0, HISTORY_MAX, envvar="MESSENGER_HISTORY", help="Past messages replayed on login (0 = none)."
+    ),
+]
+RetainDaysOption = Annotated[
+    float | None,
+    float_option(
+        0, DAYS_MAX, "DAYS", envvar="MESSENGER_RETAIN_DAYS", help="Delete history older than this many days."
+    ),
+]
+RetainMessagesOption = Annotated[
+    int | None,
+    int_option(0, COUNT_MAX, envvar="MESSENGER_RETAIN_MESSAGES", help="Keep only the newest N messages."),
+]
+AuthOption = Annotated[
+    str,
+    typer.Option(
+        metavar="MODE",
+        envvar="MESSENGER_AUTH",
+        callback=choice("open", "required"),
+        help="open: anyone may log in, registered names need their password; required: accounts only.",
+    ),
+]
+ServerPasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="PASSWORD",
+        envvar="MESSENGER_PASSWORD",
+        callback=not_empty,
+        help="A password every login must give (registered users give their own instead).",
+        show_default=False,
+    ),
+]
+TlsCertOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        envvar="MESSENGER_TLS_CERT",
+        help="Serve TLS with this certificate (PEM; with --tls-key).",
+    ),
+]
+TlsKeyOption = Annotated[
+    str | None,
+    typer.Option(metavar="FILE", envvar="MESSENGER_TLS_KEY", help="The private key of --tls-cert (PEM)."),
+]
+
+
+def serve(
+    host: HostOption = DEFAULT_HOST,
+    port: PortOption = DEFAULT_PORT,
+    max_rate: MaxRateOption = ServerConfig.max_rate,
+    burst: BurstOption = ServerConfig.burst,
+    max_line: MaxLineOption = "16K",  # type: ignore[assignment]  # parsed by the callback
+    sendq: SendqOption = "1M",  # type: ignore[assignment]
+    max_clients: MaxClientsOption = ServerConfig.max_clients,
+    max_per_ip: MaxPerIpOption = ServerConfig.max_per_ip,
+    max_conn_rate: MaxConnRateOption = ServerConfig.conn_rate,
+    log_level: LogLevelOption = "info",
+    db: DbOption = None,
+    history: HistoryOption = DEFAULT_HISTORY,
+    retain_days: RetainDaysOption = None,
+    retain_messages: RetainMessagesOption = None,
+    auth: AuthOption = "open",
+    password: ServerPasswordOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    _help: HelpOption = False,
+) -> None:
+    """Run a chat server until Ctrl+C or SIGTERM."""
+    check_pairs(max_line, sendq, tls_cert, tls_key)
+    tls = server_tls(tls_cert, tls_key)
+    config = ServerConfig(
+        max_line=max_line,
+        sendq=sendq,
+        max_rate=max_rate,
+        burst=burst,
+        max_clients=max_clients,
+        history=history,
+        max_per_ip=max_per_ip,
+        conn_rate=max_conn_rate,
+        auth=auth,
+        password=password,
+    )
+    setup_logging(logging.getLevelName(log_level.upper()))
+    db_path = db if db is not None else str(default_db_path())
+    with reserve_port(host, port):  # a busy port is the first thing to say, before the database
+        store, accounts = open_database(db_path, Retention(days=retain_days, messages=retain_messages))
+    try:
+        server = ChatServer((host, port), config, store=store, tls=tls, accounts=accounts)
+    except OSError as exc:
+        store.close()
+        raise listen_failure(host, port, exc) from None
+    announce(server, config, store, accounts, db_path, tls_cert)
+    try:
+        run_until_signalled(server)
+    finally:
+        store.close()
+
+
+def check_pairs(max_line: int, sendq: int, tls_cert: str | None, tls_key: str | None) -> None:
+    """The checks that involve two options (usage errors, exit status 2)."""
+    if sendq < SERVER_LINE_FACTOR * max_line:
+        # One frame can be that long; a smaller queue would cut off everyone who receives it.
+        raise typer.BadParameter("must be at least 4 times --max-line", param_hint="--sendq")
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
+
+
+def server_tls(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    """The server's TLS context, if asked for; a file that cannot be read is named."""
+    if cert is None or key is None:
+        return None
+    for path, what in ((cert, "the certificate"), (key, "the key")):
+        reason = unreadable(path)
+        if reason is not None:
+            raise fail(f"cannot read {what} {path}: {reason}")
+    try:
+        return server_context(cert, key)
+    except TLSError as exc:
+        raise fail(str(exc)) from None
+
+
+def listen_failure(host: str, port: int, exc: OSError) -> typer.Exit:
+    if exc.errno == errno.EADDRINUSE:
+        return fail(
+            f"cannot listen on {host}:{port}: the port is in use (is another server running? "
+            "choose another with --port)"
+        )
+    reason = str(exc.strerror or exc).split(" (while attempting")[0]  # create_server's addition
+    return fail(f"cannot listen on {host}:{port}: {reason}")
+
+
+@contextlib.contextmanager
+def reserve_port(host: str, port: int) -> Iterator[None]:
+    """Hold ``host:port`` while the body runs (the server binds it again right after), so that a
+    second server on a busy port is told about the port, not about the database the first holds.
+    The port is bound, never listened on: a client connecting meanwhile is refused (and tries
+    again), not accepted into a backlog and then reset."""
+    if port == 0:
+        yield  # any free port: nothing can be busy
+        return
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        probe = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise listen_failure(host, port, exc) from None
+    try:
+        # As the server does: SO_REUSEADDR binds past connections in TIME_WAIT, never past a
+        # socket that listens.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        probe.close()
+        raise listen_failure(host, port, exc) from None
+    try:
+        yield
+    finally:
+        probe.close()
+
+
+def open_database(path: str, retention: Retention) -> tuple[SQLiteStore, Accounts]:
+    try:
+        store = SQLiteStore(path, retention)
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    try:
+        return store, Accounts(path)
+    except sqlite3.Error as exc:
+        store.close()
+        raise fail(f"cannot read the accounts in {path}: {exc}") from None
+
+
+def setup_logging(level: int) -> None:
+    """Rich's handler on a terminal, plain timestamped lines otherwise; always on stderr."""
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=Console(stderr=True), show_path=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root_logger = logging.getLogger("messenger")
+    root_logger.handlers[:] = [handler]
+    root_logger.setLevel(level)
+    root_logger.propagate = False
+
+
+def announce(
+    server: ChatServer,
+    config: ServerConfig,
+    store: SQLiteStore,
+    accounts: Accounts,
+    db_path: str,
+    tls_cert: str | None,
+) -> None:
+    """The banner on stdout (scripts wait for it), then what the server runs with, in the log."""
+    print(f"Server is running on {server.host}:{server.port}", flush=True)
+    print("Waiting for connections...", flush=True)
+    log.info("history: %s (next message id %d)", db_path, store.last_id() + 1)
+    if tls_cert is not None:
+        log.info("TLS 1.2+ with the certificate %s; plaintext clients are turned away", tls_cert)
+    log.info(
+        "logins: %s%s (%d registered names)",
+        "accounts only" if config.auth == "required" else "open, registered names need their password",
+        ", server password set" if config.password else "",
+        len(accounts.all()),
+    )
+
+
+def run_until_signalled(server: ChatServer) -> None:
+    """Serve in a thread; on SIGINT or SIGTERM send everyone the shutdown frame and return."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="accept")
+    thread.daemon = True
+    thread.start()
+    while not stop.wait(0.5):
+        pass
+    log.info("stopping: telling %d connection(s)", len(server.connections()))
+    server.stop()
