@@ -241,7 +241,16 @@ def test_text_mode_logins_with_a_password(accounts_server: Callable[..., ServerT
 # ------------------------------------------------------------------------------------------------
 
 
-def test_users_commands(tmp_path: Path) -> None:
+def registered(db: str, name: str = "alice") -> None:
+    """Register ``name`` directly in ``db`` (what ``users add`` does, without a process)."""
+    accounts = Accounts(db)
+    try:
+        accounts.add(name, PASSWORD)
+    finally:
+        accounts.close()
+
+
+def test_users_add_refuses_a_taken_name_and_an_empty_password(tmp_path: Path) -> None:
     db = str(tmp_path / "chat.db")
     assert run_cli("users", "add", "alice", "--db", db, input=PASSWORD + "\n").stdout == "registered alice\n"
     again = run_cli("users", "add", "ALICE", "--db", db, input="x\n")
@@ -250,11 +259,26 @@ def test_users_commands(tmp_path: Path) -> None:
     empty = run_cli("users", "add", "bob", "--db", db, input="\n")
     assert empty.returncode == 1
     assert_one_error_line(empty.stderr, "empty")
+
+
+def test_users_passwd_and_list(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    registered(db)
     assert run_cli("users", "passwd", "alice", "--db", db, input="new\n").returncode == 0
     assert run_cli("users", "list", "--db", db).stdout.startswith("alice\t")
     missing = run_cli("users", "passwd", "nobody", "--db", db, input="x\n")
     assert missing.returncode == 1
     assert_one_error_line(missing.stderr, "not registered")
+    accounts = Accounts(db)
+    try:
+        assert accounts.verify("alice", "new") and not accounts.verify("alice", PASSWORD)
+    finally:
+        accounts.close()
+
+
+def test_users_remove(tmp_path: Path) -> None:
+    db = str(tmp_path / "chat.db")
+    registered(db)
     assert run_cli("users", "remove", "alice", "--db", db).returncode == 0
     assert run_cli("users", "list", "--db", db).stdout == ""
     accounts = Accounts(db)

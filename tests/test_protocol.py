@@ -1,6 +1,6 @@
 """Unit tests for messenger.protocol: bytes and strings in, frames and events out (no sockets).
 
-The contract under test is /work/shared/PROTOCOL.md; each test asserts specific values so it
+The contract under test is docs/protocol.md; each test asserts specific values so it
 can fail.
 """
 
