@@ -170,8 +170,13 @@ def test_private_messages_reach_sender_and_recipient_only_while_others_log_in(
         for view in (alice, bob, carol):
             view.client.send_json({"type": "bye"})
             view.close()
-        while watcher.online != {"watcher"}:  # their departures are out before the next round
-            watcher.next()
+        # Their departures are out before the next round (online alone is not enough: the
+        # watcher may not have read their arrivals yet either).
+        gone: set[str] = set()
+        while gone != {alice.name, bob.name, carol.name}:
+            frame = watcher.next()
+            if frame["type"] == "left":
+                gone.add(frame["user"])
     watcher.close()
 
 
