@@ -107,6 +107,7 @@ class Config:
     idle: bool
     sendq: str | None
     db: str = "file"
+    pin: bool = False  # server on CPU 0, generator on CPU 1 (``--pin``)
 
     @property
     def expected_deliveries(self) -> int:
@@ -641,6 +642,17 @@ def read_proc(pid: int) -> ProcStats:
     )
 
 
+# With --pin the server runs on one core and the generator on the other, so neither steals the
+# other's CPU time and the server's CPU seconds measure the server alone.
+SERVER_CPU = 0
+GENERATOR_CPU = 1
+
+
+def pin_to(cpu: int) -> Callable[[], None]:
+    """A preexec_fn (or a call) that binds the calling process to ``cpu``."""
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 class ServerProcess:
     """The server under test, run as a subprocess with its output going to files.
 
@@ -656,7 +668,12 @@ class ServerProcess:
         self.source = server_source(kind, workdir)
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                server_command(kind, config), cwd=workdir, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+                server_command(kind, config),
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                preexec_fn=pin_to(SERVER_CPU) if config.pin else None,
             )
         self.port = self._wait_for_banner()
 
@@ -1232,6 +1249,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
         help="messenger's history: 'file' (a new SQLite file per run) or ':memory:' (no disk writes)",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-' = stdout)")
+    parser.add_argument(
+        "--pin", action="store_true", help="run the server on CPU 0 and the generator on CPU 1 (Linux)"
+    )
     args = parser.parse_args(argv)
     clients = args.idle or args.clients
     if not args.idle and args.senders > clients:
@@ -1253,6 +1273,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
         idle=bool(args.idle),
         sendq=args.sendq,
         db=args.db,
+        pin=args.pin,
     )
     if args.db not in ("file", ":memory:"):
         parser.error("--db is 'file' or ':memory:'")
@@ -1274,6 +1295,8 @@ def run_all(config: Config, console: Console) -> list[RunResult]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; exit status 1 if any run failed or lost messages."""
     config, json_target = parse_args(argv)
+    if config.pin:
+        pin_to(GENERATOR_CPU)()  # the worker processes inherit it
     console = Console(stderr=json_target == "-", highlight=False)
     if not console.is_terminal:
         console.width = REPORT_WIDTH  # a file or pipe would otherwise get 80 columns
