@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from messenger.delivery import ChatLog, Outbox
+from messenger.core.store import SQLiteStore, StoredMessage
 from messenger.protocol import Mode
-from messenger.store import SQLiteStore, StoredMessage
+from messenger.server.delivery import ChatLog, Outbox
 
 from .conftest import RawClient, ServerThread, stored_server
 
@@ -273,7 +273,7 @@ def test_concurrent_appends_never_fail_a_flusher_round(caplog, switchy) -> None:
     while the Flusher works through hundreds of outboxes, all arrive, in each thread's order,
     and no Flusher round fails.  Rounds of appends go on for a second and a half (or until a
     round fails): enough for many thousands of Flusher rounds."""
-    caplog.set_level(logging.ERROR, logger="messenger.delivery")
+    caplog.set_level(logging.ERROR, logger="messenger.server.delivery")
     chat_log = ChatLog()
     pairs = [socket.socketpair() for _ in range(BYSTANDERS + WATCHED)]
     outboxes = [Outbox(ours, Mode.JSON, 1 << 30) for ours, _ in pairs]

@@ -23,9 +23,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .delivery import ChatLog, Outbox, Pending
-from .protocol.codec import encode
-from .protocol.frames import (
+from ..protocol.codec import encode
+from ..protocol.frames import (
     LOBBY,
     Error,
     ErrorCode,
@@ -43,8 +42,9 @@ from .protocol.frames import (
     Welcome,
     timestamp,
 )
-from .protocol.names import BadRoom, name_key, normalize_room
-from .protocol.textmode import encode_for, encode_text
+from ..protocol.names import BadRoom, name_key, normalize_room
+from ..protocol.textmode import encode_for, encode_text
+from ..server.delivery import ChatLog, Outbox, Pending
 from .store import MessageStore, StoredMessage
 
 log = logging.getLogger(__name__)

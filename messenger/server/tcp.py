@@ -21,12 +21,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import __version__
-from .accounts import Account, Accounts, check_password
-from .delivery import ChatLog, Outbox
-from .limits import AddressLimits, CheckGate, TokenBucket
-from .protocol.codec import encode, parse_client_frame
-from .protocol.frames import (
+from .. import __version__
+from ..core.accounts import Account, Accounts, check_password
+from ..core.registry import Answered, Member, NameTaken, Registry, ServerFull
+from ..core.store import MessageStore
+from ..protocol.codec import encode, parse_client_frame
+from ..protocol.frames import (
     Bye,
     ClientFrame,
     Error,
@@ -48,7 +48,7 @@ from .protocol.frames import (
     Who,
     detect_mode,
 )
-from .protocol.lines import (
+from ..protocol.lines import (
     DEFAULT_MAX_LINE,
     EOF,
     NEED_DATA,
@@ -58,11 +58,11 @@ from .protocol.lines import (
     LineEvent,
     LineTooLong,
 )
-from .protocol.names import BadName, is_blank, normalize_name, sanitize_text
-from .protocol.textmode import TEXT_HELP, encode_for, in_room, parse_text_command
-from .registry import Answered, Member, NameTaken, Registry, ServerFull
-from .store import MessageStore
-from .tls import HANDSHAKE_TIMEOUT, TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
+from ..protocol.names import BadName, is_blank, normalize_name, sanitize_text
+from ..protocol.textmode import TEXT_HELP, encode_for, in_room, parse_text_command
+from ..tls import HANDSHAKE_TIMEOUT, TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
+from .delivery import ChatLog, Outbox
+from .limits import AddressLimits, CheckGate, TokenBucket
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .protocol.frames import Mode
+from ..protocol.frames import Mode
 
 log = logging.getLogger(__name__)
 

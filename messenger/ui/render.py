@@ -24,9 +24,9 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from .client import Incoming
+    from ..client import Incoming
 
-from .protocol.frames import (
+from ..protocol.frames import (
     LOBBY,
     Error,
     HistoryEnd,
@@ -42,7 +42,7 @@ from .protocol.frames import (
     Welcome,
     room_of,
 )
-from .protocol.names import comparison_form, for_terminal, name_key
+from ..protocol.names import comparison_form, for_terminal, name_key
 
 # Colours that read well on both dark and light backgrounds; red is kept for errors.
 NAME_COLOURS = (

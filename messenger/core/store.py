@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Protocol
 
-from .protocol.frames import LOBBY, Message
+from ..protocol.frames import LOBBY, Message
 from .rekey import rekey_database
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
-from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError
-from .protocol.frames import (
+from ..protocol.frames import (
     LOBBY,
     Bye,
     ClientFrame,
@@ -39,8 +38,9 @@ from .protocol.frames import (
     Welcome,
     room_of,
 )
-from .protocol.names import BadRoom, name_key, normalize_room
-from .protocol.textmode import in_room, parse_text_command
+from ..protocol.names import BadRoom, name_key, normalize_room
+from ..protocol.textmode import in_room, parse_text_command
+from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError
 
 log = logging.getLogger(__name__)
 
