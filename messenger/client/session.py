@@ -27,6 +27,7 @@ from ..protocol.frames import (
     FrameError,
     Join,
     Joined,
+    LeaveReason,
     Left,
     Message,
     Pong,
@@ -333,7 +334,7 @@ class ChatLink:
                         self._rooms.append(room)
                     self._known_rooms.add(room)
             elif isinstance(frame, Left):
-                if frame.reason != "part":
+                if frame.reason != LeaveReason.PART.value:
                     self._users.pop(name_key(frame.user), None)
                 elif self._is_me(frame.user):
                     self._rooms = [r for r in self._rooms if r != room_of(frame)] or [LOBBY]

@@ -1,7 +1,7 @@
 """Who is connected, and what each of them is sent.
 
 The Registry owns the logged-in members under one lock.  Everything that reaches members is
-appended to the shared ChatLog (delivery.py) while that lock is held, so all receivers see one
+appended to the shared ChatLog (server/delivery.py) while that lock is held, so all receivers see one
 order of messages, with ids increasing.  A frame is encoded once per mode and appended once,
 however many members receive it; the log's Flusher thread writes it to the sockets.  Nothing
 here blocks on a socket.
@@ -31,6 +31,7 @@ from ..protocol.frames import (
     FrameError,
     HistoryEnd,
     Joined,
+    LeaveReason,
     Left,
     Message,
     Mode,
@@ -44,6 +45,10 @@ from ..protocol.frames import (
 )
 from ..protocol.names import BadRoom, name_key, normalize_room
 from ..protocol.textmode import encode_for, encode_text
+
+# The seam still to cut: the core imports the server's delivery (ChatLog, Outbox, Pending) and
+# appends encoded bytes, where it should emit events that each transport encodes.  It is the only
+# import against the direction protocol <- core <- server (tests/test_layers.py, KNOWN_SEAMS).
 from ..server.delivery import ChatLog, Outbox, Pending
 from .store import MessageStore, StoredMessage
 
@@ -222,7 +227,7 @@ class Registry:
         out.append({holder.mode: encode_for(holder.mode, error)}, [holder.outbox])
         self._remove_locked(holder)
         out.leave(holder.outbox)
-        self._announce_departure_locked(out, holder, "replaced")
+        self._announce_departure_locked(out, holder, LeaveReason.REPLACED)
         out.close(holder.outbox)  # what is queued (the error) goes out, then it closes
         log.info("%s (%s) replaced by a new login", holder.name, holder.address)
 
@@ -241,7 +246,7 @@ class Registry:
             self._add_locked(member, new_name, new_key)
             out.append(encode_both(Renamed(old=old_name, new=new_name, ts=timestamp())))
 
-    def leave(self, member: Member, reason: str) -> bool:
+    def leave(self, member: Member, reason: LeaveReason) -> bool:
         """Remove ``member`` and announce it as left; False if it was not a member."""
         with self._operation() as out:
             if not self._is_member_locked(member):
@@ -252,19 +257,19 @@ class Registry:
             self._announce_departure_locked(out, member, reason)
         return True
 
-    def _announce_departure_locked(self, out: Pending, member: Member, reason: str) -> None:
+    def _announce_departure_locked(self, out: Pending, member: Member, reason: LeaveReason) -> None:
         assert member.name is not None
         ts = timestamp()
         for room in member.rooms:
             self._drop_from_room_locked(member, room)
             self._text_elsewhere.get(room, set()).discard(member)
             label = None if room == LOBBY else room
-            self._to_room_locked(out, room, Left(user=member.name, ts=ts, reason=reason, room=label))
+            self._to_room_locked(out, room, Left(user=member.name, ts=ts, reason=reason.value, room=label))
         member.rooms = []
 
     def cut(self, member: Member) -> bool:
         """Remove a member whose unsent output passed its limit, announced as ``too_slow``."""
-        if self.leave(member, "too_slow"):
+        if self.leave(member, LeaveReason.TOO_SLOW):
             log.warning(
                 "%s (%s) cut off: more than %d bytes waiting unsent",
                 member.name,
@@ -389,7 +394,9 @@ class Registry:
                 raise FrameError(
                     ErrorCode.LAST_ROOM, f"{room} is your only room; join another first, or /quit", "part"
                 )
-            self._to_room_locked(out, room, Left(user=member.name, ts=timestamp(), reason="part", room=room))
+            self._to_room_locked(
+                out, room, Left(user=member.name, ts=timestamp(), reason=LeaveReason.PART.value, room=room)
+            )
             member.rooms.remove(room)
             self._drop_from_room_locked(member, room)
             self._text_elsewhere.get(room, set()).discard(member)

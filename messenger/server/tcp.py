@@ -35,6 +35,7 @@ from ..protocol.frames import (
     Hello,
     HistoryRequest,
     Join,
+    LeaveReason,
     Me,
     Mode,
     Nick,
@@ -130,7 +131,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         # Handler only:
         self.decoder = LineDecoder(config.max_line)
         self.bucket = TokenBucket(config.max_rate, config.burst)
-        self.leave_reason = "disconnected"
+        self.leave_reason = LeaveReason.DISCONNECTED
         self.history_wanted = 0
         self.awaiting_password: str | None = None  # text mode: a registered name awaiting its password
         self.account: Account | None = None  # the account whose password this connection gave
@@ -512,7 +513,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         self.send(Pong(token=frame.token))
 
     def on_bye(self, frame: Bye) -> None:
-        self.leave_reason = "quit"
+        self.leave_reason = LeaveReason.QUIT
         # Announced before the connection closes, so that a client which sees it end may log in
         # again under the same name at once (``finish`` then finds nothing left to announce).
         self._announce_departure()
@@ -521,7 +522,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
     def _announce_departure(self) -> None:
         announce = self.member is not None and self.logged_in and not self.server.stopping.is_set()
         if announce and self.server.registry.leave(self.member, self.leave_reason):
-            log.info("%s left (%s)", self.member.name, self.leave_reason)
+            log.info("%s left (%s)", self.member.name, self.leave_reason.value)
 
     # -- output -------------------------------------------------------------------------------
 

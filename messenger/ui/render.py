@@ -31,6 +31,7 @@ from ..protocol.frames import (
     Error,
     HistoryEnd,
     Joined,
+    LeaveReason,
     Left,
     Message,
     Pong,
@@ -70,7 +71,10 @@ MENTION_STYLE = "bold reverse"  # the body of a message that mentions you
 # Narrower than this, a hanging indent would leave a ribbon of text: wrap the whole line instead.
 MIN_BODY_WIDTH = 16
 
-_LEFT_REASONS = {"too_slow": "too slow", "replaced": "replaced by a new login"}
+_LEFT_REASONS = {
+    LeaveReason.TOO_SLOW.value: "too slow",
+    LeaveReason.REPLACED.value: "replaced by a new login",
+}
 
 
 class ChatConsole(Console):
