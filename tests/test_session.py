@@ -14,10 +14,9 @@ from messenger.client.session import (
     Backoff,
     ChatLink,
     LinkOptions,
-    Outcome,
     open_client,
-    submit_line,
 )
+from messenger.client.submit import Outcome, submit_line
 from messenger.protocol import Joined, Message, Nick, Renamed, Say, Welcome
 from messenger.server import ChatServer, ServerConfig
 

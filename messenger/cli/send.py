@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 
 from ..client import MessengerError
-from ..client.session import ChatLink, LinkOptions, submit_line
+from ..client.session import ChatLink, LinkOptions
+from ..client.submit import submit_line
 from ..protocol import DEFAULT_HOST, DEFAULT_MAX_LINE, DEFAULT_PORT
 from ..ui.frontends import EXIT_FAILURE, read_lines, run_lines
 from ..ui.render import ConsoleView, make_console

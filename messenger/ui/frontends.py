@@ -15,7 +15,8 @@ from functools import partial
 from typing import TextIO
 
 from ..client import ConnectionClosed, LoginError
-from ..client.session import ChatLink, LineResult, Outcome, submit_line
+from ..client.session import ChatLink
+from ..client.submit import LineResult, Outcome, submit_line
 from ..protocol import DEFAULT_MAX_LINE, TEXT_HELP
 from .render import ConsoleView
 from .terminal import LineEditor
