@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from messenger.accounts import Accounts
 from messenger.client import Client
+from messenger.core.accounts import Accounts
+from messenger.core.store import SQLiteStore
 from messenger.server import ChatServer, ServerConfig
-from messenger.store import SQLiteStore
 
 from .clitools import ServeProcess, login
 

@@ -8,8 +8,8 @@ from typing import Any
 import pexpect
 
 from messenger.client import Client
+from messenger.client.session import ChatLink, LinkOptions, open_client
 from messenger.protocol import Nick, Renamed, Welcome
-from messenger.session import ChatLink, LinkOptions, open_client
 
 from .clitools import RUN_TIMEOUT, WAIT, run_cli, spawn_in_terminal
 from .conftest import ServerThread, stored_server

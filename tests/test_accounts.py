@@ -10,10 +10,10 @@ from typing import Any
 import pexpect
 import pytest
 
-from messenger.accounts import AccountError, Accounts
 from messenger.client import Client, ConnectionClosed, LoginError, NameTaken
+from messenger.client.session import ChatLink, LinkOptions, open_client
+from messenger.core.accounts import AccountError, Accounts
 from messenger.protocol import Error, Joined, Left, name_key
-from messenger.session import ChatLink, LinkOptions, open_client
 
 from .clitools import RUN_TIMEOUT, WAIT, assert_one_error_line, cli_env, run_cli, spawn_in_terminal, start_cli
 from .conftest import RawClient, ServerThread, stored_server

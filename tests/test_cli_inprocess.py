@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from messenger.accounts import Accounts
 from messenger.cli import Environment, program
+from messenger.core.accounts import Accounts
 
 
 class TerminalInput(io.StringIO):

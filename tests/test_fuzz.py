@@ -23,7 +23,6 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from messenger import limits
 from messenger.client import Client, ProtocolViolation
 from messenger.protocol import (
     DEFAULT_MAX_LINE,
@@ -39,8 +38,9 @@ from messenger.protocol import (
     sanitize_text,
     text_line,
 )
-from messenger.render import Renderer, make_console
+from messenger.server import limits
 from messenger.tls import looks_like_tls
+from messenger.ui.render import Renderer, make_console
 
 from .conftest import READ_TIMEOUT, RawClient, ServerThread, stored_server
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from messenger import store as store_module
 from messenger.client import Client
+from messenger.core import store as store_module
+from messenger.core.store import Retention, SQLiteStore, StoredMessage, StoreError
 from messenger.protocol import HistoryEnd, Joined, Message, Welcome
-from messenger.store import Retention, SQLiteStore, StoredMessage, StoreError
 
 from .clitools import RUN_TIMEOUT, WAIT, ServeProcess, assert_one_error_line, run_cli
 from .conftest import RawClient, ServerThread
@@ -446,7 +446,7 @@ def test_a_write_failure_is_said_once_and_the_messages_wait_in_memory(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(store_module, "RETRY_INTERVAL", 0.01)
-    caplog.set_level(logging.INFO, logger="messenger.store")
+    caplog.set_level(logging.INFO, logger="messenger.core.store")
     path = tmp_path / "h.db"
     store = SQLiteStore(path)
     try:
@@ -463,7 +463,7 @@ def test_a_write_failure_is_said_once_and_the_messages_wait_in_memory(
         store.flush()  # written once the file can be written again
     finally:
         store.close()
-    records = [r for r in caplog.records if r.name == "messenger.store"]
+    records = [r for r in caplog.records if r.name == "messenger.core.store"]
     assert not any(r.exc_info for r in records), "a traceback was logged"
     assert [r.levelname for r in records] == ["ERROR", "INFO"], [r.getMessage() for r in records]
     assert "cannot write" in records[0].getMessage() and "can be written again" in records[1].getMessage()

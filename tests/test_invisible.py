@@ -27,7 +27,7 @@ from messenger.protocol import (
     normalize_room,
     text_line,
 )
-from messenger.render import ChatView, Renderer, make_console, render_prompt
+from messenger.ui.render import ChatView, Renderer, make_console, render_prompt
 
 from .clitools import run_cli
 from .conftest import RawClient

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from messenger.limits import FAILED_LOGIN_BURST
+from messenger.server.limits import FAILED_LOGIN_BURST
 
 from .clitools import WAIT, ServeProcess, run_cli
 from .conftest import RawClient, ServerThread, stored_server

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from messenger.accounts import Accounts
 from messenger.client import Client, LoginError
+from messenger.core.accounts import Accounts
+from messenger.core.store import SQLiteStore
 from messenger.protocol import BadName, name_key, normalize_name
 from messenger.protocol.names import _cached_name_key, is_default_ignorable, script_of
 from messenger.protocol.unicode_names import DEFAULT_IGNORABLE
-from messenger.store import SQLiteStore
 
 from .conftest import RawClient, ServerThread, stored_server
 

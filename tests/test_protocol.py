@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messenger import protocol, terminal
+from messenger import protocol
 from messenger.protocol import (
     COMMAND_NAMES,
     EOF,
@@ -73,6 +73,7 @@ from messenger.protocol import (
     textmode,
     timestamp,
 )
+from messenger.ui import terminal
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TS = "2026-11-24T21:50:00.123Z"

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from messenger.delivery import ChatLog, Outbox
+from messenger.core.store import SQLiteStore, StoredMessage
 from messenger.protocol import Mode
-from messenger.store import SQLiteStore, StoredMessage
+from messenger.server.delivery import ChatLog, Outbox
 
 from .conftest import RawClient, ServerThread, stored_server
 
@@ -161,6 +161,10 @@ def test_private_messages_reach_sender_and_recipient_only_while_others_log_in(
         alice, bob, carol = (View(port, f"{who}{index}", history=1) for who in ("alice", "bob", "carol"))
         for view in (alice, bob, carol):
             view.ask({"type": "ping", "token": "ready"}, "pong")
+        # The watcher reads up to the three joins, so that the wait below for their departures
+        # waits (with a stale view it passed at once, and the next round's alice could get this
+        # round's ``left``).
+        watcher.ask({"type": "ping", "token": f"round {index}"}, "pong")
         alice.client.send_json({"type": "say", "text": "psst", "to": bob.name})
         echo = alice.next()
         assert echo["type"] == "message" and echo["to"] == bob.name, echo
@@ -278,7 +282,7 @@ def test_concurrent_appends_never_fail_a_flusher_round(caplog, switchy) -> None:
     while the Flusher works through hundreds of outboxes, all arrive, in each thread's order,
     and no Flusher round fails.  Rounds of appends go on for a second and a half (or until a
     round fails): enough for many thousands of Flusher rounds."""
-    caplog.set_level(logging.ERROR, logger="messenger.delivery")
+    caplog.set_level(logging.ERROR, logger="messenger.server.delivery")
     chat_log = ChatLog()
     pairs = [socket.socketpair() for _ in range(BYSTANDERS + WATCHED)]
     outboxes = [Outbox(ours, Mode.JSON, 1 << 30) for ours, _ in pairs]

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from messenger.delivery import TRIM_EVERY, ChatLog, Outbox
+from messenger.core.registry import Member, Registry
 from messenger.protocol import Mode
-from messenger.registry import Member, Registry
+from messenger.server.delivery import TRIM_EVERY, ChatLog, Outbox
 
 WAIT = 5.0
 

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from messenger.client import Incoming
 from messenger.protocol import Error, Joined, Left, Message, Renamed, Shutdown, Users, Welcome
-from messenger.render import (
+from messenger.ui.render import (
     ChatView,
     JsonView,
     Renderer,

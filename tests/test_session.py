@@ -8,18 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 from messenger.client import Client, Incoming
-from messenger.protocol import Joined, Message, Nick, Renamed, Say, Welcome
-from messenger.server import ChatServer, ServerConfig
-from messenger.session import (
+from messenger.client.session import (
     BACKOFF_FIRST,
     BACKOFF_LONGEST,
     Backoff,
     ChatLink,
     LinkOptions,
-    Outcome,
     open_client,
-    submit_line,
 )
+from messenger.client.submit import Outcome, submit_line
+from messenger.protocol import Joined, Message, Nick, Renamed, Say, Welcome
+from messenger.server import ChatServer, ServerConfig
 
 from .conftest import ServerThread
 

@@ -17,12 +17,12 @@ from prompt_toolkit.utils import is_dumb_terminal
 from rich.console import Console
 
 from ..client import Client, Incoming, MessengerError
-from ..frontends import EXIT_OK, read_lines, run_editor, run_lines, run_listen
+from ..client.session import ChatLink, LinkOptions
 from ..protocol import DEFAULT_HOST, DEFAULT_MAX_LINE, DEFAULT_PORT, Welcome
-from ..render import ChatView, ConsoleView, JsonView, Renderer, make_console, render_prompt
 from ..server import HISTORY_MAX
-from ..session import ChatLink, LinkOptions
-from ..terminal import LineEditor
+from ..ui.frontends import EXIT_OK, read_lines, run_editor, run_lines, run_listen
+from ..ui.render import ChatView, ConsoleView, JsonView, Renderer, make_console, render_prompt
+from ..ui.terminal import LineEditor
 from .env import Environment, environment, exit_now, fail
 from .login import log_in, read_password_option, tls_for
 from .options import (

@@ -23,9 +23,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from ..frontends import EXIT_FAILURE, EXIT_OK
 from ..protocol import for_terminal
-from ..render import ERROR_STYLE
+from ..ui.frontends import EXIT_FAILURE, EXIT_OK
+from ..ui.render import ERROR_STYLE
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.text import Text
 
 from ..client import Client, LoginError, MessengerError, NameTaken
+from ..client.session import LinkOptions
 from ..protocol import Welcome, for_terminal
-from ..render import ERROR_STYLE
-from ..session import LinkOptions
 from ..tls import TLSError, client_context
+from ..ui.render import ERROR_STYLE
 from .env import Environment, ask_password, ask_username, fail
 from .options import unreadable
 

@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 
 from ..client import MessengerError
-from ..frontends import EXIT_FAILURE, read_lines, run_lines
+from ..client.session import ChatLink, LinkOptions
+from ..client.submit import submit_line
 from ..protocol import DEFAULT_HOST, DEFAULT_MAX_LINE, DEFAULT_PORT
-from ..render import ConsoleView, make_console
-from ..session import ChatLink, LinkOptions, submit_line
+from ..ui.frontends import EXIT_FAILURE, read_lines, run_lines
+from ..ui.render import ConsoleView, make_console
 from .env import environment, exit_now, fail
 from .login import log_in, read_password_option, tls_for
 from .options import (

@@ -19,10 +19,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..accounts import Accounts
+from ..core.accounts import Accounts
+from ..core.store import Retention, SQLiteStore, StoreError, default_db_path
 from ..protocol import DEFAULT_HOST, DEFAULT_PORT, SERVER_LINE_FACTOR
 from ..server import DEFAULT_HISTORY, HISTORY_MAX, ChatServer, ServerConfig
-from ..store import Retention, SQLiteStore, StoreError, default_db_path
 from ..tls import TLSError, server_context
 from .env import fail
 from .options import (

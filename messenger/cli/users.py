@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from ..accounts import AccountError, Accounts, check_password_text
-from ..store import default_db_path
+from ..core.accounts import AccountError, Accounts, check_password_text
+from ..core.store import default_db_path
 from .env import Environment, ask_password, environment, fail
 from .options import HelpOption
 

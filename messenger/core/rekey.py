@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from .protocol.names import NAME_KEY_RULE, BadName, name_key, normalize_name
+from ..protocol.names import NAME_KEY_RULE, BadName, name_key, normalize_name
 
 log = logging.getLogger(__name__)
 

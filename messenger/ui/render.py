@@ -24,13 +24,14 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from .client import Incoming
+    from ..client import Incoming
 
-from .protocol.frames import (
+from ..protocol.frames import (
     LOBBY,
     Error,
     HistoryEnd,
     Joined,
+    LeaveReason,
     Left,
     Message,
     Pong,
@@ -42,7 +43,7 @@ from .protocol.frames import (
     Welcome,
     room_of,
 )
-from .protocol.names import comparison_form, for_terminal, name_key
+from ..protocol.names import comparison_form, for_terminal, name_key
 
 # Colours that read well on both dark and light backgrounds; red is kept for errors.
 NAME_COLOURS = (
@@ -70,7 +71,10 @@ MENTION_STYLE = "bold reverse"  # the body of a message that mentions you
 # Narrower than this, a hanging indent would leave a ribbon of text: wrap the whole line instead.
 MIN_BODY_WIDTH = 16
 
-_LEFT_REASONS = {"too_slow": "too slow", "replaced": "replaced by a new login"}
+_LEFT_REASONS = {
+    LeaveReason.TOO_SLOW.value: "too slow",
+    LeaveReason.REPLACED.value: "replaced by a new login",
+}
 
 
 class ChatConsole(Console):

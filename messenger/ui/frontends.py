@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import TextIO
 
-from .client import ConnectionClosed, LoginError
-from .protocol import DEFAULT_MAX_LINE, TEXT_HELP
+from ..client import ConnectionClosed, LoginError
+from ..client.session import ChatLink
+from ..client.submit import LineResult, Outcome, submit_line
+from ..protocol import DEFAULT_MAX_LINE, TEXT_HELP
 from .render import ConsoleView
-from .session import ChatLink, LineResult, Outcome, submit_line
 from .terminal import LineEditor
 
 EXIT_OK = 0

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from .protocol.codec import encode, parse_server_frame
-from .protocol.frames import (
+from ..protocol.codec import encode, parse_server_frame
+from ..protocol.frames import (
     SERVER_FRAME_TYPES,
     Bye,
     ClientFrame,
@@ -44,7 +44,7 @@ from .protocol.frames import (
     Welcome,
     Who,
 )
-from .protocol.lines import (
+from ..protocol.lines import (
     DEFAULT_MAX_LINE,
     EOF,
     NEED_DATA,
@@ -54,7 +54,7 @@ from .protocol.lines import (
     LineDecoder,
     LineTooLong,
 )
-from .tls import HANDSHAKE_TIMEOUT, TLSChannel, TLSError, TLSPeerClosed
+from ..tls import HANDSHAKE_TIMEOUT, TLSChannel, TLSError, TLSPeerClosed
 
 
 class MessengerError(Exception):

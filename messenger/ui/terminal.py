@@ -20,8 +20,8 @@ from prompt_toolkit.history import InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.keys import Keys
 
-from .protocol.names import name_key
-from .protocol.textmode import COMMAND_NAMES
+from ..protocol.names import name_key
+from ..protocol.textmode import COMMAND_NAMES
 
 # The slash commands, from the one table of them in protocol/textmode.py.
 COMMANDS = COMMAND_NAMES

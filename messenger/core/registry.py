@@ -1,10 +1,10 @@
 """Who is connected, and what each of them is sent.
 
 The Registry owns the logged-in members under one lock.  Everything that reaches members is
-appended to the shared ChatLog (delivery.py) while that lock is held, so all receivers see one
+appended to the shared ChatLog (server/delivery.py) while that lock is held, so all receivers see one
 order of messages, with ids increasing.  A frame is encoded once per mode and appended once,
 however many members receive it; the log's Flusher thread writes it to the sockets.  Nothing
-here blocks on a socket.
+here blocks on a socket.  The room operations are in rooms.py (RoomSteps, a mixin).
 
 The rule every operation keeps: each client receives its frames in one order that agrees with
 the order of the state changes, so an answer reflects exactly the state after everything already
@@ -18,85 +18,39 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
-import secrets
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-from .delivery import ChatLog, Outbox, Pending
-from .protocol.codec import encode
-from .protocol.frames import (
+from ..protocol.codec import encode
+from ..protocol.frames import (
     LOBBY,
     Error,
     ErrorCode,
     FrameError,
     HistoryEnd,
     Joined,
+    LeaveReason,
     Left,
     Message,
     Mode,
     Renamed,
-    RoomInfo,
-    RoomList,
     ServerFrame,
-    Users,
     Welcome,
     timestamp,
 )
-from .protocol.names import BadRoom, name_key, normalize_room
-from .protocol.textmode import encode_for, encode_text
-from .store import MessageStore, StoredMessage
+from ..protocol.names import name_key
+from ..protocol.textmode import encode_for, encode_text
+
+# The seam still to cut: the core imports the server's delivery (ChatLog, Outbox, Pending) and
+# appends encoded bytes, where it should emit events that each transport encodes.  With the
+# type-only imports of members.py (Outbox) and rooms.py (Pending), the only imports against the
+# direction protocol <- core <- server (tests/test_layers.py, KNOWN_SEAMS).
+from ..server.delivery import ChatLog, Outbox, Pending
+from .history import MessageStore, StoredMessage
+from .members import Answered, Member, NameTaken, ServerFull
+from .rooms import RoomSteps
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(eq=False)
-class Member:
-    """One connection as the registry sees it: its outbox (which knows its mode) and name.
-
-    Created by the connection's handler thread.  ``outbox`` and ``address`` never change.
-    ``name``, ``key`` and ``rooms`` are written only under the registry's lock (by whichever
-    thread runs the operation: this connection's handler, another's login that replaces it, the
-    Flusher cutting it off, the server stopping).  The registry reads them under its lock; the
-    handler thread reads ``name`` and ``current_room`` without it, which is safe because only
-    its own requests change them, except a replacement or a cut-off, after which its
-    connection is closing and what it reads no longer matters.
-    """
-
-    outbox: Outbox
-    address: str = ""
-    name: str | None = None
-    key: str = ""  # name_key(name), kept by the registry: normalising is not free
-    rooms: list[str] = field(default_factory=list)  # in the order joined: the last is current
-    account: str | None = None  # the registered name whose password this connection gave
-    # Whose private history this connection reads and adds to: its account's key once it proved
-    # the password, otherwise a key of this connection alone (a space never occurs in a name),
-    # so whoever holds an unregistered name later does not read what was said to the one before.
-    history_key: str = field(default_factory=lambda: " session " + secrets.token_hex(12))
-
-    @property
-    def current_room(self) -> str:
-        """Where a text-mode line goes: the room joined last."""
-        return self.rooms[-1] if self.rooms else LOBBY
-
-    @property
-    def mode(self) -> Mode:
-        return self.outbox.mode
-
-
-class NameTaken(Exception):
-    """The name (compared case-insensitively after normalisation) is in use."""
-
-
-class ServerFull(Exception):
-    """The server already holds its maximum number of logged-in members."""
-
-
-class Answered(FrameError):
-    """A request the registry refused and has already answered with this error, under its
-    lock, so that the error takes its place among the member's frames in the order of the
-    state changes (an ``unknown_user`` never follows that user's ``joined``).  Callers must
-    not answer it again."""
 
 
 def encode_both(frame: ServerFrame) -> dict[Mode, bytes]:
@@ -104,7 +58,7 @@ def encode_both(frame: ServerFrame) -> dict[Mode, bytes]:
     return {Mode.JSON: encode(frame), Mode.TEXT: encode_text(frame)}
 
 
-class Registry:
+class Registry(RoomSteps):
     """The logged-in members and every delivery to them.
 
     Callers use join / rename / leave / cut / say / join_room / part_room / who / room_list /
@@ -222,7 +176,7 @@ class Registry:
         out.append({holder.mode: encode_for(holder.mode, error)}, [holder.outbox])
         self._remove_locked(holder)
         out.leave(holder.outbox)
-        self._announce_departure_locked(out, holder, "replaced")
+        self._announce_departure_locked(out, holder, LeaveReason.REPLACED)
         out.close(holder.outbox)  # what is queued (the error) goes out, then it closes
         log.info("%s (%s) replaced by a new login", holder.name, holder.address)
 
@@ -241,7 +195,7 @@ class Registry:
             self._add_locked(member, new_name, new_key)
             out.append(encode_both(Renamed(old=old_name, new=new_name, ts=timestamp())))
 
-    def leave(self, member: Member, reason: str) -> bool:
+    def leave(self, member: Member, reason: LeaveReason) -> bool:
         """Remove ``member`` and announce it as left; False if it was not a member."""
         with self._operation() as out:
             if not self._is_member_locked(member):
@@ -252,19 +206,19 @@ class Registry:
             self._announce_departure_locked(out, member, reason)
         return True
 
-    def _announce_departure_locked(self, out: Pending, member: Member, reason: str) -> None:
+    def _announce_departure_locked(self, out: Pending, member: Member, reason: LeaveReason) -> None:
         assert member.name is not None
         ts = timestamp()
         for room in member.rooms:
             self._drop_from_room_locked(member, room)
             self._text_elsewhere.get(room, set()).discard(member)
             label = None if room == LOBBY else room
-            self._to_room_locked(out, room, Left(user=member.name, ts=ts, reason=reason, room=label))
+            self._to_room_locked(out, room, Left(user=member.name, ts=ts, reason=reason.value, room=label))
         member.rooms = []
 
     def cut(self, member: Member) -> bool:
         """Remove a member whose unsent output passed its limit, announced as ``too_slow``."""
-        if self.leave(member, "too_slow"):
+        if self.leave(member, LeaveReason.TOO_SLOW):
             log.warning(
                 "%s (%s) cut off: more than %d bytes waiting unsent",
                 member.name,
@@ -342,117 +296,6 @@ class Registry:
                         room=place,
                     )
                 )
-
-    # -- rooms --------------------------------------------------------------------------------
-
-    @staticmethod
-    def _room_name(raw: str, re: str) -> str:
-        try:
-            return normalize_room(raw)
-        except BadRoom as exc:
-            raise FrameError(ErrorCode.BAD_ROOM, f"bad room name: {exc}", re) from None
-
-    def join_room(self, member: Member, raw: str, history: int = 0) -> None:
-        """Put ``member`` in a room (creating it) and make it the member's current room: the
-        room's history (up to ``history``) for the newcomer, then ``joined`` for everyone in it.
-        Joining a room one is in only makes it current, confirmed to the member alone."""
-        room = self._room_name(raw, "join")
-        with self._operation(member) as out:
-            if not self._is_member_locked(member):
-                return
-            assert member.name is not None
-            joined = Joined(user=member.name, ts=timestamp(), room=room)
-            if room in member.rooms:
-                member.rooms.remove(room)
-                member.rooms.append(room)
-                self._track_current_locked(member)
-                out.append({member.mode: encode_for(member.mode, joined)}, [member.outbox])
-                return
-            self._replay_locked(out, member, room, history)
-            member.rooms.append(room)
-            self._rooms.setdefault(room, {})[member] = None
-            self._track_current_locked(member)
-            self._to_room_locked(out, room, joined)
-
-    def part_room(self, member: Member, raw: str) -> None:
-        """Take ``member`` out of a room; everyone in it (the member too) sees ``left`` with
-        reason ``part``.  Answers (and raises Answered) ``not_in_room``, or ``last_room``:
-        everyone is in at least one room."""
-        room = self._room_name(raw, "part")
-        with self._operation(member) as out:
-            if not self._is_member_locked(member):
-                return
-            assert member.name is not None
-            if room not in member.rooms:
-                raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {room}", "part")
-            if len(member.rooms) == 1:
-                raise FrameError(
-                    ErrorCode.LAST_ROOM, f"{room} is your only room; join another first, or /quit", "part"
-                )
-            self._to_room_locked(out, room, Left(user=member.name, ts=timestamp(), reason="part", room=room))
-            member.rooms.remove(room)
-            self._drop_from_room_locked(member, room)
-            self._text_elsewhere.get(room, set()).discard(member)
-            self._track_current_locked(member)
-
-    def who(self, member: Member, raw: str | None = None) -> None:
-        """Answer ``who``: everyone online, or the members of one room, sorted like the user
-        list.  Built and queued under the lock, so it agrees with the ``joined`` and ``left``
-        frames before it."""
-        room = None if raw is None else self._room_name(raw, "who")
-        with self._operation(member) as out:
-            if room is None:
-                answer = Users(users=self._users_locked())
-            else:
-                names = sorted((m.key, m.name) for m in self._rooms.get(room, {}) if m.name is not None)
-                answer = Users(users=tuple(name for _, name in names), room=room)
-            out.append({member.mode: encode_for(member.mode, answer)}, [member.outbox])
-
-    def room_list(self, member: Member) -> None:
-        """Answer ``rooms``: every room and how many are in it, under the lock like ``who``."""
-        with self._operation(member) as out:
-            counts = [RoomInfo(room=room, users=len(members)) for room, members in self._rooms.items()]
-            answer = RoomList(rooms=tuple(sorted(counts, key=lambda info: info.room)))
-            out.append({member.mode: encode_for(member.mode, answer)}, [member.outbox])
-
-    def _track_current_locked(self, member: Member) -> None:
-        """Note, for a text-mode member, which of its rooms are not its current one."""
-        if member.mode is not Mode.TEXT:
-            return
-        current = member.current_room
-        for room in member.rooms:
-            if room == current:
-                self._text_elsewhere.get(room, set()).discard(member)
-            else:
-                self._text_elsewhere.setdefault(room, set()).add(member)
-
-    def _drop_from_room_locked(self, member: Member, room: str) -> None:
-        members = self._rooms.get(room)
-        if members is None:
-            return
-        members.pop(member, None)
-        if not members and room != LOBBY:
-            del self._rooms[room]
-            self._text_elsewhere.pop(room, None)
-
-    def _to_room_locked(self, out: Pending, room: str, frame: Message | Joined | Left) -> None:
-        """Append ``frame`` for everyone in ``room``.  A chat message reaches text-mode members
-        whose current room is another one as a second entry, with the room's name in front."""
-        members = self._rooms.get(room, {})
-        # Everyone in the lobby is the common case, and the fast one: a broadcast entry.
-        everyone = room == LOBBY and len(members) == len(self._members)
-        elsewhere = []
-        if isinstance(frame, Message):
-            elsewhere = [m.outbox for m in self._text_elsewhere.get(room, ())]
-        data = {Mode.JSON: encode(frame), Mode.TEXT: encode_text(frame, current_room=room)}
-        if everyone and not elsewhere:
-            out.append(data)
-            return
-        skip = set(elsewhere)
-        out.append(data, [m.outbox for m in members if m.outbox not in skip])
-        if elsewhere:
-            # current_room="" matches no room, so the line gets its "[#room] " prefix.
-            out.append({Mode.TEXT: encode_text(frame, current_room="")}, elsewhere)
 
     def _replay_locked(self, out: Pending, member: Member, room: str, history: int) -> None:
         if history > 0 and self.store is not None:

@@ -16,31 +16,26 @@ import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Protocol
 
-from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError
-from .protocol.frames import (
+from ..protocol.frames import (
     LOBBY,
-    Bye,
     ClientFrame,
     Error,
-    FrameError,
-    Join,
     Joined,
+    LeaveReason,
     Left,
     Message,
     Pong,
     Renamed,
     RoomList,
-    Say,
     Shutdown,
     Users,
     Welcome,
     room_of,
 )
-from .protocol.names import BadRoom, name_key, normalize_room
-from .protocol.textmode import in_room, parse_text_command
+from ..protocol.names import name_key
+from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +328,7 @@ class ChatLink:
                         self._rooms.append(room)
                     self._known_rooms.add(room)
             elif isinstance(frame, Left):
-                if frame.reason != "part":
+                if frame.reason != LeaveReason.PART.value:
                     self._users.pop(name_key(frame.user), None)
                 elif self._is_me(frame.user):
                     self._rooms = [r for r in self._rooms if r != room_of(frame)] or [LOBBY]
@@ -396,52 +391,3 @@ class ChatLink:
             for room in rooms:
                 if room != LOBBY:
                     client.join(room)
-
-
-class Outcome(Enum):
-    """What became of one line typed or piped in."""
-
-    SENT = "sent"
-    SKIPPED = "skipped"  # blank
-    HELP = "help"
-    QUIT = "quit"
-    INVALID = "invalid"  # a command the client refused; ``message`` says why
-    OFFLINE = "offline"  # no connection right now; nothing was sent
-
-
-@dataclass(frozen=True)
-class LineResult:
-    outcome: Outcome
-    message: str = ""
-
-
-def submit_line(link: ChatLink, line: str, literal: bool = False, to: str | None = None) -> LineResult:
-    """Send one line as the text protocol reads it (a message, or a ``/command``); with
-    ``literal`` every line is a plain message (private to ``to`` if given), however it starts."""
-    if not line.strip():
-        return LineResult(Outcome.SKIPPED)
-    if literal:
-        frame: ClientFrame | None = Say(text=line, to=to)
-    else:
-        try:
-            command = parse_text_command(line)
-        except FrameError as exc:
-            return LineResult(Outcome.INVALID, exc.message)
-        if command.help:
-            return LineResult(Outcome.HELP)
-        if isinstance(command.frame, Bye):
-            return LineResult(Outcome.QUIT)
-        frame = command.frame
-    if frame is None:
-        return LineResult(Outcome.SKIPPED)
-    frame = in_room(frame, link.current_room)
-    if isinstance(frame, Join):
-        try:
-            room = normalize_room(frame.room)
-        except BadRoom as exc:
-            return LineResult(Outcome.INVALID, f"bad room name: {exc}")
-        if not link.send(frame):
-            return LineResult(Outcome.OFFLINE)
-        link.switch_to(room)
-        return LineResult(Outcome.SENT)
-    return LineResult(Outcome.SENT if link.send(frame) else Outcome.OFFLINE)

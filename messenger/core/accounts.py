@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .protocol.names import BadName, name_key, normalize_name
+from ..protocol.names import BadName, name_key, normalize_name
 from .rekey import rekey_database
 
 # scrypt's cost: 2**14 × 8 × 128 bytes = 16 MiB and about 50 ms per check on a small machine:

@@ -1,0 +1,66 @@
+"""A Member (one logged-in connection as the registry sees it) and the exceptions the
+registry raises to its callers."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..protocol.frames import (
+    LOBBY,
+    FrameError,
+    Mode,
+)
+
+if TYPE_CHECKING:  # the same seam as in registry.py: a member is reached through its Outbox
+    from ..server.outbox import Outbox
+
+
+@dataclass(eq=False)
+class Member:
+    """One connection as the registry sees it: its outbox (which knows its mode) and name.
+
+    Created by the connection's handler thread.  ``outbox`` and ``address`` never change.
+    ``name``, ``key`` and ``rooms`` are written only under the registry's lock (by whichever
+    thread runs the operation: this connection's handler, another's login that replaces it, the
+    Flusher cutting it off, the server stopping).  The registry reads them under its lock; the
+    handler thread reads ``name`` and ``current_room`` without it, which is safe because only
+    its own requests change them, except a replacement or a cut-off, after which its
+    connection is closing and what it reads no longer matters.
+    """
+
+    outbox: Outbox
+    address: str = ""
+    name: str | None = None
+    key: str = ""  # name_key(name), kept by the registry: normalising is not free
+    rooms: list[str] = field(default_factory=list)  # in the order joined: the last is current
+    account: str | None = None  # the registered name whose password this connection gave
+    # Whose private history this connection reads and adds to: its account's key once it proved
+    # the password, otherwise a key of this connection alone (a space never occurs in a name),
+    # so whoever holds an unregistered name later does not read what was said to the one before.
+    history_key: str = field(default_factory=lambda: " session " + secrets.token_hex(12))
+
+    @property
+    def current_room(self) -> str:
+        """Where a text-mode line goes: the room joined last."""
+        return self.rooms[-1] if self.rooms else LOBBY
+
+    @property
+    def mode(self) -> Mode:
+        return self.outbox.mode
+
+
+class NameTaken(Exception):
+    """The name (compared case-insensitively after normalisation) is in use."""
+
+
+class ServerFull(Exception):
+    """The server already holds its maximum number of logged-in members."""
+
+
+class Answered(FrameError):
+    """A request the registry refused and has already answered with this error, under its
+    lock, so that the error takes its place among the member's frames in the order of the
+    state changes (an ``unknown_user`` never follows that user's ``joined``).  Callers must
+    not answer it again."""

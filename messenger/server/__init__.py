@@ -1,0 +1,11 @@
+"""The TCP front door: ChatServer (``tcp``), its per-connection ChatHandler (``handler``, with
+the login steps in ``login``), ServerConfig (``config``), the ChatLog and
+its Flusher that write every connection's output (``delivery``), and the per-address and
+per-connection limits (``limits``).
+"""
+
+from .config import DEFAULT_HISTORY, HISTORY_MAX, ServerConfig
+from .handler import ChatHandler
+from .tcp import ChatServer
+
+__all__ = ["DEFAULT_HISTORY", "HISTORY_MAX", "ChatHandler", "ChatServer", "ServerConfig"]

@@ -1,0 +1,395 @@
+"""ChatHandler: one client connection, in its own thread.
+
+``handle`` reads bytes, cuts them into lines and dispatches each to ``on_<type>`` (the first
+line fixes the mode and gives the connection its Outbox); ``finish`` (which runs even when
+``handle`` raises) announces the departure and closes the outbox.  The login steps (``hello``,
+passwords, who may hold a name) are in ``login.LoginSteps``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import socketserver
+import time
+from typing import TYPE_CHECKING
+
+from ..core.accounts import Account
+from ..core.members import Answered, Member
+from ..protocol.codec import encode, parse_client_frame
+from ..protocol.frames import (
+    Bye,
+    ClientFrame,
+    Error,
+    ErrorCode,
+    FrameError,
+    Hello,
+    HistoryRequest,
+    Join,
+    LeaveReason,
+    Me,
+    Mode,
+    Nick,
+    Part,
+    Ping,
+    Pong,
+    Rooms,
+    Say,
+    ServerFrame,
+    Who,
+    detect_mode,
+)
+from ..protocol.lines import EOF, NEED_DATA, BadEncoding, Line, LineDecoder, LineEvent, LineTooLong
+from ..protocol.names import BadName, is_blank, normalize_name, sanitize_text
+from ..protocol.textmode import TEXT_HELP, encode_for, in_room, parse_text_command
+from ..tls import TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
+from .config import HISTORY_MAX
+from .delivery import Outbox
+from .limits import TokenBucket
+from .login import LoginSteps
+
+if TYPE_CHECKING:
+    from .tcp import ChatServer
+
+log = logging.getLogger(__name__)
+
+# One recv() reads at most this much; with the line limit it bounds a connection's input buffer.
+RECV_SIZE = 64 * 1024
+
+
+class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
+    """One client connection.
+
+    Reads with ``recv`` into a LineDecoder rather than through ``rfile`` so that no line is
+    ever buffered past the limit.  Dispatches JSON frames and text-mode commands alike to
+    ``on_<type>`` methods; writes only by appending to the server's ChatLog.
+    """
+
+    server: ChatServer
+    request: socket.socket
+
+    def setup(self) -> None:
+        config = self.server.config
+        # Which thread owns each field: "handler" is this connection's thread; "others" are the
+        # accept thread (service_actions, stop), the Flusher (too_slow) and the main thread (stop).
+        # Fixed here, read by any thread:
+        self.address = "{}:{}".format(*self.client_address[:2])
+        self.opened_at = time.monotonic()
+        # Handler only:
+        self.decoder = LineDecoder(config.max_line)
+        self.bucket = TokenBucket(config.max_rate, config.burst)
+        self.leave_reason = LeaveReason.DISCONNECTED
+        self.history_wanted = 0
+        self.awaiting_password: str | None = None  # text mode: a registered name awaiting its password
+        self.account: Account | None = None  # the account whose password this connection gave
+        # Set once by the handler (on the first line; the TLS channel before it); others read
+        # them and find None until then (the outbox is set a moment before the member).
+        self.channel: TLSChannel | None = None
+        self.outbox: Outbox | None = None
+        self.member: Member | None = None
+        # Written by the handler (True once Registry.join returned); others read it to decide
+        # whether there is a member to cut off or a login to time out.
+        self.logged_in = False
+        # Set by whoever closes or aborts the connection (the handler on bye, others on a time-out,
+        # a cut-off or shutdown); the handler's loop stops once it is set.  Any value means
+        # "closing", so two writers racing is harmless.
+        self.closing_at: float | None = None
+        _tune_socket(self.request)
+        self.server.track(self)
+        log.info("connection from %s", self.address)
+
+    def handle(self) -> None:
+        if not self._start_transport():
+            return
+        if self.channel is not None:
+            # Lines that came with the end of the handshake are already in the channel.
+            early = self.channel.decrypt(None)
+            if early:
+                self.decoder.receive_data(early)
+                if not self._handle_events():
+                    return
+        while self.closing_at is None:
+            try:
+                data = self.request.recv(RECV_SIZE)
+                if self.channel is not None:
+                    plain = self.channel.decrypt(data)
+                    if data and not plain:
+                        continue  # TLS records without application data
+                    data = plain
+            except (OSError, TLSError):
+                return
+            self.decoder.receive_data(data)
+            if not self._handle_events():
+                return
+
+    def _start_transport(self) -> bool:
+        """On a TLS server, check the client speaks TLS and do the handshake, here in this
+        connection's thread (with a timeout), so a stalled handshake blocks nobody.  On a plain
+        server, turn away a TLS handshake.  False: the connection is over."""
+        start = self._peek_start()
+        if not start:
+            return False
+        context = self.server.tls
+        if context is None:
+            if looks_like_tls(start):
+                log.info("%s tried TLS on a plain port; closed", self.address)
+                return False
+            return True
+        if not looks_like_tls(start):
+            self._refuse_plaintext(start[0])
+            return False
+        channel = TLSChannel(context, server_side=True)
+        try:
+            channel.handshake(self.request, self.server.config.handshake_timeout)
+        except (TLSError, OSError) as exc:
+            log.info("TLS handshake with %s failed: %s", self.address, exc)
+            return False
+        self.channel = channel
+        log.debug("TLS with %s: %s", self.address, channel.version)
+        return True
+
+    def _peek_start(self) -> bytes:
+        """The first byte the peer sent, and the second when the first may begin TLS, left
+        unread (none on an error or an immediate close).  A TLS client sends its whole
+        ClientHello at once; a peer that sends 0x16 and stops is closed by the login timeout
+        like any silent one."""
+        try:
+            start = self.request.recv(1, socket.MSG_PEEK)
+            if start == bytes((TLS_HANDSHAKE_BYTE,)):
+                start = self.request.recv(2, socket.MSG_PEEK | socket.MSG_WAITALL)
+        except OSError:
+            return b""
+        return start
+
+    def _refuse_plaintext(self, first: int) -> None:
+        """A plaintext client on a TLS port gets one clear line, in its own mode, then the
+        connection closes (a TLS server must not read its lines)."""
+        message = "this server requires TLS; connect with a TLS client (messenger connect --tls)"
+        if first == ord("{"):
+            line = encode(Error(code=ErrorCode.TLS_REQUIRED.value, message=message))
+        else:
+            line = f"error: {message}\n".encode()
+        with contextlib.suppress(OSError):
+            self.request.settimeout(1.0)
+            self.request.sendall(line)
+        log.info("%s spoke plaintext to the TLS port; closed", self.address)
+
+    def finish(self) -> None:
+        self.server.untrack(self)
+        self._announce_departure()
+        if self.outbox is not None:
+            # Let a last error or goodbye go out; a stalled peer cannot keep us here.
+            self.server.chat_log.close(self.outbox)
+            if not self.outbox.released.wait(self.server.config.shutdown_grace):
+                self.server.chat_log.abort(self.outbox)
+                self.outbox.released.wait(self.server.config.shutdown_grace)
+        log.debug("connection from %s closed", self.address)
+
+    # -- input --------------------------------------------------------------------------------
+
+    def _handle_events(self) -> bool:
+        """Process every complete line; False once the connection should end."""
+        while self.closing_at is None:
+            event = self.decoder.next_event()
+            if event is NEED_DATA:
+                return True
+            if event is EOF:
+                return False
+            delay = self.bucket.delay()
+            if delay and self.server.stopping.wait(delay):
+                return False
+            self._handle_line(event)
+        return False
+
+    def _handle_line(self, event: LineEvent) -> None:
+        assert isinstance(event, (Line, LineTooLong, BadEncoding))
+        if self.member is None:
+            mode = detect_mode(event.first_byte)
+            encrypt = self.channel.encrypt if self.channel is not None else None
+            self.outbox = Outbox(
+                self.request, mode, self.server.config.sendq, on_overflow=self.too_slow, encrypt=encrypt
+            )
+            self.server.chat_log.attach(self.outbox)
+            self.member = Member(outbox=self.outbox, address=self.address)
+        if isinstance(event, LineTooLong):
+            limit = self.server.config.max_line
+            self.error(ErrorCode.TOO_LONG, f"line longer than {limit} bytes; it was discarded")
+        elif isinstance(event, BadEncoding):
+            self.error(ErrorCode.BAD_ENCODING, "line is not valid UTF-8; it was discarded")
+        elif self.member.mode is Mode.JSON:
+            self._handle_json(event.text)
+        else:
+            self._handle_text(event.text)
+
+    def _handle_json(self, text: str) -> None:
+        try:
+            frame = parse_client_frame(text)
+        except FrameError as exc:
+            self.send(exc.to_frame())
+            return
+        self.dispatch(frame)
+
+    def _handle_text(self, text: str) -> None:
+        if not self.logged_in:
+            if self.awaiting_password is not None:
+                # The line after a registered name is its password.
+                name, self.awaiting_password = self.awaiting_password, None
+                self.dispatch(Hello(user=name, password=text))
+                return
+            # "NAME PASSWORD" where a password is expected; otherwise the whole line is the name,
+            # as it always was (so "bob smith" is still refused as a bad name).
+            name, _, password = text.strip().partition(" ")
+            if password.strip() and self.server.expects_password(name):
+                self.dispatch(Hello(user=name, password=password.strip()))
+            else:
+                self.dispatch(Hello(user=text))
+            return
+        try:
+            command = parse_text_command(text)
+        except FrameError as exc:
+            self.send(exc.to_frame())
+            return
+        if command.help:
+            self.send_raw("".join(f"{line}\n" for line in TEXT_HELP).encode())
+        elif command.frame is not None:
+            assert self.member is not None
+            # Text mode has a current room (the one joined last): lines go there.
+            self.dispatch(in_room(command.frame, self.member.current_room))
+
+    def dispatch(self, frame: ClientFrame) -> None:
+        if not self.logged_in and not isinstance(frame, (Hello, Bye)):
+            self.error(ErrorCode.NOT_LOGGED_IN, "log in first with a 'hello' frame", frame.TYPE)
+            return
+        try:
+            getattr(self, "on_" + frame.TYPE)(frame)
+        except Answered:
+            pass  # the registry answered it under its lock, in its place among the state changes
+        except FrameError as exc:
+            self.send(exc.to_frame())
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def on_say(self, frame: Say) -> None:
+        self._chat(frame.text, to=frame.to, action=False, re="say", room=frame.room)
+
+    def on_me(self, frame: Me) -> None:
+        self._chat(frame.text, to=None, action=True, re="me", room=frame.room)
+
+    def _chat(self, text: str, to: str | None, action: bool, re: str, room: str | None) -> None:
+        assert self.member is not None
+        text = sanitize_text(text)
+        if is_blank(text):
+            # Text mode ignores an empty line; JSON mode answers so a client awaiting its echo
+            # is not left waiting.
+            if self.member.mode is Mode.JSON:
+                self.error(ErrorCode.EMPTY, "empty message not sent", re)
+            return
+        self.server.registry.say(self.member, text, to=to, action=action, room=room, re=re)
+
+    def on_who(self, frame: Who) -> None:
+        assert self.member is not None
+        self.server.registry.who(self.member, frame.room)  # answered under the registry's lock
+
+    def on_join(self, frame: Join) -> None:
+        assert self.member is not None
+        self.server.registry.join_room(self.member, frame.room, history=self.history_wanted)
+
+    def on_part(self, frame: Part) -> None:
+        assert self.member is not None
+        self.server.registry.part_room(self.member, frame.room)
+
+    def on_rooms(self, frame: Rooms) -> None:
+        assert self.member is not None
+        self.server.registry.room_list(self.member)  # answered under the registry's lock
+
+    def on_nick(self, frame: Nick) -> None:
+        assert self.member is not None
+        try:
+            name = normalize_name(frame.user)
+        except BadName as exc:
+            self.error(ErrorCode.BAD_NAME, f"bad name: {exc}", "nick")
+            return
+        name = self._name_allowed(name)
+        if name is None:
+            return
+        old = self.member.name
+        self.server.registry.rename(self.member, name)  # name_taken is answered under its lock
+        log.info("%s is now known as %s", old, name)
+
+    def on_history(self, frame: HistoryRequest) -> None:
+        assert self.member is not None
+        limit = self.server.config.history if frame.limit is None else frame.limit
+        self.server.registry.history(self.member, min(limit, HISTORY_MAX), frame.before, frame.room)
+
+    def on_ping(self, frame: Ping) -> None:
+        self.send(Pong(token=frame.token))
+
+    def on_bye(self, frame: Bye) -> None:
+        self.leave_reason = LeaveReason.QUIT
+        # Announced before the connection closes, so that a client which sees it end may log in
+        # again under the same name at once (``finish`` then finds nothing left to announce).
+        self._announce_departure()
+        self.close()
+
+    def _announce_departure(self) -> None:
+        announce = self.member is not None and self.logged_in and not self.server.stopping.is_set()
+        if announce and self.server.registry.leave(self.member, self.leave_reason):
+            log.info("%s left (%s)", self.member.name, self.leave_reason.value)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def send(self, frame: ServerFrame) -> None:
+        """Queue a frame for this connection, in its mode (its outbox's: the outbox exists from
+        the first line on, a moment before the member does).  Not under the registry's lock:
+        only for frames that say nothing about the registry's state (those are answered by the
+        registry itself), so their place among other clients' state changes does not matter."""
+        outbox = self.outbox
+        assert outbox is not None
+        self.server.registry.reply(outbox, encode_for(outbox.mode, frame))
+
+    def send_raw(self, data: bytes) -> None:
+        assert self.outbox is not None
+        self.server.registry.reply(self.outbox, data)
+
+    def error(self, code: ErrorCode, message: str, re: str | None = None) -> None:
+        self.send(Error(code=code.value, message=message, re=re))
+
+    def close(self) -> None:
+        """End the connection gracefully: what is queued is sent, then the socket closes."""
+        if self.closing_at is None:
+            self.closing_at = time.monotonic()
+        if self.outbox is not None:
+            self.server.chat_log.close(self.outbox)
+        else:
+            self._shut_socket()
+
+    def abort(self) -> None:
+        """Cut the connection at once (too slow, or shutdown grace over); never blocks."""
+        self.closing_at = self.closing_at or time.monotonic()
+        if self.outbox is not None:
+            self.server.chat_log.abort(self.outbox)
+        else:
+            self._shut_socket()
+
+    def too_slow(self) -> None:
+        """Called by the Flusher when this connection's unsent output passed ``--sendq``."""
+        if self.member is not None and self.logged_in:
+            self.server.registry.cut(self.member)
+        self.abort()
+
+    def _shut_socket(self) -> None:
+        with contextlib.suppress(OSError):
+            self.request.shutdown(socket.SHUT_RDWR)
+
+
+def _tune_socket(sock: socket.socket) -> None:
+    """Small chat lines go out at once; dead peers are noticed by keepalive probes."""
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 60)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 6)
+    except OSError:
+        pass

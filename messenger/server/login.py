@@ -1,0 +1,169 @@
+"""The login steps of a connection: ``hello``, the password checks (accounts, ``--auth``, the
+server password, the per-address limit on failures) and who may take which name with
+``nick``.  A mixin of ChatHandler; it uses the handler's fields (declared below) and its
+``error``, ``send_raw`` and ``close``."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import TYPE_CHECKING
+
+from ..core.accounts import Account, check_password
+from ..core.members import Member, NameTaken, ServerFull
+from ..protocol.frames import ErrorCode, Hello, Mode
+from ..protocol.names import BadName, normalize_name
+from .config import HISTORY_MAX
+
+if TYPE_CHECKING:
+    from .tcp import ChatServer
+
+log = logging.getLogger(__name__)
+
+
+class LoginSteps:
+    """ChatHandler's login methods."""
+
+    server: ChatServer
+    client_address: tuple[str, int]
+    member: Member | None
+    account: Account | None
+    awaiting_password: str | None
+    history_wanted: int
+    logged_in: bool
+    address: str
+
+    def on_hello(self, frame: Hello) -> None:
+        assert self.member is not None
+        if self.logged_in:
+            self.error(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {self.member.name}", "hello")
+            return
+        try:
+            name = normalize_name(frame.user)
+        except BadName as exc:
+            self.error(ErrorCode.BAD_NAME, f"bad name: {exc}; try another", "hello")
+            return
+        verdict = self._authenticate(name, frame.password)
+        if verdict is None:
+            return
+        name, account = verdict
+        wanted = self.server.config.history if frame.history is None else frame.history
+        # What the client asked for on login also applies when it joins a room.
+        self.history_wanted = min(wanted, HISTORY_MAX)
+        self.member.account = account.name if account is not None else None
+        if account is not None:
+            self.member.history_key = account.key  # its private history is the account's
+        try:
+            self.server.registry.join(
+                self.member, name, history=self.history_wanted, replace=account is not None
+            )
+        except NameTaken:
+            self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken; try another", "hello")
+            return
+        except ServerFull:
+            self.error(ErrorCode.SERVER_FULL, "the server is full; try again later", "hello")
+            self.close()
+            return
+        self.account = account
+        self.logged_in = True
+        log.info("%s logged in from %s (%s mode)", name, self.address, self.member.mode.value)
+
+    def _authenticate(self, name: str, password: str | None) -> tuple[str, Account | None] | None:
+        """Check a login.  Returns the name to log in as (a registered name as it was registered,
+        however it was typed) and the account whose password was given (it may then take the
+        name over), or None when refused (the error is sent).  An attempt with a password is
+        counted against the address's limit before it is checked, and given back if right.
+        Passwords are never logged or echoed."""
+        limits, address = self.server.limits, self.client_address[0]
+        exceeded = limits.failures_exceeded(address)
+        if exceeded or (password is not None and not limits.reserve_attempt(address)):
+            self.error(
+                ErrorCode.RATE_LIMITED, "too many failed logins from your address; wait a minute", "hello"
+            )
+            return None
+        if password is None:
+            return self._without_password(name)
+        checked, verdict = self.server.password_checks.run(lambda: self._check_password(name, password))
+        if not checked:
+            limits.give_back(address)
+            self.error(ErrorCode.RATE_LIMITED, "the server is busy with other logins; try again", "hello")
+            return None
+        if verdict is None:
+            return self._refuse_login(name)
+        limits.give_back(address)
+        return verdict
+
+    def _check_password(self, name: str, password: str) -> tuple[str, Account | None] | None:
+        """The login ``password`` allows as ``name``, or None.  A registered name needs its own
+        password; under ``--auth required`` an unknown name costs the same check, against a
+        hash nothing matches."""
+        server, config = self.server, self.server.config
+        accounts = server.accounts
+        account = accounts.lookup(name) if accounts is not None else None
+        if account is not None or config.auth == "required":
+            if accounts is None:  # nobody can log in, but the refusal costs the same
+                check_password(password, None)
+                return None
+            right = accounts.verify(name, password)
+            return (account.name, account) if right and account is not None else None
+        if config.password is not None and hmac.compare_digest(
+            password.encode("utf-8"), config.password.encode("utf-8")
+        ):
+            return name, None
+        return None
+
+    def _without_password(self, name: str) -> tuple[str, Account | None] | None:
+        """A login that gave no password: accepted for an unregistered name on an open server;
+        otherwise the password is asked for, in words that under ``--auth required`` are the
+        same whether the name exists or not."""
+        server, config = self.server, self.server.config
+        if config.auth == "required":
+            return self._ask_password(name, "this server needs an account: log in with your password")
+        if server.accounts is not None and server.accounts.lookup(name) is not None:
+            return self._ask_password(name, f"{name} is a registered name: log in with its password")
+        if config.password is not None:
+            return self._ask_password(name, "this server needs a password")
+        return name, None
+
+    def _ask_password(self, name: str, why: str) -> None:
+        assert self.member is not None
+        if self.member.mode is Mode.TEXT:
+            self.awaiting_password = name
+            self.send_raw(f"{why}; type it on the next line (it is shown as you type):\n".encode())
+        else:
+            self.error(ErrorCode.PASSWORD_REQUIRED, why, "hello")
+        return None
+
+    def _refuse_login(self, name: str) -> None:
+        """A wrong password (already counted).  Under ``--auth required`` the words do not say
+        whether the name exists."""
+        server, config = self.server, self.server.config
+        if config.auth == "required":
+            why = "wrong name or password"
+        elif server.accounts is not None and server.accounts.lookup(name) is not None:
+            why = "wrong password"
+        elif config.password is None:
+            why = f"there is no account named {name}; log in without a password"
+        else:
+            why = "wrong password"
+        log.info("failed login from %s", self.address)
+        self.error(ErrorCode.BAD_PASSWORD, f"{why}; try again", "hello")
+        return None
+
+    def _name_allowed(self, name: str) -> str | None:
+        """The name a ``nick`` may take (a registered one as registered), or None (refused with
+        ``name_registered``, sent): a registered name is held only by a connection that gave
+        its password (compared as the registry compares names, so case and lookalikes count),
+        and under ``--auth required`` no name but one's account's is held at all."""
+        accounts = self.server.accounts
+        account = accounts.lookup(name) if accounts is not None else None
+        if account is not None and account == self.account:  # the same key and registration
+            return account.name
+        if account is not None:
+            why = f"{account.name} is a registered name; log in with its password to use it"
+        elif self.server.config.auth == "required":
+            why = f"only registered names are used here; {name} is not one"
+        else:
+            return name
+        self.error(ErrorCode.NAME_REGISTERED, why, "nick")
+        return None

@@ -1,0 +1,153 @@
+"""What the ChatLog hands out: its Entries, each connection's Outbox (a cursor into the log and
+the unsent rest of a chunk), and one Flusher round's Snapshot of the log and the Batches it
+joins for every cursor.  delivery.py owns the log itself and the Flusher thread."""
+
+from __future__ import annotations
+
+import bisect
+import socket
+import threading
+from collections.abc import Callable
+
+from ..protocol.frames import Mode
+
+NEVER = 1 << 62  # a sequence number no log reaches
+
+
+class Entry:
+    """One frame in the log: its bytes in each mode and, unless it is for every member, the
+    Outboxes it is for."""
+
+    __slots__ = ("data", "targets")
+
+    def __init__(self, data: dict[Mode, bytes], targets: frozenset[Outbox] | None) -> None:
+        self.data = data
+        self.targets = targets
+
+
+class Outbox:
+    """The output of one connection: a cursor into the log, and the unsent rest of the last
+    chunk the kernel did not take whole.
+
+    Broadcast entries reach it only while it is a member (between ``join`` and ``leave``
+    sequence numbers, set by the ChatLog); entries naming it always do.  ``close`` lets what is
+    queued go out, then shuts the socket (which also wakes the connection's reader);
+    ``abort`` drops it and shuts the socket at once.  ``released`` is set once the Flusher will
+    not touch the socket again, so it may be closed.
+    """
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        mode: Mode,
+        limit: int,
+        on_overflow: Callable[[], None] | None = None,
+        encrypt: Callable[[bytes], bytes] | None = None,
+    ) -> None:
+        # Fixed at creation, read by any thread:
+        self.sock = sock
+        self.mode = mode
+        self.limit = limit
+        self.on_overflow = on_overflow
+        self.encrypt = encrypt  # TLS: each chunk becomes ciphertext as it is taken from the log
+        self.released = threading.Event()  # set by the Flusher, waited on by the handler
+        # Set by ``attach`` under the log's lock, then written by the Flusher only (outside the
+        # lock: an int store) and read under the lock by ``unsent`` and trimming:
+        self.cursor = 0
+        # Written under the log's lock by ``join`` / ``leave`` (in the registry's operations);
+        # the Flusher reads them outside it.  An outbox joins at most once and then leaves at
+        # most once (a connection never logs in again after leaving), each time moving one of
+        # them from NEVER to a sequence number at or past the head of the log; so a round that
+        # reads either value, old or new, sends the same thing: everything below the head it took.
+        self.member_from = NEVER
+        self.member_until = NEVER
+        # Set (never cleared) under the log's lock by ``close`` / ``abort``; ``dead`` also by the
+        # Flusher when the socket fails.  The Flusher reads ``closed`` in its snapshot.
+        self.closed = False
+        self.dead = False
+        # Touched by the Flusher thread only:
+        self.rest = b""
+        self.waiting = False
+        self.registered = False
+        self.overflowed = False
+
+
+class Snapshot:
+    """What a Flusher round reads of the log, taken under its lock.
+
+    ``entries`` and ``targeted`` are the log's own lists, not copies (copying them would cost
+    every round O(log length)): their items below ``head`` and ``targeted_count`` never change
+    until they are trimmed, and only the Flusher trims, after the round.  Appends made since the
+    snapshot lie beyond both bounds, so a round never looks at them.
+    """
+
+    __slots__ = ("base", "entries", "head", "targeted", "targeted_count")
+
+    def __init__(self, entries: list[Entry], base: int, targeted: list[int]) -> None:
+        self.entries = entries
+        self.base = base
+        self.head = base + len(entries)
+        self.targeted = targeted
+        self.targeted_count = len(targeted)  # every targeted entry so far lies below ``head``
+
+
+class Batches:
+    """What one Flusher round hands each connection: everything from its cursor to the head.
+
+    Broadcast entries form one list per mode, so a connection's broadcasts are one slice of it
+    (found by bisection) joined in C, and connections at the same cursor share the joined bytes.
+    The few entries addressed to one connection are merged in by sequence number.  A round thus
+    costs each connection O(log n) plus its own entries, however long the slice.
+    """
+
+    def __init__(self, snapshot: Snapshot, outboxes: list[Outbox]) -> None:
+        entries, base, head, targeted = snapshot.entries, snapshot.base, snapshot.head, snapshot.targeted
+        starts = [o.cursor for o in outboxes if o.cursor < head and not o.waiting and not o.rest]
+        self.low = max(min(starts, default=head), base)
+        self.head = head
+        self.window = entries[self.low - base : head - base]
+        # Only the targeted entries below the head: appends made since the snapshot lie past it.
+        end = snapshot.targeted_count
+        first_targeted = bisect.bisect_left(targeted, self.low, 0, end)
+        self.own: dict[Outbox, list[int]] = {}
+        for seq in targeted[first_targeted:end]:
+            for outbox in self.window[seq - self.low].targets or ():
+                self.own.setdefault(outbox, []).append(seq)
+        if first_targeted == end:
+            self.broadcast_seqs = range(self.low, head)
+        else:
+            self.broadcast_seqs = [s for s, e in enumerate(self.window, self.low) if e.targets is None]
+        self._data: dict[Mode, list[bytes]] = {}
+        self._joined: dict[tuple[Mode, int, int], bytes] = {}
+
+    def _broadcasts(self, mode: Mode, lo: int, hi: int) -> bytes:
+        """Joined broadcast entries with sequence numbers in [lo, hi), in ``mode``."""
+        i = bisect.bisect_left(self.broadcast_seqs, lo)
+        j = bisect.bisect_left(self.broadcast_seqs, hi)
+        if i >= j:
+            return b""
+        key = (mode, i, j)
+        joined = self._joined.get(key)
+        if joined is None:
+            data = self._data.get(mode)
+            if data is None:
+                low = self.low
+                data = self._data[mode] = [self.window[seq - low].data[mode] for seq in self.broadcast_seqs]
+            joined = self._joined[key] = b"".join(data[i:j])
+        return joined
+
+    def for_outbox(self, outbox: Outbox) -> bytes:
+        mode, start = outbox.mode, outbox.cursor
+        lo, hi = max(start, outbox.member_from), min(self.head, outbox.member_until)
+        own = [seq for seq in self.own.get(outbox, ()) if seq >= start]
+        if not own:
+            return self._broadcasts(mode, lo, hi) if lo < hi else b""
+        pieces = []
+        for seq in own:
+            if lo < min(seq, hi):
+                pieces.append(self._broadcasts(mode, lo, min(seq, hi)))
+            pieces.append(self.window[seq - self.low].data[mode])
+            lo = max(lo, seq + 1)
+        if lo < hi:
+            pieces.append(self._broadcasts(mode, lo, hi))
+        return b"".join(pieces)

@@ -1,0 +1,168 @@
+"""ChatServer: a ThreadingTCPServer whose handlers (handler.ChatHandler) speak the protocol to one
+client each.
+
+ChatServer owns the listening socket, the Registry of logged-in members, the set of open
+connections (for login time-outs and shutdown), the ChatLog whose Flusher thread writes every
+connection's output, and the configuration (config.ServerConfig).  The server knows no
+terminal: it logs through ``logging`` and never prints.
+"""
+
+from __future__ import annotations
+
+import logging
+import socketserver
+import ssl
+import threading
+import time
+
+from .. import __version__
+from ..core.accounts import Accounts
+from ..core.registry import Registry
+from ..core.store import MessageStore
+from ..protocol.frames import ErrorCode, Shutdown
+from .config import ServerConfig
+from .delivery import ChatLog
+from .handler import ChatHandler
+from .limits import AddressLimits, CheckGate
+
+log = logging.getLogger(__name__)
+
+
+class ChatServer(socketserver.ThreadingTCPServer):
+    """A chat server: every connection gets a ChatHandler thread; one Flusher thread writes.
+
+    Callers use ``serve_forever`` (in any thread), ``stop`` (from another thread), ``port``
+    and ``registry``.  Subclasses may override ``handler_class`` hooks as socketserver allows.
+    """
+
+    allow_reuse_address = True  # restart on the same port at once (SO_REUSEADDR)
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024  # a burst of a thousand logins must not overflow the backlog
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        config: ServerConfig | None = None,
+        bind_and_activate: bool = True,
+        store: MessageStore | None = None,
+        tls: ssl.SSLContext | None = None,
+        accounts: Accounts | None = None,
+    ) -> None:
+        self.config = config or ServerConfig()
+        self.tls = tls
+        self.accounts = accounts
+        self.chat_log = ChatLog()
+        self.store = store
+        self.registry = Registry(
+            f"messenger/{__version__}", self.chat_log, max_members=self.config.max_clients, store=store
+        )
+        self.stopping = threading.Event()
+        self._connections: set[ChatHandler] = set()
+        self._connections_lock = threading.Lock()
+        self.limits = AddressLimits(self.config.max_per_ip, self.config.conn_rate)
+        self.password_checks = CheckGate()
+        self._serving = False
+        try:
+            super().__init__(address, ChatHandler, bind_and_activate)
+        except BaseException:
+            self.chat_log.stop()
+            raise
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._serving = True
+        super().serve_forever(poll_interval)
+
+    @property
+    def host(self) -> str:
+        return str(self.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    # -- connection tracking ------------------------------------------------------------------
+
+    def track(self, handler: ChatHandler) -> None:
+        with self._connections_lock:
+            self._connections.add(handler)
+        if self.stopping.is_set():
+            handler.abort()
+
+    def untrack(self, handler: ChatHandler) -> None:
+        with self._connections_lock:
+            self._connections.discard(handler)
+
+    def connections(self) -> list[ChatHandler]:
+        with self._connections_lock:
+            return list(self._connections)
+
+    # -- socketserver hooks -------------------------------------------------------------------
+
+    def verify_request(self, request: object, client_address: object) -> bool:
+        """Turn away a connection over the per-address limits: closed at once, before any
+        thread is started for it (and, as the protocol says, without a word before its first
+        line)."""
+        address = client_address[0] if isinstance(client_address, tuple) else client_address
+        return self.limits.admit(request, str(address))
+
+    def shutdown_request(self, request: object) -> None:
+        self.limits.release(request)
+        super().shutdown_request(request)  # type: ignore[arg-type]
+
+    def expects_password(self, name: str) -> bool:
+        """Whether a login as ``name`` needs a password: a registered name, ``--auth required``
+        or a server password."""
+        if self.config.password is not None or self.config.auth == "required":
+            return True
+        return self.accounts is not None and self.accounts.lookup(name) is not None
+
+    def service_actions(self) -> None:
+        """Runs in the serve_forever loop once per poll interval: close logins that took too long
+        and connections that were asked to close but whose peer does not read."""
+        now = time.monotonic()
+        self.limits.forget_quiet()
+        for handler in self.connections():
+            if handler.closing_at is not None:
+                if now - handler.closing_at > self.config.shutdown_grace:
+                    handler.abort()
+            elif not handler.logged_in and now - handler.opened_at > self.config.login_timeout:
+                log.info("closing %s: no login within %g s", handler.address, self.config.login_timeout)
+                if handler.member is not None:
+                    handler.error(ErrorCode.LOGIN_TIMEOUT, "no login within the time allowed; goodbye")
+                handler.close()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A bug in a handler: log it (traceback at debug level) instead of printing it."""
+        log.error("internal error with %s", client_address, exc_info=log.isEnabledFor(logging.DEBUG))
+
+    # -- stopping -----------------------------------------------------------------------------
+
+    def stop(self, message: str = Shutdown.message) -> None:
+        """Stop accepting, send every client the shutdown frame, close every socket.
+
+        Call from a thread other than the one running serve_forever.  Returns within about
+        ``shutdown_grace`` seconds however the clients behave.
+        """
+        self.stopping.set()
+        if self._serving:
+            self.shutdown()
+        self.server_close()
+        self.registry.close_all()
+        handlers = self.connections()
+        frame = Shutdown(message=message)
+        for handler in handlers:
+            if handler.outbox is not None:  # it said something, so it gets a goodbye
+                handler.send(frame)
+            handler.close()
+        deadline = time.monotonic() + self.config.shutdown_grace
+        outboxes = [h.outbox for h in handlers if h.outbox is not None]
+        for handler in handlers:
+            if handler.outbox is not None:
+                handler.outbox.released.wait(max(0.0, deadline - time.monotonic()))
+            handler.abort()
+        for outbox in outboxes:
+            outbox.released.wait(max(0.0, deadline + 0.5 - time.monotonic()))
+        self.chat_log.stop()
+        self.password_checks.close()
+        log.info("server stopped")
