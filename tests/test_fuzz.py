@@ -52,7 +52,7 @@ FUZZ = settings(
 
 # The fields of each client frame type, and the values that make a minimal valid frame of it.
 FRAMES: dict[str, list[str]] = {
-    "hello": ["user", "history", "password"],
+    "hello": ["user", "history", "password", "account"],
     "say": ["text", "to", "room"],
     "me": ["text", "room"],
     "who": ["room"],

@@ -310,6 +310,9 @@ def test_server_frame_round_trip_fuzzed(frame: object) -> None:
         ('{"type":"hello","user":"a","history":false}', ErrorCode.BAD_FRAME, "hello"),
         ('{"type":"hello","user":"a","history":-1}', ErrorCode.BAD_FRAME, "hello"),
         ('{"type":"hello","user":"a","password":123}', ErrorCode.BAD_FRAME, "hello"),
+        ('{"type":"hello","user":"a","account":123}', ErrorCode.BAD_FRAME, "hello"),
+        ('{"type":"hello","user":"a","account":["bob"]}', ErrorCode.BAD_FRAME, "hello"),
+        ('{"type":"hello","user":"a","account":false}', ErrorCode.BAD_FRAME, "hello"),
         ('{"type":"say"}', ErrorCode.BAD_FRAME, "say"),
         ('{"type":"say","text":5}', ErrorCode.BAD_FRAME, "say"),
         ('{"type":"say","text":["hi"]}', ErrorCode.BAD_FRAME, "say"),
@@ -359,6 +362,8 @@ def test_deeply_nested_json_is_a_frame_error_not_a_crash() -> None:
         ('{"type":"hello","user":"alice","history":null}', Hello(user="alice")),
         ('{"type":"say","text":"hi","to":null}', Say(text="hi")),
         ('{"type":"hello","user":"alice","history":0}', Hello(user="alice", history=0)),
+        ('{"type":"hello","user":"bobby","account":"bob"}', Hello(user="bobby", account="bob")),
+        ('{"type":"hello","user":"bobby","account":null}', Hello(user="bobby")),
         ('  {"type":"me","text":"waves"}  ', Me(text="waves")),
     ],
 )

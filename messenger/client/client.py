@@ -198,14 +198,21 @@ class Client:
                 raise ConnectionClosed(f"connection lost: {exc.strerror or exc}") from None
 
     def login(
-        self, user: str, history: int | None = None, password: str | None = None, timeout: float | None = 10.0
+        self,
+        user: str,
+        history: int | None = None,
+        password: str | None = None,
+        timeout: float | None = 10.0,
+        account: str | None = None,
     ) -> Welcome:
-        """Send ``hello`` and wait (up to ``timeout`` seconds) for ``welcome``.
+        """Send ``hello`` and wait (up to ``timeout`` seconds) for ``welcome``.  With
+        ``account``, ``password`` is that account's and ``user`` the name to log in under (how
+        a renamed session gets its name back).
 
         Raises NameTaken, BadName, LoginError, ConnectionClosed, or ProtocolViolation when the
         other end does not answer like a messenger server.
         """
-        self.send(Hello(user=user, history=history, password=password))
+        self.send(Hello(user=user, history=history, password=password, account=account))
         # One deadline for the whole wait: frames of other types, or bytes trickled one at a
         # time, must not stretch it.
         deadline = None if timeout is None else time.monotonic() + timeout

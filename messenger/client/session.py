@@ -90,15 +90,15 @@ class LinkOptions:
     password: str | None = field(default=None, repr=False)  # kept for logging in again
 
 
-def open_client(options: LinkOptions, name: str) -> tuple[Client, Welcome]:
-    """Connect and log in.  Raises ConnectError, LoginError (and its kinds), ConnectionClosed or
-    ProtocolViolation; the socket is closed on failure."""
+def open_client(options: LinkOptions, name: str, account: str | None = None) -> tuple[Client, Welcome]:
+    """Connect and log in (to ``account`` under ``name``, when given).  Raises ConnectError,
+    LoginError (and its kinds), ConnectionClosed or ProtocolViolation; closes on failure."""
     client = Client.connect(
         options.host, options.port, timeout=options.timeout, max_line=options.max_line, tls=options.tls
     )
     try:
         return client, client.login(
-            name, history=options.history, password=options.password, timeout=options.timeout
+            name, history=options.history, password=options.password, timeout=options.timeout, account=account
         )
     except BaseException:
         client.close()
@@ -112,9 +112,7 @@ class ChatLink:
     the link is over for good, with ``shutdown`` (the server's goodbye), ``lost`` (why the
     connection ended), ``refused`` (a login refused on reconnect), ``replaced`` (our registered
     name was logged into elsewhere) or ``output_closed`` (the view could not write: stdout was
-    closed) saying why.  ``leave`` says
-    goodbye.
-    """
+    closed) saying why.  ``leave`` says goodbye."""
 
     def __init__(self, options: LinkOptions, view: View) -> None:
         self.options = options
@@ -345,10 +343,7 @@ class ChatLink:
             self.view.notice(f"Could not take back the name {wanted}; you are {self.name}.")
 
     def _reconnect(self) -> bool:
-        """Try to connect and log in again, with backoff, until it works (True), a login is
-        refused, or the user leaves (False).  A session that proved an account logs in to that
-        account (the password is the account's, whatever we were renamed to since) and then
-        asks for its current name back."""
+        """Log in again, with backoff, until it works (True), is refused, or we leave (False)."""
         if self.lost is not None:
             self.view.notice(f"Connection lost ({self.lost}).")
         host, port = self.options.host, self.options.port
@@ -359,7 +354,7 @@ class ChatLink:
             if self._leaving.wait(delay):
                 return False
             try:
-                client, welcome = open_client(self.options, self.account or wanted)
+                client, welcome = self._log_in_again(wanted)
             except LoginError as exc:
                 if exc.code == "rate_limited":  # a busy server or a wait: not a refusal of us
                     self.view.notice(f"Not back yet: {exc}")
@@ -374,6 +369,16 @@ class ChatLink:
                 return False
             self._resume(client, welcome, wanted)
             return True
+
+    def _log_in_again(self, wanted: str) -> tuple[Client, Welcome]:
+        """Log in to our account under our current name (taking over only our own ghost); if
+        that is refused (or the server predates ``account``), as the account, asking it back."""
+        try:
+            return open_client(self.options, wanted, account=self.account)
+        except LoginError as exc:
+            if self.account is None or exc.code not in ("name_taken", "name_registered", "bad_password"):
+                raise
+        return open_client(self.options, self.account)
 
     def _resume(self, client: Client, welcome: Welcome, wanted: str) -> None:
         """Carry on over a new login: show its welcome, ask for our name back if the account's

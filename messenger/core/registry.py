@@ -152,21 +152,33 @@ class Registry(RoomSteps):
 
     # -- membership ---------------------------------------------------------------------------
 
-    def join(self, member: Member, name: str, history: int = 0, replace: bool = False) -> None:
+    def join(
+        self,
+        member: Member,
+        name: str,
+        history: int = 0,
+        replace: bool = False,
+        replace_account: str | None = None,
+    ) -> None:
         """Log ``member`` in as ``name``: welcome it, replay up to ``history`` past messages it
         may see, then announce it to everyone (itself too).  Under the lock, so the replay ends
         exactly where live traffic begins; in one step of the log, so nothing comes between.
 
         With ``replace`` (a registered user who gave its password), whoever holds the name is
         logged out first: it gets error ``replaced`` and its connection closes, and its rooms see
-        it leave with reason ``replaced``.  Raises NameTaken or ServerFull (which the caller
-        answers: a connection not logged in gets no frame such an answer could contradict).
+        it leave with reason ``replaced``.  With ``replace_account`` (the account whose password
+        ``member`` gave), a holder logged in to that same account is replaced so (the ghost of
+        this user's own dropped session, renamed since), and anyone else keeps the name;
+        decided under the lock, so the holder cannot change in between.  Raises NameTaken or
+        ServerFull (which the caller answers: a connection not logged in gets no frame such an
+        answer could contradict).
         """
         key = name_key(name)
         with self._operation() as out:
             holder = self._members.get(key)
             if holder is not None:
-                if not replace or holder is member:
+                ours = replace_account is not None and holder.account == replace_account
+                if holder is member or not (replace or ours):
                     raise NameTaken(name)
                 self._replace_locked(out, holder)
             if self.max_members is not None and len(self._members) >= self.max_members:

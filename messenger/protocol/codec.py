@@ -206,6 +206,7 @@ def parse_client_frame(text: str) -> ClientFrame:
             user=_require(obj, "user", str, kind),
             history=_optional_integer(obj, "history", kind),
             password=_require(obj, "password", str, kind, optional=True),
+            account=_require(obj, "account", str, kind, optional=True),
         )
     if kind == "say":
         return Say(

@@ -90,6 +90,9 @@ class Hello:
     user: str
     history: int | None = None
     password: str | None = None
+    # Log in to this account (with its password) under the name ``user``: how a session that
+    # renamed itself gets its name back on reconnecting.
+    account: str | None = None
 
 
 @dataclass(frozen=True)

@@ -309,7 +309,7 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
         except BadName as exc:
             self.error(ErrorCode.BAD_NAME, f"bad name: {exc}", "nick")
             return
-        name = self._name_allowed(name)
+        name = self._name_allowed(name, self.account, "nick")
         if name is None:
             return
         old = self.member.name

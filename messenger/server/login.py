@@ -38,15 +38,10 @@ class LoginSteps:
         if self.logged_in:
             self.error(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {self.member.name}", "hello")
             return
-        try:
-            name = normalize_name(frame.user)
-        except BadName as exc:
-            self.error(ErrorCode.BAD_NAME, f"bad name: {exc}; try another", "hello")
-            return
-        verdict = self._authenticate(name, frame.password)
+        verdict = self._login_verdict(frame)
         if verdict is None:
             return
-        name, account = verdict
+        name, account, replace = verdict
         wanted = self.server.config.history if frame.history is None else frame.history
         # What the client asked for on login also applies when it joins a room.
         self.history_wanted = min(wanted, HISTORY_MAX)
@@ -55,7 +50,11 @@ class LoginSteps:
             self.member.history_key = account.key  # its private history is the account's
         try:
             self.server.registry.join(
-                self.member, name, history=self.history_wanted, replace=account is not None
+                self.member,
+                name,
+                history=self.history_wanted,
+                replace=replace,
+                replace_account=self.member.account,
             )
         except NameTaken:
             self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken; try another", "hello")
@@ -68,11 +67,38 @@ class LoginSteps:
         self.logged_in = True
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.mode.value)
 
-    def _authenticate(self, name: str, password: str | None) -> tuple[str, Account | None] | None:
+    def _login_verdict(self, frame: Hello) -> tuple[str, Account | None, bool] | None:
+        """The name a ``hello`` logs in as, the account it proved, and whether it may take the
+        name over from any holder (its own account's name); None when refused (answered).
+        With ``account``, the password is that account's and ``user`` must be a name the
+        account may hold (as for ``nick``)."""
+        try:
+            name = normalize_name(frame.user)
+            account_name = None if frame.account is None else normalize_name(frame.account)
+        except BadName as exc:
+            self.error(ErrorCode.BAD_NAME, f"bad name: {exc}; try another", "hello")
+            return None
+        if account_name is None:
+            verdict = self._authenticate(name, frame.password)
+            return None if verdict is None else (verdict[0], verdict[1], verdict[1] is not None)
+        verdict = self._authenticate(account_name, frame.password, account_only=True)
+        if verdict is None:
+            return None
+        account = verdict[1]
+        assert account is not None
+        allowed = self._name_allowed(name, account, "hello")
+        if allowed is None:
+            return None
+        return allowed, account, allowed == account.name
+
+    def _authenticate(
+        self, name: str, password: str | None, account_only: bool = False
+    ) -> tuple[str, Account | None] | None:
         """Check a login.  Returns the name to log in as (a registered name as it was registered,
         however it was typed) and the account whose password was given (it may then take the
         name over), or None when refused (the error is sent).  An attempt with a password is
         counted against the address's limit before it is checked, and given back if right.
+        With ``account_only`` only an account's password will do (not the server's).
         Passwords are never logged or echoed."""
         limits, address = self.server.limits, self.client_address[0]
         exceeded = limits.failures_exceeded(address)
@@ -81,9 +107,14 @@ class LoginSteps:
                 ErrorCode.RATE_LIMITED, "too many failed logins from your address; wait a minute", "hello"
             )
             return None
+        if password is None and account_only:
+            self.error(ErrorCode.PASSWORD_REQUIRED, "logging in to an account needs its password", "hello")
+            return None
         if password is None:
             return self._without_password(name)
-        checked, verdict = self.server.password_checks.run(lambda: self._check_password(name, password))
+        checked, verdict = self.server.password_checks.run(
+            lambda: self._check_password(name, password, account_only)
+        )
         if not checked:
             limits.give_back(address)
             self.error(ErrorCode.RATE_LIMITED, "the server is busy with other logins; try again", "hello")
@@ -93,10 +124,12 @@ class LoginSteps:
         limits.give_back(address)
         return verdict
 
-    def _check_password(self, name: str, password: str) -> tuple[str, Account | None] | None:
+    def _check_password(
+        self, name: str, password: str, account_only: bool = False
+    ) -> tuple[str, Account | None] | None:
         """The login ``password`` allows as ``name``, or None.  A registered name needs its own
         password; under ``--auth required`` an unknown name costs the same check, against a
-        hash nothing matches."""
+        hash nothing matches.  The server's password counts unless ``account_only``."""
         server, config = self.server, self.server.config
         accounts = server.accounts
         account = accounts.lookup(name) if accounts is not None else None
@@ -106,8 +139,10 @@ class LoginSteps:
                 return None
             right = accounts.verify(name, password)
             return (account.name, account) if right and account is not None else None
-        if config.password is not None and hmac.compare_digest(
-            password.encode("utf-8"), config.password.encode("utf-8")
+        if (
+            not account_only
+            and config.password is not None
+            and hmac.compare_digest(password.encode("utf-8"), config.password.encode("utf-8"))
         ):
             return name, None
         return None
@@ -150,14 +185,15 @@ class LoginSteps:
         self.error(ErrorCode.BAD_PASSWORD, f"{why}; try again", "hello")
         return None
 
-    def _name_allowed(self, name: str) -> str | None:
-        """The name a ``nick`` may take (a registered one as registered), or None (refused with
+    def _name_allowed(self, name: str, own: Account | None, re: str) -> str | None:
+        """The name a ``nick`` (or a ``hello`` with ``account``) may take for a connection that
+        proved the account ``own`` (a registered name as registered), or None (refused with
         ``name_registered``, sent): a registered name is held only by a connection that gave
         its password (compared as the registry compares names, so case and lookalikes count),
         and under ``--auth required`` no name but one's account's is held at all."""
         accounts = self.server.accounts
         account = accounts.lookup(name) if accounts is not None else None
-        if account is not None and account == self.account:  # the same key and registration
+        if account is not None and account == own:  # the same key and registration
             return account.name
         if account is not None:
             why = f"{account.name} is a registered name; log in with its password to use it"
@@ -165,5 +201,5 @@ class LoginSteps:
             why = f"only registered names are used here; {name} is not one"
         else:
             return name
-        self.error(ErrorCode.NAME_REGISTERED, why, "nick")
+        self.error(ErrorCode.NAME_REGISTERED, why, re)
         return None
