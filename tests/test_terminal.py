@@ -180,9 +180,11 @@ def test_timestamps_and_the_greeting(
 ) -> None:
     alice = clients(server.port, "alice")
     carol = chat(terminal, server.port, "carol")
+    # The reader thread prints the welcome's line; the input line may be drawn before it.
+    row = carol.wait_for_text("Online (2): alice, carol")
     lines = carol.lines()
     assert "Connected to the server!" in lines
-    assert any(line.endswith("Online (2): alice, carol") and line[2] == ":" for line in lines), lines
+    assert lines[row].endswith("Online (2): alice, carol") and lines[row][2] == ":", lines
     alice.say("hi")
     row = carol.wait_for_text("alice: hi")
     assert carol.lines()[row][:6].replace(":", "").strip().isdigit()  # "HH:MM "
