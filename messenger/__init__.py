@@ -1,7 +1,6 @@
 """messenger: a terminal chat server and client speaking a small line protocol."""
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .client import Client
 from .protocol import (
     Bye,

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from .. import __version__
+from .._version import __version__
 from .connect import connect
 from .env import Environment, guard_standard_streams
 from .options import HelpOption

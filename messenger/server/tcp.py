@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 
-from .. import __version__
+from .._version import __version__
 from ..core.accounts import Accounts
 from ..core.registry import Registry
 from ..core.store import MessageStore
