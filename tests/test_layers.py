@@ -26,11 +26,6 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"protocol", "core", "server", "client", "ui", "tls", "_version"},
 }
 
-# Wrong-way imports that exist today, each a seam still to cut (docs/architecture.md): the core
-# appends encoded frames to the server's ChatLog instead of emitting events.  This list may only
-# shrink.
-KNOWN_SEAMS = {("core/registry.py", "server"), ("core/members.py", "server"), ("core/rooms.py", "server")}
-
 
 def _part(path: Path) -> str:
     """The part of the package a module belongs to: its subpackage, or its own name at the top."""
@@ -84,14 +79,40 @@ def test_imports_point_one_way(path: Path) -> None:
     part = _part(path)
     name = str(path.relative_to(PACKAGE))
     wrong = {other for other in _imported_parts(path) - {part} - ALLOWED[part]}
-    wrong -= {seam for module, seam in KNOWN_SEAMS if module == name}
     assert not wrong, f"{name} ({part}) imports {sorted(wrong)}"
 
 
-def test_the_known_seams_are_still_there() -> None:
-    """A seam that was cut must leave KNOWN_SEAMS too, so the list never hides a new one."""
-    for module, seam in KNOWN_SEAMS:
-        assert seam in _imported_parts(PACKAGE / module), f"{module} no longer imports {seam}"
+# The protocol modules that turn frames into bytes: the transports' business, never the core's.
+ENCODERS = {"codec", "textmode"}
+CORE_MODULES = sorted((PACKAGE / "core").glob("*.py"))
+
+
+def _protocol_modules(source: str) -> set[str]:
+    """Which modules of ``messenger.protocol`` a module of a subpackage imports by name."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 2
+            and (node.module or "").startswith("protocol")
+        ):
+            rest = (node.module or "").split(".")[1:]
+            found.update(rest[:1] or {alias.name for alias in node.names})
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("messenger.protocol."):
+            found.add((node.module or "").split(".")[2])
+    return found
+
+
+@pytest.mark.parametrize("path", CORE_MODULES, ids=lambda p: p.name)
+def test_the_core_encodes_nothing(path: Path) -> None:
+    """The core decides who receives a frame; how it becomes bytes is each transport's."""
+    assert not _protocol_modules(path.read_text(encoding="utf-8")) & ENCODERS
+
+
+def test_the_encoder_check_sees_protocol_imports() -> None:
+    source = "from ..protocol.codec import encode\nfrom ..protocol import textmode\n"
+    source += "from ..protocol.frames import X\n"
+    assert _protocol_modules(source) == {"codec", "textmode", "frames"}
 
 
 def test_every_module_belongs_to_a_part() -> None:

@@ -12,6 +12,7 @@ import pytest
 from messenger.core.registry import Member, Registry
 from messenger.protocol import Mode
 from messenger.server.delivery import TRIM_EVERY, ChatLog, Outbox
+from messenger.server.outlet import LogOutlet
 
 WAIT = 5.0
 
@@ -161,10 +162,9 @@ def make_member(registry: Registry, pairs: list, name: str, **options) -> Member
     ours, theirs = pair(pairs)
     if options.get("stalled"):
         fill_kernel_buffers(ours)
-    outbox = attached(
-        registry.chat_log, ours, options.get("limit", 1_000_000), mode=options.get("mode", Mode.JSON)
-    )
-    member = Member(outbox=outbox, address=name)
+    mode = options.get("mode", Mode.JSON)
+    outbox = attached(registry.outlet.chat_log, ours, options.get("limit", 1_000_000), mode=mode)
+    member = Member(link=outbox, address=name, shows_current_room=mode is Mode.TEXT)
     member.peer = theirs  # type: ignore[attr-defined]
     registry.join(member, name)
     return member
@@ -175,10 +175,10 @@ def lines(member: Member, count: int) -> list[bytes]:
 
 
 def test_a_slow_member_is_cut_and_announced_too_slow(chat_log, pairs) -> None:
-    registry = Registry("test", chat_log)
+    registry = Registry("test", LogOutlet(chat_log))
     fast = make_member(registry, pairs, "fast")
     slow = make_member(registry, pairs, "slow", limit=300, stalled=True)
-    slow.outbox.on_overflow = lambda: registry.cut(slow)
+    slow.link.on_overflow = lambda: registry.cut(slow)
     for index in range(5):
         registry.say(fast, f"message {index} " + "x" * 50)
     seen = [json.loads(line) for line in lines(fast, 9)]  # welcome, 2 joined, 5 messages, left
@@ -194,7 +194,7 @@ def test_a_slow_member_is_cut_and_announced_too_slow(chat_log, pairs) -> None:
 
 
 def test_private_messages_and_modes(chat_log, pairs) -> None:
-    registry = Registry("test", chat_log)
+    registry = Registry("test", LogOutlet(chat_log))
     first = make_member(registry, pairs, "first")
     texter = make_member(registry, pairs, "texter", mode=Mode.TEXT)
     other = make_member(registry, pairs, "other")

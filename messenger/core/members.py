@@ -5,23 +5,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
-from ..protocol.frames import (
-    LOBBY,
-    FrameError,
-    Mode,
-)
-
-if TYPE_CHECKING:  # the same seam as in registry.py: a member is reached through its Outbox
-    from ..server.outbox import Outbox
+from ..protocol.frames import LOBBY, FrameError
 
 
 @dataclass(eq=False)
 class Member:
-    """One connection as the registry sees it: its outbox (which knows its mode) and name.
+    """One connection as the registry sees it: its name, rooms and account, and a ``link``
+    through which its transport reaches it (the TCP server's Outbox), which the core only
+    passes back to the transport in its events (core/events.py).
 
-    Created by the connection's handler thread.  ``outbox`` and ``address`` never change.
+    Created by the connection's handler thread.  ``link``, ``address`` and
+    ``shows_current_room`` never change.
     ``name``, ``key`` and ``rooms`` are written only under the registry's lock (by whichever
     thread runs the operation: this connection's handler, another's login that replaces it, the
     Flusher cutting it off, the server stopping).  The registry reads them under its lock; the
@@ -30,8 +26,12 @@ class Member:
     connection is closing and what it reads no longer matters.
     """
 
-    outbox: Outbox
+    link: Any
     address: str = ""
+    # Whether the member's front end shows chat relative to its current room (text mode: a
+    # message from another of its rooms carries that room's name), so the registry must tell
+    # it, per message, whether the room is its current one (``Batch.send``'s ``aside``).
+    shows_current_room: bool = False
     name: str | None = None
     key: str = ""  # name_key(name), kept by the registry: normalising is not free
     rooms: list[str] = field(default_factory=list)  # in the order joined: the last is current
@@ -45,10 +45,6 @@ class Member:
     def current_room(self) -> str:
         """Where a text-mode line goes: the room joined last."""
         return self.rooms[-1] if self.rooms else LOBBY
-
-    @property
-    def mode(self) -> Mode:
-        return self.outbox.mode
 
 
 class NameTaken(Exception):

@@ -1,16 +1,18 @@
 """Who is connected, and what each of them is sent.
 
-The Registry owns the logged-in members under one lock.  Everything that reaches members is
-appended to the shared ChatLog (server/delivery.py) while that lock is held, so all receivers see one
-order of messages, with ids increasing.  A frame is encoded once per mode and appended once,
-however many members receive it; the log's Flusher thread writes it to the sockets.  Nothing
-here blocks on a socket.  The room operations are in rooms.py (RoomSteps, a mixin).
+The Registry owns the logged-in members under one lock.  Every operation describes what it
+makes happen as events in one Batch of the Outlet it was given (core/events.py): which frame goes
+to which audience (everyone, a room's members, named members), never how a frame is encoded.
+The batch is committed before the lock is released, so all receivers see one order of frames,
+with ids increasing, and no operation is seen in part.  Nothing here blocks on a socket.  The
+room operations are in rooms.py (RoomSteps, a mixin).
 
 The rule every operation keeps: each client receives its frames in one order that agrees with
 the order of the state changes, so an answer reflects exactly the state after everything already
-delivered to that client.  Hence an operation's frames enter the log at once (``_operation``),
+delivered to that client.  Hence an operation's events are committed at once (``_operation``),
 and an answer that describes the registry's state (``who``, ``rooms``, a history page, an error
-such as ``unknown_user``) is built and appended under the same lock as the state it describes.
+such as ``unknown_user``) is built and given to the outlet under the same lock as the state it
+describes.
 """
 
 from __future__ import annotations
@@ -19,41 +21,26 @@ import bisect
 import logging
 import threading
 
-from ..protocol.codec import encode
 from ..protocol.frames import (
     LOBBY,
     Error,
     ErrorCode,
     FrameError,
-    HistoryEnd,
     Joined,
     LeaveReason,
     Left,
     Message,
-    Mode,
     Renamed,
-    ServerFrame,
     Welcome,
     timestamp,
 )
 from ..protocol.names import name_key
-from ..protocol.textmode import encode_for, encode_text
-
-# The seam still to cut: the core imports the server's delivery (ChatLog, Outbox, Pending) and
-# appends encoded bytes, where it should emit events that each transport encodes.  With the
-# type-only imports of members.py (Outbox) and rooms.py (Pending), the only imports against the
-# direction protocol <- core <- server (tests/test_layers.py, KNOWN_SEAMS).
-from ..server.delivery import ChatLog, Outbox, Pending
+from .events import Batch, Outlet
 from .history import MessageStore, StoredMessage
 from .members import Answered, Member, NameTaken, ServerFull
 from .rooms import RoomSteps
 
 log = logging.getLogger(__name__)
-
-
-def encode_both(frame: ServerFrame) -> dict[Mode, bytes]:
-    """A server frame in each mode's bytes: computed once, shared by every recipient."""
-    return {Mode.JSON: encode(frame), Mode.TEXT: encode_text(frame)}
 
 
 class _Operation:
@@ -66,16 +53,16 @@ class _Operation:
         self._registry = registry
         self._member = member
 
-    def __enter__(self) -> Pending:
+    def __enter__(self) -> Batch:
         self._registry._lock.acquire()
-        self.out = self._registry.chat_log.pending()
+        self.out = self._registry.outlet.batch()
         return self.out
 
     def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> bool:
         member, out = self._member, self.out
         try:
             if isinstance(exc, FrameError) and not isinstance(exc, Answered) and member is not None:
-                out.append({member.mode: encode_for(member.mode, exc.to_frame())}, [member.outbox])
+                out.send(exc.to_frame(), (member,))
                 raise Answered(exc.code, exc.message, exc.re) from None
             return False
         finally:
@@ -94,12 +81,12 @@ class Registry(RoomSteps):
     def __init__(
         self,
         server_name: str,
-        chat_log: ChatLog,
+        outlet: Outlet,
         max_members: int | None = None,
         store: MessageStore | None = None,
     ) -> None:
         self.server_name = server_name
-        self.chat_log = chat_log
+        self.outlet = outlet
         self.max_members = max_members
         self.store = store
         self._lock = threading.Lock()
@@ -112,15 +99,15 @@ class Registry(RoomSteps):
         # Room -> its members, in the order they joined.  The lobby always exists; other rooms
         # exist while someone is in them.
         self._rooms: dict[str, dict[Member, None]] = {LOBBY: {}}
-        # Room -> its text-mode members whose current room is another one: they get its chat
-        # lines with the room's name in front.  Kept up to date so a broadcast never has to
-        # look at every member to find them.
-        self._text_elsewhere: dict[str, set[Member]] = {}
+        # Room -> its members that show chat relative to their current room (text mode) and whose
+        # current room is another one: they get its messages ``aside``.  Kept up to date so a
+        # broadcast never has to look at every member to find them.
+        self._elsewhere: dict[str, set[Member]] = {}
 
     def _operation(self, member: Member | None = None) -> _Operation:
-        """Hold the lock for one operation and collect what it puts in the log, which becomes
-        visible at once when it ends: the Flusher never sends a welcome without its ``joined``,
-        and no answer that takes no registry lock lands between the two.  A FrameError raised
+        """Hold the lock for one operation and collect its events in one Batch, committed at once
+        when it ends: no transport sends a welcome without its ``joined``, and no answer that
+        takes no registry lock lands between the two.  A FrameError raised
         inside is answered to ``member`` in the same step and comes out as Answered."""
         return _Operation(self, member)
 
@@ -184,26 +171,26 @@ class Registry(RoomSteps):
             if self.max_members is not None and len(self._members) >= self.max_members:
                 raise ServerFull(name)
             self._add_locked(member, name, key)
-            out.join(member.outbox)
+            out.admit(member)
             welcome = Welcome(
                 user=name, users=self._users_locked(), server=self.server_name, account=member.account
             )
-            out.append({member.mode: encode_for(member.mode, welcome)}, [member.outbox])
+            out.send(welcome, (member,))
             self._replay_locked(out, member, LOBBY, history)
             member.rooms = [LOBBY]
             self._rooms[LOBBY][member] = None
             self._to_room_locked(out, LOBBY, Joined(user=name, ts=timestamp()))
 
-    def _replace_locked(self, out: Pending, holder: Member) -> None:
+    def _replace_locked(self, out: Batch, holder: Member) -> None:
         assert holder.name is not None
         error = Error(
             code=ErrorCode.REPLACED.value, message=f"{holder.name} logged in from elsewhere; goodbye", re=None
         )
-        out.append({holder.mode: encode_for(holder.mode, error)}, [holder.outbox])
+        out.send(error, (holder,))
         self._remove_locked(holder)
-        out.leave(holder.outbox)
+        out.dismiss(holder)
         self._announce_departure_locked(out, holder, LeaveReason.REPLACED)
-        out.close(holder.outbox)  # what is queued (the error) goes out, then it closes
+        out.close(holder)  # what is queued (the error) goes out, then it closes
         log.info("%s (%s) replaced by a new login", holder.name, holder.address)
 
     def rename(self, member: Member, new_name: str) -> None:
@@ -219,7 +206,7 @@ class Registry(RoomSteps):
             assert old_name is not None
             self._remove_locked(member)
             self._add_locked(member, new_name, new_key)
-            out.append(encode_both(Renamed(old=old_name, new=new_name, ts=timestamp())))
+            out.send(Renamed(old=old_name, new=new_name, ts=timestamp()))
 
     def leave(self, member: Member, reason: LeaveReason) -> bool:
         """Remove ``member`` and announce it as left; False if it was not a member."""
@@ -228,16 +215,16 @@ class Registry(RoomSteps):
                 return False
             assert member.name is not None
             self._remove_locked(member)
-            out.leave(member.outbox)
+            out.dismiss(member)
             self._announce_departure_locked(out, member, reason)
         return True
 
-    def _announce_departure_locked(self, out: Pending, member: Member, reason: LeaveReason) -> None:
+    def _announce_departure_locked(self, out: Batch, member: Member, reason: LeaveReason) -> None:
         assert member.name is not None
         ts = timestamp()
         for room in member.rooms:
             self._drop_from_room_locked(member, room)
-            self._text_elsewhere.get(room, set()).discard(member)
+            self._elsewhere.get(room, set()).discard(member)
             label = None if room == LOBBY else room
             self._to_room_locked(out, room, Left(user=member.name, ts=ts, reason=reason.value, room=label))
         member.rooms = []
@@ -245,12 +232,7 @@ class Registry(RoomSteps):
     def cut(self, member: Member) -> bool:
         """Remove a member whose unsent output passed its limit, announced as ``too_slow``."""
         if self.leave(member, LeaveReason.TOO_SLOW):
-            log.warning(
-                "%s (%s) cut off: more than %d bytes waiting unsent",
-                member.name,
-                member.address,
-                member.outbox.limit,
-            )
+            log.warning("%s (%s) cut off: too much output waiting unsent", member.name, member.address)
             return True
         return False
 
@@ -261,9 +243,9 @@ class Registry(RoomSteps):
             self._members.clear()
             self._sorted.clear()
             self._rooms = {LOBBY: {}}
-            self._text_elsewhere.clear()
+            self._elsewhere.clear()
             for member in members:
-                out.leave(member.outbox)
+                out.dismiss(member)
         return members
 
     # -- messages -----------------------------------------------------------------------------
@@ -305,7 +287,7 @@ class Registry(RoomSteps):
             )
             self._next_id += 1
             if target is not None:
-                out.append(encode_both(frame), {member.outbox, target.outbox})
+                out.send(frame, (member,) if target is member else (member, target))
             else:
                 self._to_room_locked(out, place, frame)
             if self.store is not None:
@@ -323,11 +305,10 @@ class Registry(RoomSteps):
                     )
                 )
 
-    def _replay_locked(self, out: Pending, member: Member, room: str, history: int) -> None:
+    def _replay_locked(self, out: Batch, member: Member, room: str, history: int) -> None:
         if history > 0 and self.store is not None:
-            replay, _, _ = self._page(member, self.store.recent(member.history_key, history, room=room), room)
-            if replay:
-                out.append({member.mode: replay}, [member.outbox])
+            found = self.store.recent(member.history_key, history, room=room)
+            out.page(member, [stored.frame() for stored in found], None)
 
     def history(self, member: Member, limit: int, before: int | None = None, room: str | None = None) -> None:
         """Send ``member`` a page of the past messages of ``room`` (the lobby by default) that it
@@ -338,7 +319,8 @@ class Registry(RoomSteps):
         replay on login: a page read outside it could miss a message broadcast (and delivered
         to the reader) between the read and the append, or be served to a member that has just
         left the room.  The read costs the lock one indexed query of at most ``limit`` + 1 rows
-        (the store adds what is still queued for writing from memory)."""
+        (the store adds what is still queued for writing from memory).  The outlet sends as many
+        of the newest as the member's connection can take at once."""
         place = LOBBY if room is None else self._room_name(room, "history")
         with self._operation(member) as out:
             if not self._is_member_locked(member) or member not in self._rooms.get(place, {}):
@@ -346,34 +328,8 @@ class Registry(RoomSteps):
             found = []
             if self.store is not None and limit > 0:
                 found = self.store.recent(member.history_key, limit + 1, before, room=place)
-            more = len(found) > limit
-            data, count, cut = self._page(member, found[-limit:] if limit > 0 else [], place)
-            data += encode_for(member.mode, HistoryEnd(count=count, more=more or cut))
-            out.append({member.mode: data}, [member.outbox])
-
-    @staticmethod
-    def _page(member: Member, messages: list[StoredMessage], room: str) -> tuple[bytes, int, bool]:
-        """The newest of ``messages`` (of ``room``) that fit in half the member's output limit,
-        encoded oldest first; how many; and whether older ones had to be left out.  In text mode
-        the lines carry no room name: the reader asked for that room's history."""
-        budget = member.outbox.limit // 2
-        lines: list[bytes] = []
-        for stored in reversed(messages):
-            frame = stored.frame()
-            line = encode(frame) if member.mode is Mode.JSON else encode_text(frame, current_room=room)
-            budget -= len(line)
-            if budget < 0:
-                break
-            lines.append(line)
-        lines.reverse()
-        return b"".join(lines), len(lines), len(lines) < len(messages)
-
-    def reply(self, outbox: Outbox, data: bytes) -> None:
-        """Queue bytes (already in the outbox's mode) for one connection, after everything
-        already queued for it.  Without the registry's lock: only for answers that say nothing
-        about its state (``pong``, help, errors about the request itself), whose place among
-        other clients' state changes does not matter."""
-        self.chat_log.append({outbox.mode: data}, [outbox])
+            page = found[-limit:] if limit > 0 else []
+            out.page(member, [stored.frame() for stored in page], len(found) > limit)
 
 
-__all__ = ["Answered", "Member", "NameTaken", "Registry", "ServerFull", "encode_both"]
+__all__ = ["Answered", "Member", "NameTaken", "Registry", "ServerFull"]

@@ -1,14 +1,12 @@
 """The Registry's room operations: joining and leaving rooms, ``who`` and the room list, and
-sending a frame to one room (with the room's name in front for text-mode members whose
-current room is another).  RoomSteps is a mixin of Registry and keeps its rule: every
-operation runs under the registry's lock (``_operation``) and puts its frames in the log at once."""
+sending a frame to one room (``aside`` for the members that show one room at a time and whose
+current room is another).  RoomSteps is a mixin of Registry and keeps its rule: every operation
+runs under the registry's lock (``_operation``) and commits its events at once."""
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
-from ..protocol.codec import encode
 from ..protocol.frames import (
     LOBBY,
     ErrorCode,
@@ -17,18 +15,14 @@ from ..protocol.frames import (
     LeaveReason,
     Left,
     Message,
-    Mode,
     RoomInfo,
     RoomList,
     Users,
     timestamp,
 )
 from ..protocol.names import BadRoom, normalize_room
-from ..protocol.textmode import encode_for, encode_text
+from .events import Batch
 from .members import Member
-
-if TYPE_CHECKING:  # the same seam as in registry.py
-    from ..server.delivery import Pending
 
 
 class RoomSteps:
@@ -37,7 +31,7 @@ class RoomSteps:
     _lock: threading.Lock
     _members: dict[str, Member]
     _rooms: dict[str, dict[Member, None]]
-    _text_elsewhere: dict[str, set[Member]]
+    _elsewhere: dict[str, set[Member]]
 
     @staticmethod
     def _room_name(raw: str, re: str) -> str:
@@ -60,7 +54,7 @@ class RoomSteps:
                 member.rooms.remove(room)
                 member.rooms.append(room)
                 self._track_current_locked(member)
-                out.append({member.mode: encode_for(member.mode, joined)}, [member.outbox])
+                out.send(joined, (member,))
                 return
             self._replay_locked(out, member, room, history)
             member.rooms.append(room)
@@ -88,7 +82,7 @@ class RoomSteps:
             )
             member.rooms.remove(room)
             self._drop_from_room_locked(member, room)
-            self._text_elsewhere.get(room, set()).discard(member)
+            self._elsewhere.get(room, set()).discard(member)
             self._track_current_locked(member)
 
     def who(self, member: Member, raw: str | None = None) -> None:
@@ -102,25 +96,26 @@ class RoomSteps:
             else:
                 names = sorted((m.key, m.name) for m in self._rooms.get(room, {}) if m.name is not None)
                 answer = Users(users=tuple(name for _, name in names), room=room)
-            out.append({member.mode: encode_for(member.mode, answer)}, [member.outbox])
+            out.send(answer, (member,))
 
     def room_list(self, member: Member) -> None:
         """Answer ``rooms``: every room and how many are in it, under the lock like ``who``."""
         with self._operation(member) as out:
             counts = [RoomInfo(room=room, users=len(members)) for room, members in self._rooms.items()]
             answer = RoomList(rooms=tuple(sorted(counts, key=lambda info: info.room)))
-            out.append({member.mode: encode_for(member.mode, answer)}, [member.outbox])
+            out.send(answer, (member,))
 
     def _track_current_locked(self, member: Member) -> None:
-        """Note, for a text-mode member, which of its rooms are not its current one."""
-        if member.mode is not Mode.TEXT:
+        """Note, for a member that shows one room at a time, which of its rooms are not its
+        current one."""
+        if not member.shows_current_room:
             return
         current = member.current_room
         for room in member.rooms:
             if room == current:
-                self._text_elsewhere.get(room, set()).discard(member)
+                self._elsewhere.get(room, set()).discard(member)
             else:
-                self._text_elsewhere.setdefault(room, set()).add(member)
+                self._elsewhere.setdefault(room, set()).add(member)
 
     def _drop_from_room_locked(self, member: Member, room: str) -> None:
         members = self._rooms.get(room)
@@ -129,23 +124,20 @@ class RoomSteps:
         members.pop(member, None)
         if not members and room != LOBBY:
             del self._rooms[room]
-            self._text_elsewhere.pop(room, None)
+            self._elsewhere.pop(room, None)
 
-    def _to_room_locked(self, out: Pending, room: str, frame: Message | Joined | Left) -> None:
-        """Append ``frame`` for everyone in ``room``.  A chat message reaches text-mode members
-        whose current room is another one as a second entry, with the room's name in front."""
+    def _to_room_locked(self, out: Batch, room: str, frame: Message | Joined | Left) -> None:
+        """Send ``frame`` to everyone in ``room``.  A chat message reaches the members whose
+        current room is another one (and who show one room at a time) ``aside``."""
         members = self._rooms.get(room, {})
-        # Everyone in the lobby is the common case, and the fast one: a broadcast entry.
+        # Everyone in the lobby is the common case, and the fast one: a frame for everyone.
         everyone = room == LOBBY and len(members) == len(self._members)
-        elsewhere = []
+        elsewhere: set[Member] | tuple[()] = ()
         if isinstance(frame, Message):
-            elsewhere = [m.outbox for m in self._text_elsewhere.get(room, ())]
-        data = {Mode.JSON: encode(frame), Mode.TEXT: encode_text(frame, current_room=room)}
+            elsewhere = self._elsewhere.get(room, ())
         if everyone and not elsewhere:
-            out.append(data)
+            out.send(frame)
             return
-        skip = set(elsewhere)
-        out.append(data, [m.outbox for m in members if m.outbox not in skip])
+        out.send(frame, [m for m in members if m not in elsewhere] if elsewhere else members)
         if elsewhere:
-            # current_room="" matches no room, so the line gets its "[#room] " prefix.
-            out.append({Mode.TEXT: encode_text(frame, current_room="")}, elsewhere)
+            out.send(frame, elsewhere, aside=True)

@@ -41,12 +41,13 @@ from ..protocol.frames import (
 )
 from ..protocol.lines import EOF, NEED_DATA, BadEncoding, Line, LineDecoder, LineEvent, LineTooLong
 from ..protocol.names import BadName, is_blank, normalize_name, sanitize_text
-from ..protocol.textmode import TEXT_HELP, encode_for, in_room, parse_text_command
+from ..protocol.textmode import TEXT_HELP, in_room, parse_text_command
 from ..tls import TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
 from .config import HISTORY_MAX
 from .delivery import Outbox
 from .limits import TokenBucket
 from .login import LoginSteps
+from .outlet import encode_as
 
 if TYPE_CHECKING:
     from .tcp import ChatServer
@@ -210,13 +211,13 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
                 self.request, mode, self.server.config.sendq, on_overflow=self.too_slow, encrypt=encrypt
             )
             self.server.chat_log.attach(self.outbox)
-            self.member = Member(outbox=self.outbox, address=self.address)
+            self.member = Member(link=self.outbox, address=self.address, shows_current_room=mode is Mode.TEXT)
         if isinstance(event, LineTooLong):
             limit = self.server.config.max_line
             self.error(ErrorCode.TOO_LONG, f"line longer than {limit} bytes; it was discarded")
         elif isinstance(event, BadEncoding):
             self.error(ErrorCode.BAD_ENCODING, "line is not valid UTF-8; it was discarded")
-        elif self.member.mode is Mode.JSON:
+        elif self.outbox.mode is Mode.JSON:
             self._handle_json(event.text)
         else:
             self._handle_text(event.text)
@@ -281,7 +282,7 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
         if is_blank(text):
             # Text mode ignores an empty line; JSON mode answers so a client awaiting its echo
             # is not left waiting.
-            if self.member.mode is Mode.JSON:
+            if self.member.link.mode is Mode.JSON:
                 self.error(ErrorCode.EMPTY, "empty message not sent", re)
             return
         self.server.registry.say(self.member, text, to=to, action=action, room=room, re=re)
@@ -345,11 +346,11 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
         registry itself), so their place among other clients' state changes does not matter."""
         outbox = self.outbox
         assert outbox is not None
-        self.server.registry.reply(outbox, encode_for(outbox.mode, frame))
+        self.server.chat_log.append({outbox.mode: encode_as(outbox.mode, frame)}, [outbox])
 
     def send_raw(self, data: bytes) -> None:
         assert self.outbox is not None
-        self.server.registry.reply(self.outbox, data)
+        self.server.chat_log.append({self.outbox.mode: data}, [self.outbox])
 
     def error(self, code: ErrorCode, message: str, re: str | None = None) -> None:
         self.send(Error(code=code.value, message=message, re=re))

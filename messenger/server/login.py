@@ -65,7 +65,7 @@ class LoginSteps:
             return
         self.account = account
         self.logged_in = True
-        log.info("%s logged in from %s (%s mode)", name, self.address, self.member.mode.value)
+        log.info("%s logged in from %s (%s mode)", name, self.address, self.member.link.mode.value)
 
     def _login_verdict(self, frame: Hello) -> tuple[str, Account | None, bool] | None:
         """The name a ``hello`` logs in as, the account it proved, and whether it may take the
@@ -162,7 +162,7 @@ class LoginSteps:
 
     def _ask_password(self, name: str, why: str) -> None:
         assert self.member is not None
-        if self.member.mode is Mode.TEXT:
+        if self.member.link.mode is Mode.TEXT:
             self.awaiting_password = name
             self.send_raw(f"{why}; type it on the next line (it is shown as you type):\n".encode())
         else:

@@ -24,6 +24,7 @@ from .config import ServerConfig
 from .delivery import ChatLog
 from .handler import ChatHandler
 from .limits import AddressLimits, CheckGate
+from .outlet import LogOutlet
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,10 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.chat_log = ChatLog()
         self.store = store
         self.registry = Registry(
-            f"messenger/{__version__}", self.chat_log, max_members=self.config.max_clients, store=store
+            f"messenger/{__version__}",
+            LogOutlet(self.chat_log),
+            max_members=self.config.max_clients,
+            store=store,
         )
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()

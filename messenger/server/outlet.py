@@ -1,0 +1,92 @@
+"""The TCP front door's side of the core's events (core/events.py): each frame encoded once per
+format and appended to the ChatLog.
+
+A member's ``link`` is its connection's Outbox, whose mode (JSON or text) says which bytes it
+takes.  A frame for everyone is encoded in every mode, once, and shared by all recipients; a
+frame for one member only in that member's mode.  Text mode is the one format that depends on
+the reader: a chat message from a room that is not the reader's current one starts with the
+room's name, so such recipients (``aside``) get their own text bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..core.members import Member
+from ..protocol.codec import encode
+from ..protocol.frames import LOBBY, HistoryEnd, Message, Mode, ServerFrame
+from ..protocol.textmode import encode_text
+from .delivery import ChatLog, Pending
+from .outbox import Outbox
+
+
+def encode_as(mode: Mode, frame: ServerFrame, aside: bool = False) -> bytes:
+    """``frame`` in the bytes of ``mode``; ``aside``: the reader's current room is another one
+    than the frame's (text mode then names the room)."""
+    if mode is Mode.JSON:
+        return encode(frame)
+    if aside:
+        return encode_text(frame, current_room="")  # "" matches no room: the name is shown
+    room = (frame.room or LOBBY) if isinstance(frame, Message) else LOBBY
+    return encode_text(frame, current_room=room)
+
+
+class LogBatch:
+    """A Batch (core/events.py) over one Pending of the ChatLog."""
+
+    __slots__ = ("_out",)
+
+    def __init__(self, out: Pending) -> None:
+        self._out = out
+
+    def send(self, frame: ServerFrame, to: Iterable[Member] | None = None, aside: bool = False) -> None:
+        if to is None:
+            self._out.append({Mode.JSON: encode(frame), Mode.TEXT: encode_as(Mode.TEXT, frame, aside)})
+            return
+        outboxes: list[Outbox] = [member.link for member in to]
+        if len(outboxes) == 1:
+            mode = outboxes[0].mode
+            self._out.append({mode: encode_as(mode, frame, aside)}, outboxes)
+        elif outboxes:
+            self._out.append({mode: encode_as(mode, frame, aside) for mode in Mode}, outboxes)
+
+    def page(self, member: Member, messages: Sequence[Message], more: bool | None) -> None:
+        """The newest of ``messages`` that fit in half the member's output limit, oldest first
+        (a page larger than that could get a reader cut off as too slow by its own request)."""
+        outbox: Outbox = member.link
+        budget = outbox.limit // 2
+        lines: list[bytes] = []
+        for message in reversed(messages):
+            line = encode_as(outbox.mode, message)
+            budget -= len(line)
+            if budget < 0:
+                break
+            lines.append(line)
+        lines.reverse()
+        if more is not None:
+            end = HistoryEnd(count=len(lines), more=more or len(lines) < len(messages))
+            lines.append(encode_as(outbox.mode, end))
+        if lines:
+            self._out.append({outbox.mode: b"".join(lines)}, [outbox])
+
+    def admit(self, member: Member) -> None:
+        self._out.join(member.link)
+
+    def dismiss(self, member: Member) -> None:
+        self._out.leave(member.link)
+
+    def close(self, member: Member) -> None:
+        self._out.close(member.link)
+
+    def commit(self) -> None:
+        self._out.commit()
+
+
+class LogOutlet:
+    """The Outlet (core/events.py) of a ChatLog: the registry's events become log entries."""
+
+    def __init__(self, chat_log: ChatLog) -> None:
+        self.chat_log = chat_log
+
+    def batch(self) -> LogBatch:
+        return LogBatch(self.chat_log.pending())
