@@ -1291,3 +1291,29 @@ def test_protocol_imports_no_io_module() -> None:
     assert "json" in imported and "unicodedata" in imported
     assert not imported & FORBIDDEN
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+def test_every_client_frame_is_parsed_from_its_fields() -> None:
+    """A client frame class is parsed once it is listed in CLIENT_FRAMES, from its type hints:
+    each frame a client can build comes back equal from its JSON line."""
+    import typing
+
+    from messenger.protocol.frames import CLIENT_FRAMES, ClientFrame, Join, Part, Rooms
+
+    assert set(CLIENT_FRAMES) == set(typing.get_args(ClientFrame))
+    samples = [
+        Hello(user="ann", history=3, password="pw", account="ann"),
+        Say(text="hi", to="bob", room="#x"),
+        Me(text="waves", room="#x"),
+        Who(room="#x"),
+        Join(room="#x"),
+        Part(room="#x"),
+        Rooms(),
+        Nick(user="bo"),
+        Ping(token={"a": [1, None]}),
+        Bye(),
+        HistoryRequest(limit=5, before=9, room="#x"),
+    ]
+    assert {type(sample) for sample in samples} == set(CLIENT_FRAMES)
+    for sample in samples:
+        assert parse_client_frame(encode(sample).decode()) == sample

@@ -8,41 +8,35 @@ type and range, raising FrameError with the code to answer.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import typing
+from collections.abc import Callable
 from typing import Any
 
 from .frames import (
+    CLIENT_FRAMES,
     MAX_INT,
     PROTOCOL_VERSION,
-    Bye,
     ClientFrame,
     Error,
     ErrorCode,
     Frame,
     FrameError,
-    Hello,
     HistoryEnd,
-    HistoryRequest,
-    Join,
     Joined,
     Left,
-    Me,
     Message,
-    Nick,
-    Part,
     Ping,
     Pong,
     Renamed,
     RoomInfo,
     RoomList,
-    Rooms,
-    Say,
     ServerFrame,
     Shutdown,
     Users,
     Welcome,
-    Who,
 )
 
 # A frame's JSON nests at most this deep (the frame object is level 1), so whatever a client
@@ -201,42 +195,51 @@ def parse_client_frame(text: str) -> ClientFrame:
     """
     obj = _parse_object(text)
     kind = obj["type"]
-    if kind == "hello":
-        return Hello(
-            user=_require(obj, "user", str, kind),
-            history=_optional_integer(obj, "history", kind),
-            password=_require(obj, "password", str, kind, optional=True),
-            account=_require(obj, "account", str, kind, optional=True),
-        )
-    if kind == "say":
-        return Say(
-            text=_require(obj, "text", str, kind),
-            to=_require(obj, "to", str, kind, optional=True),
-            room=_require(obj, "room", str, kind, optional=True),
-        )
-    if kind == "me":
-        return Me(text=_require(obj, "text", str, kind), room=_require(obj, "room", str, kind, optional=True))
-    if kind == "who":
-        return Who(room=_require(obj, "room", str, kind, optional=True))
-    if kind == "join":
-        return Join(room=_require(obj, "room", str, kind))
-    if kind == "part":
-        return Part(room=_require(obj, "room", str, kind))
-    if kind == "rooms":
-        return Rooms()
-    if kind == "nick":
-        return Nick(user=_require(obj, "user", str, kind))
-    if kind == "ping":
-        return Ping(token=obj.get("token"))
-    if kind == "bye":
-        return Bye()
-    if kind == "history":
-        return HistoryRequest(
-            limit=_optional_integer(obj, "limit", kind),
-            before=_optional_integer(obj, "before", kind, low=1),
-            room=_require(obj, "room", str, kind, optional=True),
-        )
-    raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
+    reader = _CLIENT_READERS.get(kind)
+    if reader is None:
+        raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
+    cls, fields = reader
+    return cls(**{name: read(obj, name, kind) for name, read in fields})
+
+
+# How one field is read: from the object, by its name, for a frame of the given type.
+FieldReader = Callable[[dict[str, Any], str, str], Any]
+
+
+def _field_reader(hint: Any, low: int) -> FieldReader:
+    """How a field with type ``hint`` is read and checked: strings and integers (required or
+    optional, integers from ``low`` to MAX_INT), flags (only ``true`` sets one), anything."""
+    if hint is str:
+        return lambda obj, key, kind: _require(obj, key, str, kind)
+    if hint == str | None:
+        return lambda obj, key, kind: _require(obj, key, str, kind, optional=True)
+    if hint == int | None:
+        return lambda obj, key, kind: _optional_integer(obj, key, kind, low)
+    if hint is int:
+        return lambda obj, key, kind: _integer(obj, key, kind, low)
+    if hint is bool:
+        return lambda obj, key, kind: obj.get(key) is True
+    if hint is Any:
+        return lambda obj, key, kind: obj.get(key)
+    raise TypeError(f"no JSON reading for a field of type {hint}")
+
+
+def _readers(
+    classes: tuple[type[ClientFrame], ...],
+) -> dict[str, tuple[type[Any], list[tuple[str, FieldReader]]]]:
+    """For each client frame type: its class and how each of its fields is read."""
+    table: dict[str, tuple[type[Any], list[tuple[str, FieldReader]]]] = {}
+    for cls in classes:
+        hints = typing.get_type_hints(cls)
+        fields = [
+            (item.name, _field_reader(hints[item.name], item.metadata.get("low", 0)))
+            for item in dataclasses.fields(cls)
+        ]
+        table[cls.TYPE] = (cls, fields)
+    return table
+
+
+_CLIENT_READERS = _readers(CLIENT_FRAMES)
 
 
 def _str_tuple(obj: dict[str, Any], key: str, kind: str) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ timestamp format.  How frames become bytes lives in codec.py (JSON) and textmode
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -175,7 +175,7 @@ class HistoryRequest:
 
     TYPE: ClassVar[str] = "history"
     limit: int | None = None
-    before: int | None = None
+    before: int | None = field(default=None, metadata={"low": 1})  # ids start at 1
     room: str | None = None
 
 
@@ -299,6 +299,21 @@ class Shutdown:
 
 
 ClientFrame = Hello | Say | Me | Who | Nick | Ping | Bye | HistoryRequest | Join | Part | Rooms
+# Every client frame class: codec.py parses each from its fields' type hints (a new request is a
+# dataclass above and an entry here).
+CLIENT_FRAMES: tuple[type[ClientFrame], ...] = (
+    Hello,
+    Say,
+    Me,
+    Who,
+    Join,
+    Part,
+    Rooms,
+    Nick,
+    Ping,
+    Bye,
+    HistoryRequest,
+)
 SERVER_FRAME_TYPES = frozenset(
     cls.TYPE
     for cls in (Welcome, Joined, Left, Message, Users, Renamed, Pong, Error, HistoryEnd, RoomList, Shutdown)
