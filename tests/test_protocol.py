@@ -63,6 +63,7 @@ from messenger.protocol import (
     encode_for,
     encode_text,
     is_blank,
+    moderation,
     name_key,
     normalize_name,
     parse_client_frame,
@@ -1183,14 +1184,21 @@ def test_nick_without_name_raises(line: str) -> None:
     assert caught.value.code is ErrorCode.BAD_FRAME
 
 
-def test_help_text_is_generated_from_the_command_table_unchanged() -> None:
-    assert TEXT_HELP == (
+def test_help_text_is_generated_from_the_command_table() -> None:
+    """The chat commands' paragraph as it always was; then one paragraph for the presence
+    commands and one for the operators', naming every command of the table."""
+    assert TEXT_HELP[:5] == (
         "Commands: /who (who is online), /msg NAME TEXT (private message), /me TEXT (action),",
         "/nick NAME (change name), /join #ROOM (join a room, or switch to it), /part [#ROOM]",
         "(leave a room), /rooms (list rooms), /who [#ROOM], /history [N] (earlier messages),",
         "/ping (check the server answers), /quit (leave), /help (this text). Lines go to the room",
         "joined last. Start a message with // to send a line that begins with /.",
     )
+    assert TEXT_HELP[5].startswith("Also: /away [TEXT] (say you are away), /back")
+    assert [line for line in TEXT_HELP if line.startswith("Operators: ")] == [
+        "Operators: /kick NAME [REASON] (disconnect someone), /ban NAME|ADDRESS|CIDR [DURATION]"
+    ]
+    assert all(len(line) <= 88 for line in TEXT_HELP)
 
 
 def test_one_command_table_makes_parser_help_and_completion() -> None:
@@ -1222,6 +1230,8 @@ def test_leave_reasons_on_the_wire() -> None:
         "part",
         "too_slow",
         "replaced",
+        "kicked",
+        "banned",
     ]
     assert wire(Left(user="a", ts=TS)) == f'{{"type":"left","user":"a","ts":"{TS}","reason":"quit"}}\n'
     line = wire(Left(user="a", ts=TS, reason=LeaveReason.TOO_SLOW.value))
@@ -1293,6 +1303,27 @@ def test_protocol_imports_no_io_module() -> None:
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
 
 
+MODERATION_SAMPLES = [
+    moderation.Kick(user="bob", reason="spam"),
+    moderation.Ban(target="10.0.0.0/8", duration="2h", reason="flood"),
+    moderation.Unban(target="bob"),
+    moderation.BansRequest(),
+    moderation.Mute(user="bob", duration="10m"),
+    moderation.Unmute(user="bob"),
+    moderation.TopicRequest(room="#x", text="hello"),
+    moderation.ModeRequest(room="#x", invite_only=True, moderated=False),
+    moderation.Allow(user="bob", room="#x"),
+    moderation.Disallow(user="bob"),
+    moderation.Away(text="lunch"),
+    moderation.WhoisRequest(user="bob"),
+    moderation.Ignore(user="bob"),
+    moderation.Unignore(user="bob"),
+    moderation.IgnoredRequest(),
+    moderation.Reply(text="hi"),
+    moderation.RoleRequest(user="bob", role="op"),
+]
+
+
 def test_every_client_frame_is_parsed_from_its_fields() -> None:
     """A client frame class is parsed once it is listed in CLIENT_FRAMES, from its type hints:
     each frame a client can build comes back equal from its JSON line."""
@@ -1313,6 +1344,7 @@ def test_every_client_frame_is_parsed_from_its_fields() -> None:
         Ping(token={"a": [1, None]}),
         Bye(),
         HistoryRequest(limit=5, before=9, room="#x"),
+        *MODERATION_SAMPLES,
     ]
     assert {type(sample) for sample in samples} == set(CLIENT_FRAMES)
     for sample in samples:

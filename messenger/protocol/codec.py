@@ -13,7 +13,7 @@ import json
 import math
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from .frames import (
     CLIENT_FRAMES,
@@ -38,6 +38,7 @@ from .frames import (
     Users,
     Welcome,
 )
+from .moderation import MODERATION_ANSWERS, BanInfo
 
 # A frame's JSON nests at most this deep (the frame object is level 1), so whatever a client
 # puts in a ping token can be parsed and echoed back from any thread's stack.
@@ -68,8 +69,15 @@ def frame_to_dict(frame: Frame) -> dict[str, Any]:
     for name, value in vars(frame).items():
         if value is None:
             continue
-        obj[name] = list(value) if isinstance(value, tuple) else value
+        obj[name] = [_plain(item) for item in value] if isinstance(value, tuple) else value
     return obj
+
+
+def _plain(item: Any) -> Any:
+    """An item of a list field: a dataclass (a ban) as an object without its unset fields."""
+    if dataclasses.is_dataclass(item):
+        return {key: value for key, value in vars(item).items() if value is not None}
+    return item
 
 
 def encode(frame: Frame) -> bytes:
@@ -219,6 +227,12 @@ def _field_reader(hint: Any, low: int) -> FieldReader:
         return lambda obj, key, kind: _integer(obj, key, kind, low)
     if hint is bool:
         return lambda obj, key, kind: obj.get(key) is True
+    if hint == bool | None:
+        return lambda obj, key, kind: _require(obj, key, bool, kind, optional=True)
+    if hint == tuple[str, ...]:
+        return lambda obj, key, kind: _str_tuple(obj, key, kind)
+    if hint == tuple[BanInfo, ...]:
+        return lambda obj, key, kind: _ban_infos(obj, key, kind)
     if hint is Any:
         return lambda obj, key, kind: obj.get(key)
     raise TypeError(f"no JSON reading for a field of type {hint}")
@@ -240,6 +254,8 @@ def _readers(
 
 
 _CLIENT_READERS = _readers(CLIENT_FRAMES)
+# The server frames without a reader of their own below.
+_SERVER_READERS = _readers(MODERATION_ANSWERS)
 
 
 def _str_tuple(obj: dict[str, Any], key: str, kind: str) -> tuple[str, ...]:
@@ -247,6 +263,31 @@ def _str_tuple(obj: dict[str, Any], key: str, kind: str) -> tuple[str, ...]:
     if not all(isinstance(item, str) for item in value):
         raise FrameError(ErrorCode.BAD_FRAME, f"'{kind}' field '{key}' must be a list of strings", kind)
     return tuple(value)
+
+
+def _ban_infos(obj: dict[str, Any], key: str, kind: str) -> tuple[BanInfo, ...]:
+    bans = []
+    for item in _require(obj, key, list, kind):
+        if not isinstance(item, dict):
+            raise FrameError(ErrorCode.BAD_FRAME, f"'{kind}' entries must be objects", kind)
+        bans.append(
+            BanInfo(
+                target=_require(item, "target", str, kind),
+                kind=_require(item, "kind", str, kind),
+                by=_require(item, "by", str, kind),
+                since=_require(item, "since", str, kind),
+                until=_require(item, "until", str, kind, optional=True),
+                reason=_require(item, "reason", str, kind, optional=True),
+            )
+        )
+    return tuple(bans)
+
+
+def _away(obj: dict[str, Any], kind: str) -> dict[str, str] | None:
+    away = _require(obj, "away", dict, kind, optional=True)
+    if away is not None and not all(isinstance(text, str) for text in away.values()):
+        raise FrameError(ErrorCode.BAD_FRAME, f"'{kind}' field 'away' must map names to strings", kind)
+    return away
 
 
 def _room_list(obj: dict[str, Any]) -> RoomList:
@@ -267,6 +308,7 @@ def _welcome(obj: dict[str, Any]) -> Welcome:
         server=_require(obj, "server", str, kind, optional=True) or "",
         protocol=_optional_integer(obj, "protocol", kind) or PROTOCOL_VERSION,
         account=_require(obj, "account", str, kind, optional=True),
+        topic=_require(obj, "topic", str, kind, optional=True),
     )
 
 
@@ -303,12 +345,16 @@ def parse_server_frame(text: str) -> ServerFrame:
             ts=_require(obj, "ts", str, kind, optional=True) or "",
             reason=_require(obj, "reason", str, kind, optional=True) or "quit",
             room=_require(obj, "room", str, kind, optional=True),
+            by=_require(obj, "by", str, kind, optional=True),
+            message=_require(obj, "message", str, kind, optional=True),
         )
     if kind == "message":
         return _message(obj)
     if kind == "users":
         return Users(
-            users=_str_tuple(obj, "users", kind), room=_require(obj, "room", str, kind, optional=True)
+            users=_str_tuple(obj, "users", kind),
+            room=_require(obj, "room", str, kind, optional=True),
+            away=_away(obj, kind),
         )
     if kind == "rooms":
         return _room_list(obj)
@@ -330,4 +376,8 @@ def parse_server_frame(text: str) -> ServerFrame:
         return HistoryEnd(count=_integer(obj, "count", kind), more=obj.get("more") is True)
     if kind == "shutdown":
         return Shutdown(message=_require(obj, "message", str, kind, optional=True) or "")
-    raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
+    reader = _SERVER_READERS.get(kind)
+    if reader is None:
+        raise FrameError(ErrorCode.BAD_FRAME, f"unknown frame type '{kind}'", kind)
+    cls, fields = reader
+    return cast(ServerFrame, cls(**{name: read(obj, name, kind) for name, read in fields}))

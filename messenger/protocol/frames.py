@@ -1,81 +1,56 @@
-"""The frames of the messenger wire protocol, version 1, and the enums and constants they use.
+"""The frames of the messenger wire protocol, version 1.
 
 This module owns what a frame *is*: one frozen dataclass per frame type (its ``TYPE`` is the
-``type`` on the wire), the ClientFrame / ServerFrame unions, the error codes and leave reasons
-(enums in code, their ``.value`` on the wire), FrameError, the connection modes, and the
-timestamp format.  How frames become bytes lives in codec.py (JSON) and textmode.py (text).
+``type`` on the wire), the ClientFrame / ServerFrame unions and FrameError.  The moderation and
+presence frames are in moderation.py; the constants and enums in basics.py (re-exported here).
+How frames become bytes lives in codec.py (JSON) and textmode.py (text).
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-PROTOCOL_VERSION = 1
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 5555
-# Every integer field of a frame lies in 0..MAX_INT (tighter where docs/protocol.md says so):
-# the range of SQLite's INTEGER, in which ids are stored and compared.
-MAX_INT = 2**63 - 1
-# Rooms: everyone starts in the lobby; a frame without a "room" field is about the lobby, so
-# version 1 clients, which know nothing of rooms, see exactly the chat they always saw.
-LOBBY = "#lobby"
-
-
-class Mode(enum.Enum):
-    """How a connection speaks: fixed by the first byte of its first line."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
-def detect_mode(first_byte: bytes) -> Mode:
-    """A first byte ``{`` means JSON mode, anything else text mode."""
-    return Mode.JSON if first_byte[:1] == b"{" else Mode.TEXT
-
-
-class ErrorCode(str, enum.Enum):
-    """Every error code the server may send (docs/protocol.md, "Error codes")."""
-
-    BAD_JSON = "bad_json"
-    BAD_FRAME = "bad_frame"
-    NOT_LOGGED_IN = "not_logged_in"
-    ALREADY_LOGGED_IN = "already_logged_in"
-    BAD_NAME = "bad_name"
-    NAME_TAKEN = "name_taken"
-    UNKNOWN_USER = "unknown_user"
-    TOO_LONG = "too_long"
-    BAD_ENCODING = "bad_encoding"
-    EMPTY = "empty"
-    # Extensions of this implementation.
-    UNKNOWN_COMMAND = "unknown_command"
-    LOGIN_TIMEOUT = "login_timeout"
-    SERVER_FULL = "server_full"
-    TLS_REQUIRED = "tls_required"
-    # Accounts.
-    PASSWORD_REQUIRED = "password_required"
-    BAD_PASSWORD = "bad_password"
-    RATE_LIMITED = "rate_limited"
-    REPLACED = "replaced"
-    NAME_REGISTERED = "name_registered"
-    # Rooms.
-    BAD_ROOM = "bad_room"
-    NOT_IN_ROOM = "not_in_room"
-    LAST_ROOM = "last_room"
-
-
-class LeaveReason(str, enum.Enum):
-    """Why someone left (the ``reason`` of a ``left`` frame; docs/protocol.md).  A ``left`` frame
-    carries the ``.value``, and a client keeps any other reason a newer server may send."""
-
-    QUIT = "quit"
-    DISCONNECTED = "disconnected"
-    PART = "part"
-    TOO_SLOW = "too_slow"
-    REPLACED = "replaced"
-
+# Re-exported (``noqa``): the rest of the package imports them from here, with the frames.
+from .basics import (
+    DEFAULT_HOST,  # noqa: F401
+    DEFAULT_PORT,  # noqa: F401
+    LOBBY,
+    MAX_INT,  # noqa: F401
+    PROTOCOL_VERSION,
+    ErrorCode,
+    LeaveReason,
+    Mode,  # noqa: F401
+    detect_mode,  # noqa: F401
+    timestamp,  # noqa: F401
+)
+from .moderation import (
+    Allow,
+    Away,
+    AwayStatus,
+    Ban,
+    BanList,
+    BansRequest,
+    Disallow,
+    Ignore,
+    IgnoredList,
+    IgnoredRequest,
+    Kick,
+    ModeRequest,
+    Motd,
+    Mute,
+    Notice,
+    Reply,
+    RoleRequest,
+    RoomMode,
+    Topic,
+    TopicRequest,
+    Unban,
+    Unignore,
+    Unmute,
+    Whois,
+    WhoisRequest,
+)
 
 # --------------------------------------------------------------------------------------------
 # Frames
@@ -189,6 +164,7 @@ class Welcome:
     server: str
     protocol: int = PROTOCOL_VERSION
     account: str | None = None  # the registered name whose password this login gave, if any
+    topic: str | None = None  # the lobby's topic, when it has one
 
 
 @dataclass(frozen=True)
@@ -210,6 +186,8 @@ class Left:
     ts: str
     reason: str = LeaveReason.QUIT.value
     room: str | None = None
+    by: str | None = None  # kicked or banned: by whom
+    message: str | None = None  # kicked or banned: why, as the operator said it
 
 
 @dataclass(frozen=True)
@@ -234,6 +212,8 @@ class Users:
     TYPE: ClassVar[str] = "users"
     users: tuple[str, ...]
     room: str | None = None  # set when the question named a room
+    # Who of them is away, and why: name -> text (None when nobody is).
+    away: dict[str, str] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -298,29 +278,27 @@ class Shutdown:
     message: str = "Server is shutting down. Goodbye!"
 
 
-ClientFrame = Hello | Say | Me | Who | Nick | Ping | Bye | HistoryRequest | Join | Part | Rooms
+ClientFrame = (
+    Hello | Say | Me | Who | Nick | Ping | Bye | HistoryRequest | Join | Part | Rooms
+    | Kick | Ban | Unban | BansRequest | Mute | Unmute | TopicRequest | ModeRequest | Allow | Disallow
+    | Away | WhoisRequest | Ignore | Unignore | IgnoredRequest | Reply | RoleRequest
+)  # fmt: skip
 # Every client frame class: codec.py parses each from its fields' type hints (a new request is a
-# dataclass above and an entry here).
+# dataclass and an entry here).
 CLIENT_FRAMES: tuple[type[ClientFrame], ...] = (
-    Hello,
-    Say,
-    Me,
-    Who,
-    Join,
-    Part,
-    Rooms,
-    Nick,
-    Ping,
-    Bye,
-    HistoryRequest,
-)
-SERVER_FRAME_TYPES = frozenset(
-    cls.TYPE
-    for cls in (Welcome, Joined, Left, Message, Users, Renamed, Pong, Error, HistoryEnd, RoomList, Shutdown)
-)
+    Hello, Say, Me, Who, Join, Part, Rooms, Nick, Ping, Bye, HistoryRequest,
+    Kick, Ban, Unban, BansRequest, Mute, Unmute, TopicRequest, ModeRequest, Allow, Disallow,
+    Away, WhoisRequest, Ignore, Unignore, IgnoredRequest, Reply, RoleRequest,
+)  # fmt: skip
 ServerFrame = (
     Welcome | Joined | Left | Message | Users | Renamed | Pong | Error | HistoryEnd | RoomList | Shutdown
-)
+    | BanList | Topic | RoomMode | AwayStatus | Whois | IgnoredList | Notice | Motd
+)  # fmt: skip
+SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
+    Welcome, Joined, Left, Message, Users, Renamed, Pong, Error, HistoryEnd, RoomList, Shutdown,
+    BanList, Topic, RoomMode, AwayStatus, Whois, IgnoredList, Notice, Motd,
+)  # fmt: skip
+SERVER_FRAME_TYPES = frozenset(cls.TYPE for cls in SERVER_FRAMES)
 Frame = ClientFrame | ServerFrame
 
 
@@ -340,9 +318,3 @@ class FrameError(ValueError):
 def room_of(frame: Message | Joined | Left) -> str:
     """The room a frame is about: its ``room`` field, the lobby when there is none."""
     return frame.room or LOBBY
-
-
-def timestamp(moment: datetime | None = None) -> str:
-    """ISO 8601 UTC with milliseconds, e.g. ``2026-11-24T21:50:00.123Z``."""
-    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -43,7 +43,9 @@ from ..protocol.frames import (
     Welcome,
     room_of,
 )
+from ..protocol.moderation import MODERATION_ANSWERS
 from ..protocol.names import comparison_form, for_terminal, name_key
+from ..protocol.wording import text_line
 
 # Colours that read well on both dark and light backgrounds; red is kept for errors.
 NAME_COLOURS = (
@@ -70,6 +72,9 @@ MENTION_STYLE = "bold reverse"  # the body of a message that mentions you
 
 # Narrower than this, a hanging indent would leave a ribbon of text: wrap the whole line instead.
 MIN_BODY_WIDTH = 16
+
+# Frames shown in text mode's words (protocol/wording.py), which already pass through for_terminal.
+_WORDED = frozenset(MODERATION_ANSWERS)
 
 _LEFT_REASONS = {
     LeaveReason.TOO_SLOW.value: "too slow",
@@ -195,6 +200,8 @@ class Renderer:
         if isinstance(frame, Joined):
             where = "the chat!" if frame.room is None else for_terminal(frame.room)
             body = _notice(_name(frame.user), f" has joined {where}")
+        elif isinstance(frame, Left) and frame.by is not None:  # kicked or banned: who did it
+            body = _notice(text_line(frame))
         elif isinstance(frame, Left):
             reason = _LEFT_REASONS.get(frame.reason)
             where = "the chat!" if frame.room is None else for_terminal(frame.room)
@@ -218,6 +225,8 @@ class Renderer:
             body = _notice(f"End of history ({frame.count} message{plural}{more})")
         elif isinstance(frame, Pong):
             body = _notice("pong" if frame.token is None else f"pong {for_terminal(str(frame.token))}")
+        elif type(frame) in _WORDED:
+            body = _notice(text_line(frame))  # moderation and presence: text mode's wording
         if body is None:
             return None
         return ChatLine(self._time(ts), body)
