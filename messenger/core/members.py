@@ -40,6 +40,14 @@ class Member:
     # the password, otherwise a key of this connection alone (a space never occurs in a name),
     # so whoever holds an unregistered name later does not read what was said to the one before.
     history_key: str = field(default_factory=lambda: " session " + secrets.token_hex(12))
+    # Moderation and presence, written under the registry's lock (``role`` also by the handler
+    # before an operator's request, from the database):
+    role: str = "user"  # the account's role; "user" without an account
+    since: str = ""  # when it logged in (a timestamp)
+    active_at: float = 0.0  # time.monotonic() of its last message: whois' idle time
+    away: str | None = None  # why it is away; None: here
+    reply_to: str | None = None  # who sent it the last private message (the name then)
+    ignoring: set[str] = field(default_factory=set)  # name keys whose messages it does not get
 
     @property
     def current_room(self) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
+import time
 
 from ..protocol.frames import (
     LOBBY,
@@ -29,16 +30,19 @@ from ..protocol.frames import (
     Joined,
     LeaveReason,
     Left,
-    Message,
     Renamed,
     Welcome,
     timestamp,
 )
+from ..protocol.moderation import Motd
 from ..protocol.names import name_key
 from .events import Batch, Outlet
-from .history import MessageStore, StoredMessage
+from .history import MessageStore
 from .members import Answered, Member, NameTaken, ServerFull
+from .messages import MessageSteps
+from .presence import PresenceSteps
 from .rooms import RoomSteps
+from .roomsettings import RoomSettings, RoomSettingsSteps
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +74,7 @@ class _Operation:
             self._registry._lock.release()
 
 
-class Registry(RoomSteps):
+class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps):
     """The logged-in members and every delivery to them.
 
     Callers use join / rename / leave / cut / say / join_room / part_room / who / room_list /
@@ -89,6 +93,7 @@ class Registry(RoomSteps):
         self.outlet = outlet
         self.max_members = max_members
         self.store = store
+        self.motd: str | None = None  # the message of the day, sent after each welcome
         self._lock = threading.Lock()
         self._members: dict[str, Member] = {}
         # (key, name) of every member in comparison order: a login's user list is then one
@@ -103,6 +108,10 @@ class Registry(RoomSteps):
         # current room is another one: they get its messages ``aside``.  Kept up to date so a
         # broadcast never has to look at every member to find them.
         self._elsewhere: dict[str, set[Member]] = {}
+        # Room -> its topic, modes and allowed names (roomsettings.py).
+        self._settings: dict[str, RoomSettings] = {}
+        # Name key -> the members ignoring it (presence.py).
+        self._ignored_by: dict[str, set[Member]] = {}
 
     def _operation(self, member: Member | None = None) -> _Operation:
         """Hold the lock for one operation and collect its events in one Batch, committed at once
@@ -171,11 +180,18 @@ class Registry(RoomSteps):
             if self.max_members is not None and len(self._members) >= self.max_members:
                 raise ServerFull(name)
             self._add_locked(member, name, key)
+            member.since, member.active_at = timestamp(), time.monotonic()
             out.admit(member)
             welcome = Welcome(
-                user=name, users=self._users_locked(), server=self.server_name, account=member.account
+                user=name,
+                users=self._users_locked(),
+                server=self.server_name,
+                account=member.account,
+                topic=self._topic_of_locked(LOBBY),
             )
             out.send(welcome, (member,))
+            if self.motd is not None:
+                out.send(Motd(text=self.motd), (member,))
             self._replay_locked(out, member, LOBBY, history)
             member.rooms = [LOBBY]
             self._rooms[LOBBY][member] = None
@@ -221,6 +237,7 @@ class Registry(RoomSteps):
 
     def _announce_departure_locked(self, out: Batch, member: Member, reason: LeaveReason) -> None:
         assert member.name is not None
+        self._drop_ignores_locked(member)
         ts = timestamp()
         for room in member.rooms:
             self._drop_from_room_locked(member, room)
@@ -244,92 +261,10 @@ class Registry(RoomSteps):
             self._sorted.clear()
             self._rooms = {LOBBY: {}}
             self._elsewhere.clear()
+            self._ignored_by.clear()
             for member in members:
                 out.dismiss(member)
         return members
-
-    # -- messages -----------------------------------------------------------------------------
-
-    def say(
-        self,
-        member: Member,
-        text: str,
-        to: str | None = None,
-        action: bool = False,
-        room: str | None = None,
-        re: str = "say",
-    ) -> None:
-        """Deliver a chat message from ``member``: to a room it is in (the lobby by default), or
-        privately to ``to`` (and the sender).  Raises FrameError ``bad_room``; answers (and
-        raises Answered) ``unknown_user`` or ``not_in_room``."""
-        place = LOBBY if room is None or room == LOBBY or to is not None else self._room_name(room, re)
-        with self._operation(member) as out:
-            if not self._is_member_locked(member):
-                return
-            assert member.name is not None
-            to_name = None
-            target = None
-            if to is not None:
-                target = self._members.get(name_key(to))
-                if target is None:
-                    raise FrameError(ErrorCode.UNKNOWN_USER, f"no user named '{to}' is online", re)
-                to_name = target.name
-            elif member not in self._rooms.get(place, {}):
-                raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", re)
-            frame = Message(
-                id=self._next_id,
-                sender=member.name,
-                text=text,
-                ts=timestamp(),
-                to=to_name,
-                action=action,
-                room=None if place == LOBBY else place,
-            )
-            self._next_id += 1
-            if target is not None:
-                out.send(frame, (member,) if target is member else (member, target))
-            else:
-                self._to_room_locked(out, place, frame)
-            if self.store is not None:
-                self.store.add(
-                    StoredMessage(
-                        id=frame.id,
-                        ts=frame.ts,
-                        sender=member.name,
-                        sender_key=member.history_key,
-                        text=text,
-                        recipient=to_name,
-                        recipient_key=target.history_key if target is not None else None,
-                        action=action,
-                        room=place,
-                    )
-                )
-
-    def _replay_locked(self, out: Batch, member: Member, room: str, history: int) -> None:
-        if history > 0 and self.store is not None:
-            found = self.store.recent(member.history_key, history, room=room)
-            out.page(member, [stored.frame() for stored in found], None)
-
-    def history(self, member: Member, limit: int, before: int | None = None, room: str | None = None) -> None:
-        """Send ``member`` a page of the past messages of ``room`` (the lobby by default) that it
-        may see, oldest first, then ``history_end``.  Answers (and raises Answered)
-        ``not_in_room``.
-
-        The membership check, the read and the append are one step under the lock, as for the
-        replay on login: a page read outside it could miss a message broadcast (and delivered
-        to the reader) between the read and the append, or be served to a member that has just
-        left the room.  The read costs the lock one indexed query of at most ``limit`` + 1 rows
-        (the store adds what is still queued for writing from memory).  The outlet sends as many
-        of the newest as the member's connection can take at once."""
-        place = LOBBY if room is None else self._room_name(room, "history")
-        with self._operation(member) as out:
-            if not self._is_member_locked(member) or member not in self._rooms.get(place, {}):
-                raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", "history")
-            found = []
-            if self.store is not None and limit > 0:
-                found = self.store.recent(member.history_key, limit + 1, before, room=place)
-            page = found[-limit:] if limit > 0 else []
-            out.page(member, [stored.frame() for stored in page], len(found) > limit)
 
 
 __all__ = ["Answered", "Member", "NameTaken", "Registry", "ServerFull"]

@@ -6,6 +6,8 @@ runs under the registry's lock (``_operation``) and commits its events at once."
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from dataclasses import replace
 
 from ..protocol.frames import (
     LOBBY,
@@ -56,11 +58,14 @@ class RoomSteps:
                 self._track_current_locked(member)
                 out.send(joined, (member,))
                 return
+            if not self._may_enter_locked(member, room):
+                raise FrameError(ErrorCode.INVITE_ONLY, f"{room} is invite-only; ask an operator", "join")
             self._replay_locked(out, member, room, history)
             member.rooms.append(room)
             self._rooms.setdefault(room, {})[member] = None
             self._track_current_locked(member)
             self._to_room_locked(out, room, joined)
+            self._on_entering_locked(out, member, room)
 
     def part_room(self, member: Member, raw: str) -> None:
         """Take ``member`` out of a room; everyone in it (the member too) sees ``left`` with
@@ -92,10 +97,15 @@ class RoomSteps:
         room = None if raw is None else self._room_name(raw, "who")
         with self._operation(member) as out:
             if room is None:
+                listed: Iterable[Member] = self._members.values()
                 answer = Users(users=self._users_locked())
             else:
-                names = sorted((m.key, m.name) for m in self._rooms.get(room, {}) if m.name is not None)
+                listed = self._rooms.get(room, {})
+                names = sorted((m.key, m.name) for m in listed if m.name is not None)
                 answer = Users(users=tuple(name for _, name in names), room=room)
+            away = {m.name: m.away for m in listed if m.away is not None and m.name is not None}
+            if away:
+                answer = replace(answer, away=away)
             out.send(answer, (member,))
 
     def room_list(self, member: Member) -> None:
@@ -125,18 +135,27 @@ class RoomSteps:
         if not members and room != LOBBY:
             del self._rooms[room]
             self._elsewhere.pop(room, None)
+            self._forget_settings_locked(room)
 
-    def _to_room_locked(self, out: Batch, room: str, frame: Message | Joined | Left) -> None:
-        """Send ``frame`` to everyone in ``room``.  A chat message reaches the members whose
-        current room is another one (and who show one room at a time) ``aside``."""
+    def _to_room_locked(
+        self, out: Batch, room: str, frame: Message | Joined | Left, skip: set[Member] | None = None
+    ) -> None:
+        """Send ``frame`` to everyone in ``room`` but ``skip`` (those ignoring its sender).  A chat
+        message reaches the members whose current room is another one (and who show one room at
+        a time) ``aside``."""
         members = self._rooms.get(room, {})
         # Everyone in the lobby is the common case, and the fast one: a frame for everyone.
         everyone = room == LOBBY and len(members) == len(self._members)
         elsewhere: set[Member] | tuple[()] = ()
         if isinstance(frame, Message):
             elsewhere = self._elsewhere.get(room, ())
-        if everyone and not elsewhere:
+        if everyone and not elsewhere and not skip:
             out.send(frame)
+            return
+        if skip:
+            out.send(frame, [m for m in members if m not in elsewhere and m not in skip])
+            if elsewhere:
+                out.send(frame, [m for m in elsewhere if m not in skip], aside=True)
             return
         out.send(frame, [m for m in members if m not in elsewhere] if elsewhere else members)
         if elsewhere:
