@@ -20,7 +20,7 @@ from typing import IO
 import pexpect
 
 from messenger.client import Client
-from messenger.protocol import Joined, Message
+from messenger.protocol import Joined, Left, Message
 
 MESSENGER = (sys.executable, "-m", "messenger")
 RUN_TIMEOUT = 15.0  # a whole short CLI run, interpreter start-up included
@@ -123,6 +123,13 @@ def messages_from(client: Client, sender: str, until: Callable[[Message], bool])
             seen.append(frame)
             if until(frame):
                 return seen
+
+
+def next_left(client: Client) -> Left:
+    """The next ``left`` frame ``client`` receives."""
+    while not isinstance(frame := client.receive(timeout=WAIT), Left):
+        pass
+    return frame
 
 
 def wait_for_joined(client: Client, user: str) -> None:

@@ -37,6 +37,7 @@ from .clitools import (
     free_port,
     login,
     messages_from,
+    next_left,
     run_cli,
     spawn_in_terminal,
     start_cli,
@@ -596,13 +597,6 @@ def test_send_to_a_server_that_is_not_there() -> None:
 # ------------------------------------------------------------------------------------------------
 # messenger connect, interactive in a pseudo-terminal
 # ------------------------------------------------------------------------------------------------
-
-
-def next_left(client: Client) -> Left:
-    """The next ``left`` frame ``client`` receives."""
-    while not isinstance(frame := client.receive(timeout=WAIT), Left):
-        pass
-    return frame
 
 
 def test_interactive_session_in_a_terminal(server: Any, clients: Callable[[int, str], Client]) -> None:

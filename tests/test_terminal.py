@@ -19,9 +19,8 @@ import pyte
 import pytest
 
 from messenger.client import Client
-from messenger.protocol import Left
 
-from .clitools import RUN_TIMEOUT, WAIT, ServeProcess, cli_env, messages_from, wait_for_joined
+from .clitools import RUN_TIMEOUT, WAIT, ServeProcess, cli_env, messages_from, next_left, wait_for_joined
 
 COLUMNS, ROWS = 100, 24
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
@@ -130,12 +129,6 @@ def chat(terminal: Callable[..., Terminal], port: int, user: str, *extra: str) -
     term = terminal("connect", "--port", str(port), "--user", user, *extra)
     term.wait_for_input(f"{user} #lobby> ", timeout=RUN_TIMEOUT)
     return term
-
-
-def next_left(client: Client) -> Left:
-    while not isinstance(frame := client.receive(timeout=WAIT), Left):
-        pass
-    return frame
 
 
 # ------------------------------------------------------------------------------------------------

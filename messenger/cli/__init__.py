@@ -17,7 +17,7 @@ import typer
 
 from .._version import __version__
 from .connect import connect
-from .env import Environment, guard_standard_streams
+from .env import Environment, EnvironmentGroup, end_process, guard_standard_streams
 from .options import HelpOption
 from .send import send
 from .serve import serve
@@ -27,6 +27,7 @@ __all__ = ["Environment", "app", "main", "program"]
 
 app = typer.Typer(
     name="messenger",
+    cls=EnvironmentGroup,
     help="A terminal chat server and client. Start a server with 'messenger serve', "
     "then join it with 'messenger connect --user NAME' (or 'nc 127.0.0.1 5555').",
     add_completion=False,
@@ -68,15 +69,20 @@ app.command()(connect)
 app.command()(send)
 
 
-def program(args: Sequence[str] | None = None, env: Environment | None = None) -> None:
-    """Run the command line with ``args`` (default: ``sys.argv``); the commands read the
-    streams, variables and password prompt of ``env`` (default: the process's own).  Exits with
-    SystemExit, as a console script does.  ``connect`` and ``send`` end the process itself
-    (``env.exit_now``), so only the other commands can be run in-process."""
-    app(args=list(args) if args is not None else None, obj=env)
+def program(args: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    """Run the command line with ``args`` (default: ``sys.argv``) and return its exit status;
+    the commands read the streams, variables and password prompt of ``env`` (default: the
+    process's own).  It never ends the process: a test can run every command in-process."""
+    try:
+        app(args=list(args) if args is not None else None, obj=env)
+    except SystemExit as exc:  # how Click reports the status, also 0
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        raise
+    return 0
 
 
 def main() -> None:
-    """Entry point of the ``messenger`` command."""
+    """Entry point of the ``messenger`` command: the one place that ends the process."""
     guard_standard_streams()
-    program()
+    end_process(program())

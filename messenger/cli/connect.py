@@ -23,7 +23,7 @@ from ..server import HISTORY_MAX
 from ..ui.frontends import EXIT_OK, read_lines, run_editor, run_lines, run_listen
 from ..ui.render import ChatView, ConsoleView, JsonView, Renderer, make_console, render_prompt
 from ..ui.terminal import LineEditor
-from .env import Environment, environment, exit_now, fail
+from .env import Environment, environment, fail, leave_threads_behind
 from .login import log_in, read_password_option, tls_for
 from .options import (
     CafileOption,
@@ -161,8 +161,9 @@ def connect(
     except KeyboardInterrupt:
         status = EXIT_OK
     except MessengerError as exc:
-        exit_now(fail(str(exc)).exit_code)
-    exit_now(status)
+        status = fail(str(exc)).exit_code
+    leave_threads_behind()
+    raise typer.Exit(status)
 
 
 def run_connect(env: Environment, options: ConnectOptions, interactive: bool, editor: bool) -> int:

@@ -3,9 +3,10 @@
 ``Environment`` carries the standard streams, the variables and the no-echo prompt, so that a
 command reads them from one object: ``main()`` leaves it unset and every command then takes the
 process's own (``sys.stdin``... as they are when the command runs), while a test can hand
-``program()`` its own.  Typer still reads the options' ``MESSENGER_*`` variables from
-``os.environ`` itself.  This module also owns the ``error:`` line (``fail``), the prompts that end
-the command quietly on Ctrl+C or Ctrl+D, and the process-level exits and stream repairs.
+``program()`` its own.  The options' ``MESSENGER_*`` variables are read from it too
+(``EnvironmentGroup``).  This module also owns the ``error:`` line (``fail``), the prompts that
+end the command quietly on Ctrl+C or Ctrl+D, and the process-level exit and stream repairs, which
+only ``main()`` uses.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import contextlib
 import getpass
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TextIO
+from typing import Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.core import TyperGroup, TyperOption
 
 from ..protocol import for_terminal
 from ..ui.frontends import EXIT_FAILURE, EXIT_OK
@@ -53,6 +56,41 @@ def environment(ctx: typer.Context) -> Environment:
     """The Environment given to ``program()``, or the process's own."""
     given = ctx.find_object(Environment)
     return given if given is not None else Environment.of_process()
+
+
+class EnvironmentOption(TyperOption):
+    """An option whose variable (``envvar``) is read from the Environment given to ``program()``;
+    without one, from ``os.environ`` as Typer does."""
+
+    def resolve_envvar_value(self, ctx: Any) -> str | None:
+        given = ctx.find_object(Environment)
+        if given is None:
+            return super().resolve_envvar_value(ctx)
+        names = [self.envvar] if isinstance(self.envvar, str) else list(self.envvar or ())
+        for name in names:
+            value = given.environ.get(name)
+            if value:  # as Click: a variable set but empty counts as not set
+                return value
+        return None
+
+
+class EnvironmentGroup(TyperGroup):
+    """The command group whose commands' options read their variables through
+    ``EnvironmentOption``.  Typer builds every option as a TyperOption and offers no way to
+    choose the class, so the options are given this subclass (which adds no state) once the
+    group is built, for its subgroups too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        read_variables_from_environment(self)
+
+
+def read_variables_from_environment(command: Any) -> None:
+    for param in command.params:
+        if type(param) is TyperOption:
+            param.__class__ = EnvironmentOption
+    for sub in getattr(command, "commands", {}).values():
+        read_variables_from_environment(sub)
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> typer.Exit:
@@ -93,7 +131,25 @@ def ask_username(env: Environment, err: Console) -> str:
             return name
 
 
-def exit_now(status: int) -> None:
+_threads_left = threading.Event()
+
+
+def leave_threads_behind() -> None:
+    """Said by a command that may leave threads running that hold a standard stream's lock (the
+    feeder blocked reading stdin, the link printing): the process must then end with
+    ``exit_now``.  In-process (``program()``) it changes nothing."""
+    _threads_left.set()
+
+
+def end_process(status: int) -> NoReturn:
+    """How ``main()`` ends the process: at once after a command that left threads behind, else
+    by a normal interpreter exit."""
+    if _threads_left.is_set():
+        exit_now(status)
+    sys.exit(status)
+
+
+def exit_now(status: int) -> NoReturn:
     """Exit without waiting for the feeder thread, which may be blocked reading stdin (a normal
     interpreter exit could then deadlock on stdin's lock)."""
     for stream in (sys.stdout, sys.stderr):

@@ -16,7 +16,7 @@ from ..client.submit import submit_line
 from ..protocol import DEFAULT_HOST, DEFAULT_MAX_LINE, DEFAULT_PORT
 from ..ui.frontends import EXIT_FAILURE, read_lines, run_lines
 from ..ui.render import ConsoleView, make_console
-from .env import environment, exit_now, fail
+from .env import environment, fail, leave_threads_behind
 from .login import log_in, read_password_option, tls_for
 from .options import (
     CafileOption,
@@ -95,8 +95,9 @@ def send(
     except KeyboardInterrupt:
         status = EXIT_FAILURE
     except MessengerError as exc:
-        exit_now(fail(str(exc)).exit_code)
-    exit_now(status)
+        status = fail(str(exc)).exit_code
+    leave_threads_behind()
+    raise typer.Exit(status)
 
 
 @dataclass
