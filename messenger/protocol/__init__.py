@@ -2,10 +2,11 @@
 
 Everything both ends must agree on, tested bytes in / frames out: frames.py (the frame types,
 Mode, ErrorCode, LeaveReason, FrameError), codec.py (strict JSON in and out), lines.py
-(LineDecoder), names.py (names, rooms, skeletons, sanitising) and textmode.py (text-mode
-wording and the one table of slash commands).  It imports only the standard library and never
-touches a socket, a thread or a terminal.  This module re-exports the names the rest of the
-code uses, so ``from messenger.protocol import X`` works for all of them.
+(LineDecoder), names.py (names, rooms, skeletons, sanitising), textmode.py (text-mode
+wording and the one table of slash commands) and connection.py (ServerConnection, one
+connection's state machine: lines in, requests and answers out).  It imports only the
+standard library and never touches a socket, a thread or a terminal.  This module re-exports
+the names the rest of the code uses, so ``from messenger.protocol import X`` works for all of them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .codec import (
     parse_client_frame,
     parse_server_frame,
 )
+from .connection import Ignored, RawText, Reply, Request, ServerConnection
 from .frames import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -135,6 +137,7 @@ __all__ = [
     "Hello",
     "HistoryEnd",
     "HistoryRequest",
+    "Ignored",
     "Join",
     "Joined",
     "LeaveReason",
@@ -150,11 +153,15 @@ __all__ = [
     "Part",
     "Ping",
     "Pong",
+    "RawText",
     "Renamed",
+    "Reply",
+    "Request",
     "RoomInfo",
     "RoomList",
     "Rooms",
     "Say",
+    "ServerConnection",
     "ServerFrame",
     "Shutdown",
     "SlashCommand",

@@ -1,9 +1,12 @@
-"""ChatHandler: one client connection, in its own thread.
+"""ChatHandler: one client connection, in its own thread: the TCP transport of a
+``protocol.ServerConnection``.
 
-``handle`` reads bytes, cuts them into lines and dispatches each to ``on_<type>`` (the first
-line fixes the mode and gives the connection its Outbox); ``finish`` (which runs even when
-``handle`` raises) announces the departure and closes the outbox.  The login steps (``hello``,
-passwords, who may hold a name) are in ``login.LoginSteps``."""
+``handle`` reads bytes (decrypting TLS), feeds them to the connection, applies flood control to
+each line's event, dispatches requests to ``on_<type>`` and sends answers (the first line fixes
+the mode and gives the connection its Outbox); ``finish`` (which runs even when ``handle``
+raises) announces the departure and closes the outbox.  What a line means (mode, login gate,
+text commands, password prompt) is the connection's; the login steps that need the server
+(``hello``, passwords, who may hold a name) are in ``login.LoginSteps``."""
 
 from __future__ import annotations
 
@@ -16,14 +19,14 @@ from typing import TYPE_CHECKING
 
 from ..core.accounts import Account
 from ..core.members import Answered, Member
-from ..protocol.codec import encode, parse_client_frame
+from ..protocol.codec import encode
+from ..protocol.connection import Answer, Event, Ignored, RawText, Reply, Request, ServerConnection
 from ..protocol.frames import (
     Bye,
     ClientFrame,
     Error,
     ErrorCode,
     FrameError,
-    Hello,
     HistoryRequest,
     Join,
     LeaveReason,
@@ -31,17 +34,13 @@ from ..protocol.frames import (
     Mode,
     Nick,
     Part,
-    Ping,
-    Pong,
     Rooms,
     Say,
     ServerFrame,
     Who,
-    detect_mode,
 )
-from ..protocol.lines import EOF, NEED_DATA, BadEncoding, Line, LineDecoder, LineEvent, LineTooLong
-from ..protocol.names import BadName, is_blank, normalize_name, sanitize_text
-from ..protocol.textmode import TEXT_HELP, in_room, parse_text_command
+from ..protocol.lines import EOF, NEED_DATA, LineDecoder
+from ..protocol.names import BadName, normalize_name
 from ..tls import TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
 from .config import HISTORY_MAX
 from .delivery import Outbox
@@ -61,9 +60,10 @@ RECV_SIZE = 64 * 1024
 class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
     """One client connection.
 
-    Reads with ``recv`` into a LineDecoder rather than through ``rfile`` so that no line is
-    ever buffered past the limit.  Dispatches JSON frames and text-mode commands alike to
-    ``on_<type>`` methods; writes only by appending to the server's ChatLog.
+    Reads with ``recv`` into its ServerConnection's LineDecoder rather than through ``rfile``
+    so that no line is ever buffered past the limit.  Dispatches the connection's requests (JSON
+    frames and text-mode commands alike) to ``on_<type>`` methods; writes only by appending to
+    the server's ChatLog (``send``, ``send_raw``, ``error``).
     """
 
     server: ChatServer
@@ -76,21 +76,17 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
         # Fixed here, read by any thread:
         self.address = "{}:{}".format(*self.client_address[:2])
         self.opened_at = time.monotonic()
-        # Handler only:
-        self.decoder = LineDecoder(config.max_line)
+        # Handler only (the connection's ``logged_in`` is read by others, below):
+        self.connection = ServerConnection(config.max_line, self.server.expects_password, self._current_room)
         self.bucket = TokenBucket(config.max_rate, config.burst)
         self.leave_reason = LeaveReason.DISCONNECTED
         self.history_wanted = 0
-        self.awaiting_password: str | None = None  # text mode: a registered name awaiting its password
         self.account: Account | None = None  # the account whose password this connection gave
         # Set once by the handler (on the first line; the TLS channel before it); others read
         # them and find None until then (the outbox is set a moment before the member).
         self.channel: TLSChannel | None = None
         self.outbox: Outbox | None = None
         self.member: Member | None = None
-        # Written by the handler (True once Registry.join returned); others read it to decide
-        # whether there is a member to cut off or a login to time out.
-        self.logged_in = False
         # Set by whoever closes or aborts the connection (the handler on bye, others on a time-out,
         # a cut-off or shutdown); the handler's loop stops once it is set.  Any value means
         # "closing", so two writers racing is harmless.
@@ -99,6 +95,16 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
         self.server.track(self)
         log.info("connection from %s", self.address)
 
+    @property
+    def logged_in(self) -> bool:
+        """Written by the handler (True once Registry.join returned); others read it to decide
+        whether there is a member to cut off or a login to time out."""
+        return self.connection.logged_in
+
+    @property
+    def decoder(self) -> LineDecoder:
+        return self.connection.decoder
+
     def handle(self) -> None:
         if not self._start_transport():
             return
@@ -106,7 +112,7 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
             # Lines that came with the end of the handshake are already in the channel.
             early = self.channel.decrypt(None)
             if early:
-                self.decoder.receive_data(early)
+                self.connection.receive_data(early)
                 if not self._handle_events():
                     return
         while self.closing_at is None:
@@ -119,7 +125,7 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
                     data = plain
             except (OSError, TLSError):
                 return
-            self.decoder.receive_data(data)
+            self.connection.receive_data(data)
             if not self._handle_events():
                 return
 
@@ -189,9 +195,9 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
     # -- input --------------------------------------------------------------------------------
 
     def _handle_events(self) -> bool:
-        """Process every complete line; False once the connection should end."""
+        """Act on every complete line; False once the connection should end."""
         while self.closing_at is None:
-            event = self.decoder.next_event()
+            event = self.connection.next_event()
             if event is NEED_DATA:
                 return True
             if event is EOF:
@@ -199,68 +205,41 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
             delay = self.bucket.delay()
             if delay and self.server.stopping.wait(delay):
                 return False
-            self._handle_line(event)
+            self._act(event)
         return False
 
-    def _handle_line(self, event: LineEvent) -> None:
-        assert isinstance(event, (Line, LineTooLong, BadEncoding))
-        if self.member is None:
-            mode = detect_mode(event.first_byte)
-            encrypt = self.channel.encrypt if self.channel is not None else None
-            self.outbox = Outbox(
-                self.request, mode, self.server.config.sendq, on_overflow=self.too_slow, encrypt=encrypt
-            )
-            self.server.chat_log.attach(self.outbox)
-            self.member = Member(link=self.outbox, address=self.address, shows_current_room=mode is Mode.TEXT)
-        if isinstance(event, LineTooLong):
-            limit = self.server.config.max_line
-            self.error(ErrorCode.TOO_LONG, f"line longer than {limit} bytes; it was discarded")
-        elif isinstance(event, BadEncoding):
-            self.error(ErrorCode.BAD_ENCODING, "line is not valid UTF-8; it was discarded")
-        elif self.outbox.mode is Mode.JSON:
-            self._handle_json(event.text)
+    def _act(self, event: Event) -> None:
+        if self.outbox is None:
+            self._open()
+        if isinstance(event, Request):
+            self.dispatch(event.frame)
+        elif isinstance(event, (Reply, RawText)):
+            self.answer(event)
         else:
-            self._handle_text(event.text)
+            assert isinstance(event, Ignored)
 
-    def _handle_json(self, text: str) -> None:
-        try:
-            frame = parse_client_frame(text)
-        except FrameError as exc:
-            self.send(exc.to_frame())
-            return
-        self.dispatch(frame)
+    def _open(self) -> None:
+        """The first line fixed the mode: the connection gets its Outbox and Member."""
+        assert self.connection.mode is not None
+        encrypt = self.channel.encrypt if self.channel is not None else None
+        self.outbox = Outbox(
+            self.request,
+            self.connection.mode,
+            self.server.config.sendq,
+            on_overflow=self.too_slow,
+            encrypt=encrypt,
+        )
+        self.server.chat_log.attach(self.outbox)
+        mode = self.connection.mode
+        self.member = Member(link=self.outbox, address=self.address, shows_current_room=mode is Mode.TEXT)
 
-    def _handle_text(self, text: str) -> None:
-        if not self.logged_in:
-            if self.awaiting_password is not None:
-                # The line after a registered name is its password.
-                name, self.awaiting_password = self.awaiting_password, None
-                self.dispatch(Hello(user=name, password=text))
-                return
-            # "NAME PASSWORD" where a password is expected; otherwise the whole line is the name,
-            # as it always was (so "bob smith" is still refused as a bad name).
-            name, _, password = text.strip().partition(" ")
-            if password.strip() and self.server.expects_password(name):
-                self.dispatch(Hello(user=name, password=password.strip()))
-            else:
-                self.dispatch(Hello(user=text))
-            return
-        try:
-            command = parse_text_command(text)
-        except FrameError as exc:
-            self.send(exc.to_frame())
-            return
-        if command.help:
-            self.send_raw("".join(f"{line}\n" for line in TEXT_HELP).encode())
-        elif command.frame is not None:
-            assert self.member is not None
-            # Text mode has a current room (the one joined last): lines go there.
-            self.dispatch(in_room(command.frame, self.member.current_room))
+    def _current_room(self) -> str:
+        """The room a text-mode line is about (asked by the connection once logged in)."""
+        assert self.member is not None
+        return self.member.current_room
 
     def dispatch(self, frame: ClientFrame) -> None:
-        if not self.logged_in and not isinstance(frame, (Hello, Bye)):
-            self.error(ErrorCode.NOT_LOGGED_IN, "log in first with a 'hello' frame", frame.TYPE)
-            return
+        """A request the connection let through (logged in, or ``hello``/``bye``)."""
         try:
             getattr(self, "on_" + frame.TYPE)(frame)
         except Answered:
@@ -270,22 +249,15 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
 
     # -- requests -----------------------------------------------------------------------------
 
+    # The connection has sanitised a message's text and answered a blank one.
     def on_say(self, frame: Say) -> None:
-        self._chat(frame.text, to=frame.to, action=False, re="say", room=frame.room)
+        assert self.member is not None
+        registry = self.server.registry
+        registry.say(self.member, frame.text, to=frame.to, action=False, room=frame.room, re="say")
 
     def on_me(self, frame: Me) -> None:
-        self._chat(frame.text, to=None, action=True, re="me", room=frame.room)
-
-    def _chat(self, text: str, to: str | None, action: bool, re: str, room: str | None) -> None:
         assert self.member is not None
-        text = sanitize_text(text)
-        if is_blank(text):
-            # Text mode ignores an empty line; JSON mode answers so a client awaiting its echo
-            # is not left waiting.
-            if self.member.link.mode is Mode.JSON:
-                self.error(ErrorCode.EMPTY, "empty message not sent", re)
-            return
-        self.server.registry.say(self.member, text, to=to, action=action, room=room, re=re)
+        self.server.registry.say(self.member, frame.text, to=None, action=True, room=frame.room, re="me")
 
     def on_who(self, frame: Who) -> None:
         assert self.member is not None
@@ -322,9 +294,6 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
         limit = self.server.config.history if frame.limit is None else frame.limit
         self.server.registry.history(self.member, min(limit, HISTORY_MAX), frame.before, frame.room)
 
-    def on_ping(self, frame: Ping) -> None:
-        self.send(Pong(token=frame.token))
-
     def on_bye(self, frame: Bye) -> None:
         self.leave_reason = LeaveReason.QUIT
         # Announced before the connection closes, so that a client which sees it end may log in
@@ -351,6 +320,13 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
     def send_raw(self, data: bytes) -> None:
         assert self.outbox is not None
         self.server.chat_log.append({self.outbox.mode: data}, [self.outbox])
+
+    def answer(self, answer: Answer) -> None:
+        """Send what the connection answered by itself (an error, ``pong``, text-mode lines)."""
+        if isinstance(answer, Reply):
+            self.send(answer.frame)
+        else:
+            self.send_raw(answer.text.encode("utf-8"))
 
     def error(self, code: ErrorCode, message: str, re: str | None = None) -> None:
         self.send(Error(code=code.value, message=message, re=re))

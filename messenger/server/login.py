@@ -1,7 +1,7 @@
 """The login steps of a connection: ``hello``, the password checks (accounts, ``--auth``, the
 server password, the per-address limit on failures) and who may take which name with
 ``nick``.  A mixin of ChatHandler; it uses the handler's fields (declared below) and its
-``error``, ``send_raw`` and ``close``."""
+``error``, ``answer`` and ``close``; it tells the handler's ServerConnection how a login went."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from ..core.accounts import Account, check_password
 from ..core.members import Member, NameTaken, ServerFull
-from ..protocol.frames import ErrorCode, Hello, Mode
+from ..protocol.connection import ServerConnection
+from ..protocol.frames import ErrorCode, Hello
 from ..protocol.names import BadName, normalize_name
 from .config import HISTORY_MAX
 
@@ -28,14 +29,13 @@ class LoginSteps:
     client_address: tuple[str, int]
     member: Member | None
     account: Account | None
-    awaiting_password: str | None
+    connection: ServerConnection
     history_wanted: int
-    logged_in: bool
     address: str
 
     def on_hello(self, frame: Hello) -> None:
         assert self.member is not None
-        if self.logged_in:
+        if self.connection.logged_in:
             self.error(ErrorCode.ALREADY_LOGGED_IN, f"already logged in as {self.member.name}", "hello")
             return
         verdict = self._login_verdict(frame)
@@ -64,7 +64,7 @@ class LoginSteps:
             self.close()
             return
         self.account = account
-        self.logged_in = True
+        self.connection.accept_login()
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.link.mode.value)
 
     def _login_verdict(self, frame: Hello) -> tuple[str, Account | None, bool] | None:
@@ -161,12 +161,8 @@ class LoginSteps:
         return name, None
 
     def _ask_password(self, name: str, why: str) -> None:
-        assert self.member is not None
-        if self.member.link.mode is Mode.TEXT:
-            self.awaiting_password = name
-            self.send_raw(f"{why}; type it on the next line (it is shown as you type):\n".encode())
-        else:
-            self.error(ErrorCode.PASSWORD_REQUIRED, why, "hello")
+        """Ask for the password as the connection's mode does (text mode: on the next line)."""
+        self.answer(self.connection.ask_password(name, why))
         return None
 
     def _refuse_login(self, name: str) -> None:
