@@ -103,6 +103,7 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
 
     @property
     def decoder(self) -> LineDecoder:
+        """The connection's line decoder: its buffer is this connection's whole input buffer."""
         return self.connection.decoder
 
     def handle(self) -> None:
