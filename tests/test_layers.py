@@ -133,3 +133,15 @@ def test_the_checker_sees_every_form_of_import() -> None:
     )
     assert _imports(source, 2) == {"server", "ui", "cli"}
     assert _imports("from .tls import TLSChannel\nfrom . import client\n", 1) == {"tls", "client"}
+
+
+def test_every_request_has_a_step_in_the_tcp_handler() -> None:
+    """The handler dispatches a request to ``on_<type>``: each client frame must have one, or a
+    valid request would fail in the handler instead of being answered."""
+    from messenger.protocol.frames import CLIENT_FRAMES
+    from messenger.server.handler import ChatHandler
+
+    missing = [
+        cls.TYPE for cls in CLIENT_FRAMES if not callable(getattr(ChatHandler, f"on_{cls.TYPE}", None))
+    ]
+    assert not missing, f"no on_<type> for {missing}"

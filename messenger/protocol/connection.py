@@ -39,6 +39,7 @@ from .frames import (
     detect_mode,
 )
 from .lines import EOF, NEED_DATA, BadEncoding, Line, LineDecoder, LineEvent, LineTooLong
+from .moderation import Reply as PrivateReply
 from .names import is_blank, sanitize_text
 from .textmode import TEXT_HELP, in_room, parse_text_command
 
@@ -170,7 +171,7 @@ class ServerConnection:
         not left waiting), ``ping``."""
         if not self.logged_in and not isinstance(frame, (Hello, Bye)):
             return _error(ErrorCode.NOT_LOGGED_IN, "log in first with a 'hello' frame", frame.TYPE)
-        if isinstance(frame, (Say, Me)):
+        if isinstance(frame, (Say, Me, PrivateReply)):
             text = sanitize_text(frame.text)
             if is_blank(text):
                 if self.mode is Mode.JSON:

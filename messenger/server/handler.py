@@ -47,6 +47,7 @@ from .delivery import Outbox
 from .limits import TokenBucket
 from .login import LoginSteps
 from .outlet import encode_as
+from .presence_requests import PresenceRequests
 
 if TYPE_CHECKING:
     from .tcp import ChatServer
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 RECV_SIZE = 64 * 1024
 
 
-class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
+class ChatHandler(LoginSteps, PresenceRequests, socketserver.BaseRequestHandler):
     """One client connection.
 
     Reads with ``recv`` into its ServerConnection's LineDecoder rather than through ``rfile``
@@ -242,7 +243,7 @@ class ChatHandler(LoginSteps, socketserver.BaseRequestHandler):
     def dispatch(self, frame: ClientFrame) -> None:
         """A request the connection let through (logged in, or ``hello``/``bye``)."""
         try:
-            getattr(self, "on_" + frame.TYPE)(frame)
+            getattr(self, "on_" + frame.TYPE)(frame)  # each client frame has one (test_layers)
         except Answered:
             pass  # the registry answered it under its lock, in its place among the state changes
         except FrameError as exc:

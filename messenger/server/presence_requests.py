@@ -1,0 +1,102 @@
+"""The handler's presence and room-settings requests: away, whois, ignore, reply, topic, mode,
+allow.  A mixin of ChatHandler: each ``on_<type>`` checks what only the transport can (the text's
+sanitising) and hands the rest to the registry, which answers under its lock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..core.members import Member
+from ..core.roomsettings import is_operator
+from ..protocol.frames import ErrorCode, FrameError, ServerFrame
+from ..protocol.moderation import (
+    Allow,
+    Away,
+    Disallow,
+    Ignore,
+    IgnoredRequest,
+    ModeRequest,
+    Notice,
+    Reply,
+    TopicRequest,
+    Unignore,
+    WhoisRequest,
+)
+from ..protocol.names import BadName, is_blank, normalize_name, sanitize_text
+
+if TYPE_CHECKING:
+    from .tcp import ChatServer
+
+log = logging.getLogger(__name__)
+
+
+def checked_name(raw: str, re: str) -> str:
+    """A name given in a request, as the registry compares it; FrameError ``bad_name``."""
+    try:
+        return normalize_name(raw)
+    except BadName as exc:
+        raise FrameError(ErrorCode.BAD_NAME, f"bad name: {exc}", re) from None
+
+
+def optional_text(raw: str | None) -> str | None:
+    """User text that may be left out (an away text, a reason): sanitised; blank counts as none."""
+    if raw is None:
+        return None
+    text = sanitize_text(raw)
+    return None if is_blank(text) else text
+
+
+class PresenceRequests:
+    """ChatHandler's presence and room-settings requests."""
+
+    server: ChatServer
+    member: Member | None
+    send: Callable[[ServerFrame], None]  # ChatHandler's
+
+    def on_away(self, frame: Away) -> None:
+        assert self.member is not None
+        self.server.registry.set_away(self.member, optional_text(frame.text))
+
+    def on_whois(self, frame: WhoisRequest) -> None:
+        assert self.member is not None
+        name = checked_name(frame.user, "whois")
+        self.server.registry.whois(self.member, name, with_address=is_operator(self.member))
+
+    def on_ignore(self, frame: Ignore) -> None:
+        assert self.member is not None
+        self.server.registry.ignore(self.member, checked_name(frame.user, "ignore"), on=True)
+
+    def on_unignore(self, frame: Unignore) -> None:
+        assert self.member is not None
+        self.server.registry.ignore(self.member, checked_name(frame.user, "unignore"), on=False)
+
+    def on_ignored(self, frame: IgnoredRequest) -> None:
+        assert self.member is not None
+        self.server.registry.ignored(self.member)
+
+    def on_reply(self, frame: Reply) -> None:
+        assert self.member is not None
+        target = self.server.registry.reply_target(self.member)  # the text is sanitised already
+        self.server.registry.say(self.member, frame.text, to=target, re="reply")
+
+    def on_topic(self, frame: TopicRequest) -> None:
+        assert self.member is not None
+        text = None if frame.text is None else " ".join(sanitize_text(frame.text).split())
+        self.server.registry.topic(self.member, frame.room, text)
+
+    def on_mode(self, frame: ModeRequest) -> None:
+        assert self.member is not None
+        self.server.registry.set_mode(self.member, frame.room, frame.invite_only, frame.moderated)
+
+    def on_allow(self, frame: Allow | Disallow) -> None:
+        assert self.member is not None
+        on = isinstance(frame, Allow)
+        name = checked_name(frame.user, frame.TYPE)
+        room = self.server.registry.allow(self.member, frame.room, name, on=on)
+        verb = "may now join and speak in" if on else "is no longer specially allowed in"
+        self.send(Notice(text=f"{name} {verb} {room}", re=frame.TYPE))
+        log.info("%s %s %s in %s", self.member.name, frame.TYPE, name, room)
+
+    on_disallow = on_allow
