@@ -88,7 +88,7 @@ def test_app_help_lists_the_commands() -> None:
             ),
         ),
         ("send", ("--user", "--to", "--tls", "--cafile", "--insecure", "--password-file")),
-        ("users", ("add", "passwd", "remove", "list")),
+        ("users", ("add", "passwd", "remove", "list", "role", "audit")),
         (
             "connect",
             (
@@ -852,7 +852,19 @@ def test_a_bad_value_from_the_environment_names_the_variable() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    ["", "serve", "connect", "send", "users", "users add", "users passwd", "users remove", "users list"],
+    [
+        "",
+        "serve",
+        "connect",
+        "send",
+        "users",
+        "users add",
+        "users passwd",
+        "users remove",
+        "users list",
+        "users role",
+        "users audit",
+    ],
 )
 def test_help_shows_no_python_types(command: str) -> None:
     result = run_cli(*command.split(), "--help")
@@ -968,7 +980,7 @@ def test_an_empty_password_at_the_prompt_is_asked_again_not_sent(serve: Callable
 
 def test_users_commands_name_a_database_they_cannot_use(tmp_path: Any) -> None:
     missing = str(tmp_path / "nowhere" / "h.db")
-    for command in ("list", "remove ann", "passwd ann"):
+    for command in ("list", "remove ann", "passwd ann", "role ann op", "audit"):
         result = run_cli("users", *command.split(), "--db", missing, input="pw\n")
         assert result.returncode == 1, result.stderr
         assert_one_error_line(result.stderr, missing, "no such file")

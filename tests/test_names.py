@@ -152,9 +152,13 @@ def test_accounts_that_became_one_name_keep_the_first(
     accounts.close()
     db = sqlite3.connect(path)
     with db:  # "b0b" was a name of its own under the old rule
-        db.execute("INSERT INTO accounts SELECT 'b0b', 'b0b', salt, hash, n, r, p, '9999' FROM accounts")
+        db.execute(
+            "INSERT INTO accounts (key, name, salt, hash, n, r, p, created) "
+            "SELECT 'b0b', 'b0b', salt, hash, n, r, p, '9999' FROM accounts"
+        )
         db.execute(  # and one name that mixes scripts, which the old rules let in
-            "INSERT INTO accounts SELECT 'k', '\u0430lice', salt, hash, n, r, p, '9999' FROM accounts "
+            "INSERT INTO accounts (key, name, salt, hash, n, r, p, created) "
+            "SELECT 'k', '\u0430lice', salt, hash, n, r, p, '9999' FROM accounts "
             "WHERE name = 'bob'"
         )
         db.execute("UPDATE accounts SET key = name")

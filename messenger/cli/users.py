@@ -1,9 +1,11 @@
-"""``messenger users add|passwd|remove|list``: registered names in a server's database, changed
-directly in its SQLite file (a running server sees the change at the next login)."""
+"""``messenger users add|passwd|remove|list|role|audit``: registered names and their roles in a
+server's database, changed directly in its SQLite file (a running server sees the change at the
+next login), and the audit trail of moderation."""
 
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -12,9 +14,14 @@ from typing import Annotated
 import typer
 
 from ..core.accounts import AccountError, Accounts, check_password_text
+from ..core.audit import AuditTrail
+from ..core.durations import format_remaining
+from ..core.moddb import ModerationDb, ModerationError
+from ..core.roles import ROLES, Role
 from ..core.store import default_db_path
+from ..protocol import for_terminal
 from .env import Environment, ask_password, environment, fail
-from .options import HelpOption
+from .options import HelpOption, choice, int_option
 
 users_app = typer.Typer(
     help="Manage registered names (accounts) in a server's database. Changes apply to the next "
@@ -39,6 +46,13 @@ DbOption = Annotated[
     ),
 ]
 NameArgument = Annotated[str, typer.Argument(help="The registered name.")]
+_ROLE_HELP = "user, op (an operator: kicks, bans, mutes) or admin (an operator who also grants roles)."
+RoleOption = Annotated[
+    str, typer.Option(metavar="ROLE", callback=choice(*ROLES), help=f"The account's role: {_ROLE_HELP}")
+]
+RoleArgument = Annotated[
+    str, typer.Argument(metavar="ROLE", callback=choice(*ROLES), help=f"The new role: {_ROLE_HELP}")
+]
 
 
 def open_accounts(db: str | None, create: bool = False) -> Accounts:
@@ -83,12 +97,22 @@ def read_new_password(env: Environment, name: str) -> str:
 
 
 @users_app.command("add")
-def users_add(ctx: typer.Context, name: NameArgument, db: DbOption = None, _help: HelpOption = False) -> None:
+def users_add(
+    ctx: typer.Context,
+    name: NameArgument,
+    role: RoleOption = "user",
+    db: DbOption = None,
+    _help: HelpOption = False,
+) -> None:
     """Register NAME; the password is read without echo (or as one line of stdin)."""
     accounts = open_accounts(db, create=True)
     with changing(accounts):
-        account = accounts.add(name, read_new_password(environment(ctx), name))
-    typer.echo(f"registered {account.name}")
+        account = accounts.add(name, read_new_password(environment(ctx), name), Role(role))
+    if account.role is Role.USER:
+        typer.echo(f"registered {account.name}")
+        return
+    typer.echo(f"registered {account.name} as {account.role}")
+    audit(accounts.path, "role", account.name, f"registered as {account.role}")
 
 
 @users_app.command("passwd")
@@ -115,6 +139,55 @@ def users_remove(name: NameArgument, db: DbOption = None, _help: HelpOption = Fa
 
 @users_app.command("list")
 def users_list(db: DbOption = None, _help: HelpOption = False) -> None:
-    """List registered names, with when each was registered."""
+    """List registered names, with when each was registered and its role."""
     for account in open_accounts(db).all():
-        typer.echo(f"{account.name}\t{account.created}")
+        typer.echo(f"{account.name}\t{account.created}\t{account.role}")
+
+
+@users_app.command("role")
+def users_role(
+    name: NameArgument, role: RoleArgument, db: DbOption = None, _help: HelpOption = False
+) -> None:
+    """Give NAME the role ROLE (user, op or admin); it applies at NAME's next login."""
+    accounts = open_accounts(db)
+    before = accounts.lookup(name)
+    if before is None:
+        raise fail(f"{name} is not registered")
+    if before.role is Role(role):
+        typer.echo(f"{before.name} is already {role}")
+        return
+    with changing(accounts):
+        after = accounts.set_role(name, Role(role))
+    typer.echo(f"{after.name} is now {after.role} (was {before.role})")
+    audit(accounts.path, "role", after.name, f"{before.role} -> {after.role}")
+
+
+@users_app.command("audit")
+def users_audit(
+    limit: Annotated[int, int_option(1, 10_000, help="How many of the latest actions to show.")] = 20,
+    db: DbOption = None,
+    _help: HelpOption = False,
+) -> None:
+    """Show the latest moderation actions, oldest first: when (UTC), who, what, whom, for how
+    long and why, separated by tabs."""
+    path = open_accounts(db).path  # the same checks: an existing database file
+    try:
+        entries = AuditTrail(ModerationDb(path)).recent(limit)
+    except sqlite3.Error as exc:
+        raise fail(f"cannot read the audit trail in {path}: {exc}") from None
+    for entry in entries:
+        duration = "-" if entry.duration is None else format_remaining(entry.duration)
+        fields = (entry.when(), entry.actor, entry.action, entry.target, duration, entry.reason or "-")
+        typer.echo("\t".join(for_terminal(field).replace("\t", " ") for field in fields))
+
+
+def audit(path: str, action: str, target: str, reason: str) -> None:
+    """Keep a change made here in the audit trail, with the local user as its author."""
+    try:
+        actor = f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in the environment or the password database
+        actor = f"cli:{os.getuid()}"
+    try:
+        AuditTrail(ModerationDb(path)).record(actor, action, target, reason)
+    except (ModerationError, sqlite3.Error) as exc:
+        raise fail(f"the change was made but not kept in the audit trail: {exc}") from None

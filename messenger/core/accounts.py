@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..protocol.names import BadName, name_key, normalize_name
 from .rekey import rekey_database
+from .roles import Role, stored_role
 
 # scrypt's cost: 2**14 × 8 × 128 bytes = 16 MiB and about 50 ms per check on a small machine:
 # cheap for one login, expensive for someone trying millions (OWASP's minimum for scrypt).
@@ -41,9 +42,11 @@ CREATE TABLE IF NOT EXISTS accounts (
     salt BLOB NOT NULL,
     hash BLOB NOT NULL,
     n INTEGER NOT NULL, r INTEGER NOT NULL, p INTEGER NOT NULL,
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'user'  -- roles.Role: user, op or admin
 );
 """
+_COLUMNS = "name, key, created, role"
 
 
 class AccountError(Exception):
@@ -55,6 +58,11 @@ class Account:
     name: str
     key: str
     created: str
+    role: Role = Role.USER
+
+    @classmethod
+    def from_row(cls, name: str, key: str, created: str, role: str | None) -> Account:
+        return cls(name, key, created, stored_role(role))
 
 
 def hash_password(
@@ -94,6 +102,7 @@ class Accounts:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            add_role_column(self._db)
             rekey_database(self._db)
 
     def close(self) -> None:
@@ -103,9 +112,9 @@ class Accounts:
     def lookup(self, name: str) -> Account | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT name, key, created FROM accounts WHERE key = ?", (name_key(name),)
+                f"SELECT {_COLUMNS} FROM accounts WHERE key = ?", (name_key(name),)
             ).fetchone()
-        return Account(*row) if row else None
+        return Account.from_row(*row) if row else None
 
     def verify(self, name: str, password: str) -> bool:
         """Whether ``password`` is the password of the registered ``name`` (False when it is
@@ -116,7 +125,7 @@ class Accounts:
             ).fetchone()
         return check_password(password, row)
 
-    def add(self, name: str, password: str) -> Account:
+    def add(self, name: str, password: str, role: Role = Role.USER) -> Account:
         try:
             name = normalize_name(name)
         except BadName as exc:
@@ -128,9 +137,9 @@ class Accounts:
         with self._lock:
             try:
                 self._db.execute(
-                    "INSERT INTO accounts (key, name, salt, hash, n, r, p, created) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (name_key(name), name, salt, digest, SCRYPT_N, SCRYPT_R, SCRYPT_P, created),
+                    "INSERT INTO accounts (key, name, salt, hash, n, r, p, created, role) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name_key(name), name, salt, digest, SCRYPT_N, SCRYPT_R, SCRYPT_P, created, role.value),
                 )
             except sqlite3.IntegrityError:
                 existing = self._db.execute(
@@ -139,7 +148,7 @@ class Accounts:
                 raise AccountError(
                     f"{name} is already registered" + (f" (as {existing[0]})" if existing else "")
                 ) from None
-        return Account(name, name_key(name), created)
+        return Account(name, name_key(name), created, role)
 
     def set_password(self, name: str, password: str) -> None:
         check_password_text(password)
@@ -153,6 +162,17 @@ class Accounts:
         if not changed:
             raise AccountError(f"{name} is not registered")
 
+    def set_role(self, name: str, role: Role) -> Account:
+        """Give the account ``name`` the role ``role``; applies at its next login."""
+        with self._lock:
+            changed = self._db.execute(
+                "UPDATE accounts SET role = ? WHERE key = ?", (Role(role).value, name_key(name))
+            ).rowcount
+        account = self.lookup(name) if changed else None
+        if account is None:
+            raise AccountError(f"{name} is not registered")
+        return account
+
     def remove(self, name: str) -> None:
         with self._lock:
             # The exact name first: an account that lost its name to an older lookalike when
@@ -165,5 +185,25 @@ class Accounts:
 
     def all(self) -> list[Account]:
         with self._lock:
-            rows = self._db.execute("SELECT name, key, created FROM accounts ORDER BY key").fetchall()
-        return [Account(*row) for row in rows]
+            rows = self._db.execute(f"SELECT {_COLUMNS} FROM accounts ORDER BY key").fetchall()
+        return [Account.from_row(*row) for row in rows]
+
+
+def add_role_column(db: sqlite3.Connection) -> None:
+    """Give an accounts table made before roles existed its ``role`` column (everyone a user).
+    Checked again inside the transaction: the server and ``messenger users`` may both open an
+    old file at once, and only one of them may add the column."""
+    if "role" in _columns(db):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if "role" not in _columns(db):
+            db.execute("ALTER TABLE accounts ADD COLUMN role TEXT NOT NULL DEFAULT 'user'")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def _columns(db: sqlite3.Connection) -> set[str]:
+    return {row[1] for row in db.execute("PRAGMA table_info(accounts)")}

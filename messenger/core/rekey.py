@@ -13,6 +13,9 @@ whichever of the accounts or the history opens it first, both tables in one tran
   accounts, or of an account since removed) is made one that no login ever gets, since under the
   new rule it could be the key of another account.
 
+- the moderation tables' keys of names (banned, muted, ignored) are computed again from the
+  names they keep; an ignore list follows its account's new key.
+
 The ``name_keys`` table remembers which rule the keys follow.
 """
 
@@ -42,6 +45,8 @@ def rekey_database(db: sqlite3.Connection) -> None:
         renamed = _rekey_accounts(db) if "accounts" in tables else {}
         if "messages" in tables:
             _rekey_messages(db, renamed)
+        if {"bans", "mutes", "ignores"} <= tables:
+            _rekey_moderation(db, renamed)
         db.execute("INSERT OR REPLACE INTO name_keys (tbl, rule) VALUES ('database', ?)", (NAME_KEY_RULE,))
         db.execute("COMMIT")
     except BaseException:
@@ -87,3 +92,34 @@ def _rekey_messages(db: sqlite3.Connection, renamed: dict[str, str]) -> None:
 
     db.create_function("rekeyed", 1, rekeyed, deterministic=True)
     db.execute("UPDATE messages SET sender_key = rekeyed(sender_key), recipient_key = rekeyed(recipient_key)")
+
+
+def _rekey_moderation(db: sqlite3.Connection, renamed: dict[str, str]) -> None:
+    """Bans and mutes of names, and ignores, keyed by the current rule (two names now one: the
+    later row wins; an ignore list whose account is gone is dropped)."""
+    bans = db.execute("SELECT kind, shown, actor, reason, created, expires FROM bans WHERE kind = 'name'")
+    rows = [(name_key(shown), shown, *rest) for _, shown, *rest in bans.fetchall()]
+    db.execute("DELETE FROM bans WHERE kind = 'name'")
+    db.executemany(
+        "INSERT OR REPLACE INTO bans (kind, target, shown, actor, reason, created, expires) "
+        "VALUES ('name', ?, ?, ?, ?, ?, ?)",
+        sorted(rows, key=lambda row: row[4]),
+    )
+    mutes = [
+        (name_key(name), name, *rest)
+        for _, name, *rest in db.execute(
+            "SELECT key, name, actor, reason, created, expires FROM mutes"
+        ).fetchall()
+    ]
+    db.execute("DELETE FROM mutes")
+    db.executemany(
+        "INSERT OR REPLACE INTO mutes (key, name, actor, reason, created, expires) VALUES (?, ?, ?, ?, ?, ?)",
+        sorted(mutes, key=lambda row: row[4]),
+    )
+    ignores = [
+        (renamed[owner], name_key(name), name)
+        for owner, _, name in db.execute("SELECT owner, target, name FROM ignores").fetchall()
+        if owner in renamed
+    ]
+    db.execute("DELETE FROM ignores")
+    db.executemany("INSERT OR REPLACE INTO ignores (owner, target, name) VALUES (?, ?, ?)", ignores)
