@@ -11,6 +11,7 @@ import os
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from hypothesis import settings
 
 from messenger.client import Client
 from messenger.core.accounts import Accounts
+from messenger.core.moderation import Moderation
 from messenger.core.store import SQLiteStore
 from messenger.server import ChatServer, ServerConfig
 
@@ -46,10 +48,14 @@ class ServerThread:
         store: SQLiteStore | None = None,
         accounts: Accounts | None = None,
         tls: ssl.SSLContext | None = None,
+        moderation: Moderation | None = None,
     ) -> None:
         self.store = store
         self.accounts = accounts
-        self.server = ChatServer(("127.0.0.1", port), config, store=store, accounts=accounts, tls=tls)
+        self.server = ChatServer(
+            ("127.0.0.1", port), config, store=store, accounts=accounts, tls=tls, moderation=moderation
+        )
+        self.moderation = self.server.moderation
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
         self.thread.daemon = True
         self.thread.start()
@@ -68,19 +74,31 @@ class ServerThread:
                 self.store.close()
             if self.accounts is not None:
                 self.accounts.close()
+            self.moderation.close()
 
 
-def stored_server(path: Path, port: int = 0, **config: Any) -> ServerThread:
-    """A server keeping its history (and accounts) in the SQLite file ``path``."""
+def stored_server(
+    path: Path, port: int = 0, clock: Callable[[], float] = time.time, **config: Any
+) -> ServerThread:
+    """A server keeping its history, accounts and moderation in the SQLite file ``path``;
+    ``clock`` is the moderation's (bans and mutes expire by it)."""
     config.setdefault("max_rate", 0)
-    return ServerThread(ServerConfig(**config), port, store=SQLiteStore(path), accounts=Accounts(path))
+    return ServerThread(
+        ServerConfig(**config),
+        port,
+        store=SQLiteStore(path),
+        accounts=Accounts(path),
+        moderation=Moderation(path, clock=clock),
+    )
 
 
 class RawClient:
     """A plain socket speaking lines: for text mode, hand-made JSON, and hostile bytes."""
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT)
+    def __init__(self, port: int, source: str | None = None) -> None:
+        """``source``: the local address to connect from (any of 127.0.0.0/8 works on Linux)."""
+        bind = None if source is None else (source, 0)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT, source_address=bind)
         self.buffer = b""
 
     def send(self, data: bytes | str) -> None:

@@ -9,7 +9,6 @@ import errno
 import logging
 import signal
 import socket
-import sqlite3
 import ssl
 import sys
 import threading
@@ -20,7 +19,7 @@ import typer
 from rich.console import Console
 
 from ..core.accounts import Accounts
-from ..core.store import Retention, SQLiteStore, StoreError, default_db_path
+from ..core.store import Retention, SQLiteStore, default_db_path
 from ..protocol import DEFAULT_HOST, DEFAULT_PORT, SERVER_LINE_FACTOR
 from ..server import DEFAULT_HISTORY, HISTORY_MAX, ChatServer, ServerConfig
 from ..tls import TLSError, server_context
@@ -39,6 +38,7 @@ from .options import (
     size_option,
     unreadable,
 )
+from .serve_files import open_database, open_moderation, read_motd
 
 log = logging.getLogger("messenger")
 
@@ -171,6 +171,16 @@ TlsKeyOption = Annotated[
 ]
 
 
+MotdOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="FILE",
+        envvar="MESSENGER_MOTD",
+        help="A message of the day, sent to everyone after the welcome (UTF-8 text, at most 4 KiB).",
+    ),
+]
+
+
 def serve(
     host: HostOption = DEFAULT_HOST,
     port: PortOption = DEFAULT_PORT,
@@ -190,11 +200,13 @@ def serve(
     password: ServerPasswordOption = None,
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    motd: MotdOption = None,
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
     check_pairs(max_line, sendq, tls_cert, tls_key)
     tls = server_tls(tls_cert, tls_key)
+    motd_text = None if motd is None else read_motd(motd)
     config = ServerConfig(
         max_line=max_line,
         sendq=sendq,
@@ -211,8 +223,12 @@ def serve(
     db_path = db if db is not None else str(default_db_path())
     with reserve_port(host, port):  # a busy port is the first thing to say, before the database
         store, accounts = open_database(db_path, Retention(days=retain_days, messages=retain_messages))
+        moderation = open_moderation(db_path, store)
     try:
-        server = ChatServer((host, port), config, store=store, tls=tls, accounts=accounts)
+        server = ChatServer(
+            (host, port), config, store=store, tls=tls, accounts=accounts, moderation=moderation
+        )
+        server.registry.motd = motd_text
     except OSError as exc:
         store.close()
         raise listen_failure(host, port, exc) from None
@@ -282,18 +298,6 @@ def reserve_port(host: str, port: int) -> Iterator[None]:
         yield
     finally:
         probe.close()
-
-
-def open_database(path: str, retention: Retention) -> tuple[SQLiteStore, Accounts]:
-    try:
-        store = SQLiteStore(path, retention)
-    except StoreError as exc:
-        raise fail(str(exc)) from None
-    try:
-        return store, Accounts(path)
-    except sqlite3.Error as exc:
-        store.close()
-        raise fail(f"cannot read the accounts in {path}: {exc}") from None
 
 
 def setup_logging(level: int) -> None:

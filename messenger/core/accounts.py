@@ -13,7 +13,7 @@ import hmac
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -58,7 +58,8 @@ class Account:
     name: str
     key: str
     created: str
-    role: Role = Role.USER
+    # Not part of an account's identity: an account whose role changed is the same account.
+    role: Role = field(default=Role.USER, compare=False)
 
     @classmethod
     def from_row(cls, name: str, key: str, created: str, role: str | None) -> Account:

@@ -45,6 +45,7 @@ class MessageSteps:
             if not self._is_member_locked(member):
                 return
             assert member.name is not None
+            self._check_not_muted_locked(member, re)
             target = None
             if to is not None:
                 target = self._members.get(name_key(to))

@@ -40,6 +40,8 @@ from .events import Batch, Outlet
 from .history import MessageStore
 from .members import Answered, Member, NameTaken, ServerFull
 from .messages import MessageSteps
+from .moderating import Banned, ModerationSteps
+from .moderation import Moderation
 from .presence import PresenceSteps
 from .rooms import RoomSteps
 from .roomsettings import RoomSettings, RoomSettingsSteps
@@ -74,7 +76,7 @@ class _Operation:
             self._registry._lock.release()
 
 
-class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps):
+class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, ModerationSteps):
     """The logged-in members and every delivery to them.
 
     Callers use join / rename / leave / cut / say / join_room / part_room / who / room_list /
@@ -88,12 +90,15 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps):
         outlet: Outlet,
         max_members: int | None = None,
         store: MessageStore | None = None,
+        moderation: Moderation | None = None,
     ) -> None:
         self.server_name = server_name
         self.outlet = outlet
         self.max_members = max_members
         self.store = store
         self.motd: str | None = None  # the message of the day, sent after each welcome
+        # Bans, mutes, ignores and the audit trail (kept in memory only without a database).
+        self.moderation = moderation if moderation is not None else Moderation(":memory:")
         self._lock = threading.Lock()
         self._members: dict[str, Member] = {}
         # (key, name) of every member in comparison order: a login's user list is then one
@@ -171,6 +176,9 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps):
         """
         key = name_key(name)
         with self._operation() as out:
+            banned = self._ban_of_locked(key, member.account)
+            if banned is not None:
+                raise Banned(banned)
             holder = self._members.get(key)
             if holder is not None:
                 ours = replace_account is not None and holder.account == replace_account
@@ -181,6 +189,7 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps):
                 raise ServerFull(name)
             self._add_locked(member, name, key)
             member.since, member.active_at = timestamp(), time.monotonic()
+            self._restore_ignores_locked(member, member.ignoring)
             out.admit(member)
             welcome = Welcome(
                 user=name,
@@ -218,6 +227,9 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps):
                 return
             if new_key != member.key and new_key in self._members:
                 raise FrameError(ErrorCode.NAME_TAKEN, f"the name {new_name} is taken", "nick")
+            banned = self._ban_of_locked(new_key, None)
+            if banned is not None:
+                raise FrameError(ErrorCode.BANNED, banned, "nick")
             old_name = member.name
             assert old_name is not None
             self._remove_locked(member)
@@ -235,7 +247,16 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps):
             self._announce_departure_locked(out, member, reason)
         return True
 
-    def _announce_departure_locked(self, out: Batch, member: Member, reason: LeaveReason) -> None:
+    def _announce_departure_locked(
+        self,
+        out: Batch,
+        member: Member,
+        reason: LeaveReason,
+        by: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """``left`` in each of the member's rooms (``by`` and ``message``: an operator removed
+        it, and why); it leaves them all."""
         assert member.name is not None
         self._drop_ignores_locked(member)
         ts = timestamp()
@@ -243,7 +264,8 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps):
             self._drop_from_room_locked(member, room)
             self._elsewhere.get(room, set()).discard(member)
             label = None if room == LOBBY else room
-            self._to_room_locked(out, room, Left(user=member.name, ts=ts, reason=reason.value, room=label))
+            left = Left(user=member.name, ts=ts, reason=reason.value, room=label, by=by, message=message)
+            self._to_room_locked(out, room, left)
         member.rooms = []
 
     def cut(self, member: Member) -> bool:
@@ -267,4 +289,4 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps):
         return members
 
 
-__all__ = ["Answered", "Member", "NameTaken", "Registry", "ServerFull"]
+__all__ = ["Answered", "Banned", "Member", "NameTaken", "Registry", "ServerFull"]

@@ -43,6 +43,9 @@ from .moderation import Reply as PrivateReply
 from .names import is_blank, sanitize_text
 from .textmode import TEXT_HELP, in_room, parse_text_command
 
+# The requests the connection answers itself: they never reach the server's ``on_<type>`` steps.
+ANSWERED_HERE = frozenset({Ping.TYPE})
+
 # The answer to /help, as text-mode lines.
 _HELP_TEXT = "".join(f"{line}\n" for line in TEXT_HELP)
 

@@ -46,6 +46,7 @@ from .config import HISTORY_MAX
 from .delivery import Outbox
 from .limits import TokenBucket
 from .login import LoginSteps
+from .moderation_requests import ModerationRequests
 from .outlet import encode_as
 from .presence_requests import PresenceRequests
 
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 RECV_SIZE = 64 * 1024
 
 
-class ChatHandler(LoginSteps, PresenceRequests, socketserver.BaseRequestHandler):
+class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver.BaseRequestHandler):
     """One client connection.
 
     Reads with ``recv`` into its ServerConnection's LineDecoder rather than through ``rfile``

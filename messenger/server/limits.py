@@ -150,6 +150,11 @@ class AddressLimits:
             if len(self._warned_at) > 1000:
                 self._warned_at.clear()
 
+    def refused(self, address: str, why: str) -> None:
+        """Log a refusal decided elsewhere (a banned address), as rarely as the limits' own."""
+        with self._lock:
+            self._warn(address, why)
+
     def _warn(self, address: str, why: str) -> None:
         """Log a refusal at most once a minute per address (a flood must not flood the log)."""
         now = time.monotonic()

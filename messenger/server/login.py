@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from ..core.accounts import Account, check_password
 from ..core.members import Member, NameTaken, ServerFull
+from ..core.moderating import Banned
 from ..protocol.connection import ServerConnection
 from ..protocol.frames import ErrorCode, Hello
-from ..protocol.names import BadName, normalize_name
+from ..protocol.names import BadName, name_key, normalize_name
 from .config import HISTORY_MAX
 
 if TYPE_CHECKING:
@@ -48,6 +49,10 @@ class LoginSteps:
         self.member.account = account.name if account is not None else None
         if account is not None:
             self.member.history_key = account.key  # its private history is the account's
+            self.member.role = account.role.value
+            # The names it ignores, kept for its account; taken up under the registry's lock.
+            ignored = self.server.moderation.ignores.ignored(account.key)
+            self.member.ignoring = {name_key(ignored_name) for ignored_name in ignored}
         try:
             self.server.registry.join(
                 self.member,
@@ -58,6 +63,10 @@ class LoginSteps:
             )
         except NameTaken:
             self.error(ErrorCode.NAME_TAKEN, f"the name {name} is taken; try another", "hello")
+            return
+        except Banned as exc:
+            log.info("banned login as %s from %s refused", name, self.address)
+            self.error(ErrorCode.BANNED, f"{exc}; you cannot log in as {name}", "hello")
             return
         except ServerFull:
             self.error(ErrorCode.SERVER_FULL, "the server is full; try again later", "hello")

@@ -24,7 +24,19 @@ from ..core.members import Member
 from ..core.moddb import ModerationError
 from ..core.roles import Role, RoleError, may_act_on, may_ban_network, may_grant, may_moderate, parse_role
 from ..protocol.frames import ErrorCode, FrameError, ServerFrame, timestamp
-from ..protocol.moderation import Ban, BanInfo, BanList, BansRequest, Kick, Mute, Notice, RoleRequest, Unban, Unmute
+from ..protocol.moderation import (
+    Ban,
+    BanInfo,
+    BanList,
+    BansRequest,
+    Kick,
+    Mute,
+    Notice,
+    RoleRequest,
+    Unban,
+    Unmute,
+)
+from ..protocol.names import name_key
 from .presence_requests import checked_name, optional_text
 
 if TYPE_CHECKING:
@@ -39,7 +51,14 @@ def _when(seconds: float | None) -> str | None:
 
 def ban_info(ban: StoredBan) -> BanInfo:
     target = ban.target
-    return BanInfo(target.shown, target.kind.value, ban.actor, _when(ban.created) or "", _when(ban.expires), ban.reason or None)
+    return BanInfo(
+        target.shown,
+        target.kind.value,
+        ban.actor,
+        _when(ban.created) or "",
+        _when(ban.expires),
+        ban.reason or None,
+    )
 
 
 class ModerationRequests:
@@ -58,7 +77,7 @@ class ModerationRequests:
         member = self.member
         assert member is not None
         role = self._role_of(member.account)
-        member.role = role.value
+        member.role = role.value if role is not None else Role.USER.value
         if not may_moderate(role):
             raise FrameError(ErrorCode.NOT_OPERATOR, "only operators may do that", re)
         return member, role
@@ -74,7 +93,9 @@ class ModerationRequests:
         if not may_act_on(role, target_role):
             raise FrameError(ErrorCode.NOT_PERMITTED, f"{name} is an operator; only an admin may do that", re)
 
-    def _record(self, actor: Member, action: str, target: str, reason: str | None, duration: int | None) -> None:
+    def _record(
+        self, actor: Member, action: str, target: str, reason: str | None, duration: int | None
+    ) -> None:
         log.info("%s %s %s%s", actor.name, action, target, f": {reason}" if reason else "")
         try:
             self.server.moderation.audit.record(actor.name or "?", action, target, reason or "", duration)
@@ -98,11 +119,19 @@ class ModerationRequests:
         reason = optional_text(frame.reason)
         if target.kind is BanKind.NAME:
             self._check_rank(actor, role, self._role_of(target.shown), target.shown, "ban")
+        else:
+            spared = self.server.registry.ban_spares(
+                actor, target.kind.value, target.key, lambda r: may_act_on(role, r)
+            )
+            if spared is not None:
+                raise FrameError(ErrorCode.NOT_PERMITTED, spared, "ban")
         try:
             stored = self.server.moderation.bans.ban(target, actor.name or "?", reason or "", duration)
         except ModerationError as exc:
             raise FrameError(ErrorCode.NOT_PERMITTED, f"the ban could not be kept: {exc}", "ban") from None
-        self.server.registry.remove_banned(actor, target.kind.value, target.key, reason, lambda r: may_act_on(role, r))
+        self.server.registry.remove_banned(
+            actor, target.kind.value, target.key, reason, lambda r: may_act_on(role, r)
+        )
         self._record(actor, "ban", target.shown, reason, duration)
         how_long = describe_expiry(stored.expires, stored.created)
         self.send(Notice(text=f"{target.shown} is banned {how_long}", re="ban"))
@@ -125,7 +154,9 @@ class ModerationRequests:
         duration = self._duration(frame.duration, "mute")
         reason = optional_text(frame.reason)
         self._check_rank(actor, role, self.server.registry.role_of(name, self._role_of(name)), name, "mute")
-        mute = self.server.moderation.mutes.mute(name_key_of(name), name, actor.name or "?", reason or "", duration)
+        mute = self.server.moderation.mutes.mute(
+            name_key(name), name, actor.name or "?", reason or "", duration
+        )
         how_long = describe_expiry(mute.expires, mute.created)
         why = f": {reason}" if reason else ""
         self.server.registry.notify(name, Notice(text=f"{actor.name} muted you {how_long}{why}", re="mute"))
@@ -135,7 +166,7 @@ class ModerationRequests:
     def on_unmute(self, frame: Unmute) -> None:
         actor, _ = self._actor("unmute")
         name = checked_name(frame.user, "unmute")
-        if self.server.moderation.mutes.unmute(name_key_of(name)) is None:
+        if self.server.moderation.mutes.unmute(name_key(name)) is None:
             raise FrameError(ErrorCode.NOT_MUTED, f"{name} is not muted", "unmute")
         self.server.registry.notify(name, Notice(text=f"{actor.name} unmuted you", re="unmute"))
         self._record(actor, "unmute", name, None, None)
@@ -180,9 +211,3 @@ class ModerationRequests:
             return parse_duration(text.strip())
         except DurationError as exc:
             raise FrameError(ErrorCode.BAD_DURATION, str(exc), re) from None
-
-
-def name_key_of(name: str) -> str:
-    from ..protocol.names import name_key
-
-    return name_key(name)

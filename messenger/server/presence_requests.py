@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..core.members import Member
+from ..core.moddb import ModerationError
 from ..core.roomsettings import is_operator
 from ..protocol.frames import ErrorCode, FrameError, ServerFrame
 from ..protocol.moderation import (
@@ -24,7 +25,7 @@ from ..protocol.moderation import (
     Unignore,
     WhoisRequest,
 )
-from ..protocol.names import BadName, is_blank, normalize_name, sanitize_text
+from ..protocol.names import BadName, is_blank, name_key, normalize_name, sanitize_text
 
 if TYPE_CHECKING:
     from .tcp import ChatServer
@@ -65,12 +66,26 @@ class PresenceRequests:
         self.server.registry.whois(self.member, name, with_address=is_operator(self.member))
 
     def on_ignore(self, frame: Ignore) -> None:
-        assert self.member is not None
-        self.server.registry.ignore(self.member, checked_name(frame.user, "ignore"), on=True)
+        self._ignore(checked_name(frame.user, "ignore"), on=True)
 
     def on_unignore(self, frame: Unignore) -> None:
-        assert self.member is not None
-        self.server.registry.ignore(self.member, checked_name(frame.user, "unignore"), on=False)
+        self._ignore(checked_name(frame.user, "unignore"), on=False)
+
+    def _ignore(self, name: str, on: bool) -> None:
+        """Ignore (or not) in the registry, which answers; then, for an account, remember it."""
+        member = self.member
+        assert member is not None
+        self.server.registry.ignore(member, name, on=on)
+        if member.account is None:
+            return
+        ignores, owner = self.server.moderation.ignores, member.history_key  # the account's key
+        try:
+            if on:
+                ignores.ignore(owner, name_key(name), name)
+            else:
+                ignores.unignore(owner, name_key(name))
+        except ModerationError as exc:
+            log.error("could not remember %s's ignore of %s: %s", member.name, name, exc)
 
     def on_ignored(self, frame: IgnoredRequest) -> None:
         assert self.member is not None

@@ -9,7 +9,9 @@ terminal: it logs through ``logging`` and never prints.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import socketserver
 import ssl
 import threading
@@ -17,9 +19,12 @@ import time
 
 from .._version import __version__
 from ..core.accounts import Accounts
+from ..core.moddb import ModerationError
+from ..core.moderation import Moderation
 from ..core.registry import Registry
 from ..core.store import MessageStore
-from ..protocol.frames import ErrorCode, Shutdown
+from ..protocol.codec import encode
+from ..protocol.frames import Error, ErrorCode, Shutdown
 from .config import ServerConfig
 from .delivery import ChatLog
 from .handler import ChatHandler
@@ -27,6 +32,9 @@ from .limits import AddressLimits, CheckGate
 from .outlet import LogOutlet
 
 log = logging.getLogger(__name__)
+
+# How often (seconds) bans and mutes whose time is over are removed.
+EXPIRE_EVERY = 60.0
 
 
 class ChatServer(socketserver.ThreadingTCPServer):
@@ -49,6 +57,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         store: MessageStore | None = None,
         tls: ssl.SSLContext | None = None,
         accounts: Accounts | None = None,
+        moderation: Moderation | None = None,
     ) -> None:
         self.config = config or ServerConfig()
         self.tls = tls
@@ -60,7 +69,10 @@ class ChatServer(socketserver.ThreadingTCPServer):
             LogOutlet(self.chat_log),
             max_members=self.config.max_clients,
             store=store,
+            moderation=moderation,
         )
+        self.moderation = self.registry.moderation
+        self._expired_at = time.monotonic()
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()
         self._connections_lock = threading.Lock()
@@ -108,6 +120,11 @@ class ChatServer(socketserver.ThreadingTCPServer):
         thread is started for it (and, as the protocol says, without a word before its first
         line)."""
         address = client_address[0] if isinstance(client_address, tuple) else client_address
+        ban = self.moderation.bans.check_address(str(address))
+        if ban is not None:
+            refuse_banned(request)
+            self.limits.refused(str(address), f"banned ({ban.target.shown})")
+            return False
         return self.limits.admit(request, str(address))
 
     def shutdown_request(self, request: object) -> None:
@@ -121,11 +138,26 @@ class ChatServer(socketserver.ThreadingTCPServer):
             return True
         return self.accounts is not None and self.accounts.lookup(name) is not None
 
+    def _expire_moderation(self) -> None:
+        """Forget the bans and mutes whose time is over (checks already ignore them)."""
+        try:
+            bans, mutes = self.moderation.expire()
+        except ModerationError as exc:
+            log.error("could not remove expired bans and mutes: %s", exc)
+            return
+        for ban in bans:
+            log.info("the ban of %s expired", ban.target.shown)
+        for mute in mutes:
+            log.info("the mute of %s expired", mute.name)
+
     def service_actions(self) -> None:
         """Runs in the serve_forever loop once per poll interval: close logins that took too long
         and connections that were asked to close but whose peer does not read."""
         now = time.monotonic()
         self.limits.forget_quiet()
+        if now - self._expired_at > EXPIRE_EVERY:
+            self._expired_at = now
+            self._expire_moderation()
         for handler in self.connections():
             if handler.closing_at is not None:
                 if now - handler.closing_at > self.config.shutdown_grace:
@@ -170,3 +202,14 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.chat_log.stop()
         self.password_checks.close()
         log.info("server stopped")
+
+
+def refuse_banned(request: object) -> None:
+    """One line for a banned address, sent without waiting (the accept thread must never block);
+    then socketserver closes the connection.  JSON, which people can read too: the mode is not
+    known before the client's first line."""
+    message = "your address is banned from this server"
+    line = encode(Error(code=ErrorCode.BANNED.value, message=message))
+    if isinstance(request, socket.socket):
+        with contextlib.suppress(OSError):
+            request.send(line, socket.MSG_DONTWAIT)
