@@ -8,10 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from messenger.client import Client, Incoming
+from messenger.client.backoff import BACKOFF_FIRST, BACKOFF_LONGEST, Backoff
 from messenger.client.session import (
-    BACKOFF_FIRST,
-    BACKOFF_LONGEST,
-    Backoff,
     ChatLink,
     LinkOptions,
     open_client,

@@ -35,15 +35,10 @@ from ..protocol.frames import (
     room_of,
 )
 from ..protocol.names import name_key
+from .backoff import Backoff
 from .client import Client, ConnectionClosed, Incoming, LoginError, MessengerError
 
 log = logging.getLogger(__name__)
-
-# Reconnect delays: the first retry comes quickly (a restarting server is usually back within a
-# second or two), then doubling spares a server that is down for longer, capped so a person
-# never waits more than half a minute after it returns.
-BACKOFF_FIRST = 1.0
-BACKOFF_LONGEST = 30.0
 
 
 class View(Protocol):
@@ -57,23 +52,6 @@ class View(Protocol):
 
     def status_changed(self) -> None:
         """The link went online or offline (a prompt may show it)."""
-
-
-class Backoff:
-    """Delays of 1 s doubling up to 30 s; ``reset`` after a successful login."""
-
-    def __init__(self, first: float = BACKOFF_FIRST, longest: float = BACKOFF_LONGEST) -> None:
-        self.first = first
-        self.longest = longest
-        self._next = first
-
-    def next_delay(self) -> float:
-        delay = self._next
-        self._next = min(delay * 2, self.longest)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self.first
 
 
 @dataclass(frozen=True)
@@ -126,6 +104,7 @@ class ChatLink:
         self.refused: LoginError | None = None
         self.output_closed: OSError | None = None
         self.replaced: Error | None = None  # the server gave our name to a new login elsewhere
+        self.removed: Left | None = None  # an operator kicked or banned us: no coming back
         self.ended = threading.Event()
         self._client: Client | None = None
         self._users: dict[str, str] = {}
@@ -261,6 +240,7 @@ class ChatLink:
                 if (
                     self._leaving.is_set()
                     or self.replaced
+                    or self.removed
                     or not self.options.reconnect
                     or not self._reconnect()
                 ):
@@ -300,6 +280,9 @@ class ChatLink:
                     return
                 if isinstance(frame, Shutdown):
                     self.shutdown = frame
+                    return
+                if isinstance(frame, Left) and frame.by is not None and self._is_me(frame.user):
+                    self.removed = frame  # kicked or banned: reconnecting would undo an operator
                     return
                 if isinstance(frame, Error) and frame.code == "replaced":
                     # Reconnecting would take the name back, and the other session would then

@@ -161,6 +161,10 @@ def link_end_status(link: ChatLink) -> int:
         return EXIT_OK  # the reader of our output has stopped reading: as if Ctrl+C
     if link.replaced is not None:
         raise ConnectionClosed(f"this session was closed: {link.replaced.message}")
+    if link.removed is not None:
+        removed = link.removed
+        why = f": {removed.message}" if removed.message else ""
+        raise ConnectionClosed(f"you were {removed.reason} by {removed.by}{why}")
     if link.refused is not None:
         raise LoginError(link.refused.code, f"could not log in again: {link.refused}")
     if link.shutdown is not None:
