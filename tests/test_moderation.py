@@ -310,11 +310,15 @@ def test_every_action_is_in_the_audit_trail(login, server) -> None:
     olive.send_json({"type": "ban", "target": "eve", "duration": "1h"})
     olive.send_json({"type": "mute", "user": "carol"})
     olive.send_json({"type": "unmute", "user": "carol"})
-    olive.until(lambda line: "carol is no longer muted" in line)
+    olive.send_json({"type": "mode", "room": "#Dev", "invite_only": True, "moderated": False})
+    olive.send_json({"type": "allow", "room": "#dev", "user": "bob"})
+    olive.until(lambda line: "bob may now join" in line)
     trail = [(e.actor, e.action, e.target, e.reason, e.duration) for e in server.moderation.audit.recent(10)]
     assert trail == [
         ("olive", "kick", "bob", "spam", None),
         ("olive", "ban", "eve", "", 3600),
         ("olive", "mute", "carol", "", None),
         ("olive", "unmute", "carol", "", None),
+        ("olive", "mode +i-m", "#dev", "", None),
+        ("olive", "allow #dev", "bob", "", None),
     ]

@@ -152,6 +152,11 @@ def test_topics_are_shown_on_join_and_in_the_welcome(login) -> None:
     assert joined_then_topic[-2:] == ["joined", "topic"]
     bob.send_json({"type": "topic", "text": "lobby news"})
     assert frame_of(alice, "topic")["text"] == "lobby news"
+    alice.send_json({"type": "rooms"})
+    assert frame_of(alice, "rooms")["rooms"] == [
+        {"room": "#dev", "users": 2, "topic": "release at 5"},
+        {"room": "#lobby", "users": 2, "topic": "lobby news"},
+    ]
     carol = RawClient(alice.sock.getpeername()[1])
     carol.send_json({"type": "hello", "user": "carol"})
     assert carol.frame()["topic"] == "lobby news"

@@ -6,7 +6,7 @@ runs under the registry's lock (``_operation``) and commits its events at once."
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from ..protocol.frames import (
@@ -34,6 +34,7 @@ class RoomSteps:
     _members: dict[str, Member]
     _rooms: dict[str, dict[Member, None]]
     _elsewhere: dict[str, set[Member]]
+    _topic_of_locked: Callable[[str], str | None]  # RoomSettingsSteps'
 
     @staticmethod
     def _room_name(raw: str, re: str) -> str:
@@ -111,7 +112,10 @@ class RoomSteps:
     def room_list(self, member: Member) -> None:
         """Answer ``rooms``: every room and how many are in it, under the lock like ``who``."""
         with self._operation(member) as out:
-            counts = [RoomInfo(room=room, users=len(members)) for room, members in self._rooms.items()]
+            counts = [
+                RoomInfo(room=room, users=len(members), topic=self._topic_of_locked(room))
+                for room, members in self._rooms.items()
+            ]
             answer = RoomList(rooms=tuple(sorted(counts, key=lambda info: info.room)))
             out.send(answer, (member,))
 

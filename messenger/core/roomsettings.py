@@ -113,16 +113,17 @@ class RoomSettingsSteps:
 
     def set_mode(
         self, member: Member, raw: str | None, invite_only: bool | None, moderated: bool | None
-    ) -> None:
-        """Operators: change a room's modes (or, with neither flag, ask); the room sees it."""
+    ) -> str:
+        """Operators: change a room's modes (or, with neither flag, ask); the room sees it.
+        Returns the room's name."""
         room = LOBBY if raw is None else self._room_name(raw, "mode")
         with self._operation(member) as out:
             if not self._is_member_locked(member):
-                return
+                return room
             if invite_only is None and moderated is None:
                 current = self._settings.get(room) or RoomSettings()
                 out.send(RoomMode(room, current.invite_only, current.moderated), (member,))
-                return
+                return room
             if not is_operator(member):
                 raise FrameError(ErrorCode.NOT_OPERATOR, "only operators change a room's modes", "mode")
             if room == LOBBY and invite_only:
@@ -136,6 +137,7 @@ class RoomSettingsSteps:
             inside = self._rooms.get(room, {})
             out.send(frame, [*inside, *([] if member in inside else [member])])
             self._keep_or_forget_locked(room)
+        return room
 
     def allow(self, member: Member, raw: str | None, name: str, on: bool) -> str:
         """Operators: let ``name`` into an invite-only room and speak in a moderated one (or no

@@ -60,7 +60,7 @@ def frame_to_dict(frame: Frame) -> dict[str, Any]:
             obj["room"] = frame.room
         return obj
     if isinstance(frame, RoomList):
-        obj["rooms"] = [{"room": info.room, "users": info.users} for info in frame.rooms]
+        obj["rooms"] = [_plain(info) for info in frame.rooms]
         return obj
     if isinstance(frame, (Ping, Pong)):
         if frame.token is not None:
@@ -296,7 +296,8 @@ def _room_list(obj: dict[str, Any]) -> RoomList:
         if not isinstance(item, dict):
             raise FrameError(ErrorCode.BAD_FRAME, "'rooms' entries must be objects", "rooms")
         room = _require(item, "room", str, "rooms")
-        rooms.append(RoomInfo(room=room, users=_integer(item, "users", "rooms")))
+        topic = _require(item, "topic", str, "rooms", optional=True)
+        rooms.append(RoomInfo(room=room, users=_integer(item, "users", "rooms"), topic=topic))
     return RoomList(rooms=tuple(rooms))
 
 

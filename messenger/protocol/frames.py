@@ -218,10 +218,11 @@ class Users:
 
 @dataclass(frozen=True)
 class RoomInfo:
-    """One line of a room list: its name and how many are in it."""
+    """One line of a room list: its name, how many are in it, and its topic if it has one."""
 
     room: str
     users: int
+    topic: str | None = None
 
 
 @dataclass(frozen=True)

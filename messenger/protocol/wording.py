@@ -23,6 +23,7 @@ from .frames import (
     Mode,
     Pong,
     Renamed,
+    RoomInfo,
     RoomList,
     ServerFrame,
     Shutdown,
@@ -112,6 +113,11 @@ def _users(frame: Users, current_room: str) -> str:
     return line
 
 
+def _room_info(info: RoomInfo) -> str:
+    topic = f": {_single(info.topic)}" if info.topic else ""
+    return f"{info.room} ({info.users}{topic})"
+
+
 def _history_end(frame: HistoryEnd, current_room: str) -> str:
     more = "; ask for more with /history N" if frame.more else ""
     return f"End of history ({frame.count} message{'' if frame.count == 1 else 's'}{more})."
@@ -174,7 +180,7 @@ _WORDING: dict[type[Any], Callable[[Any, str], str]] = {
     Left: _left,
     Welcome: _welcome,
     Users: _users,
-    RoomList: lambda frame, _: "Rooms: " + ", ".join(f"{info.room} ({info.users})" for info in frame.rooms),
+    RoomList: lambda frame, _: "Rooms: " + ", ".join(map(_room_info, frame.rooms)),
     Renamed: lambda frame, _: f"{frame.old} is now known as {frame.new}",
     Pong: lambda frame, _: "pong" if frame.token is None else f"pong {frame.token}",
     Error: lambda frame, _: f"error: {frame.message}",

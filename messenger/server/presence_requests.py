@@ -102,8 +102,13 @@ class PresenceRequests:
         self.server.registry.topic(self.member, frame.room, text)
 
     def on_mode(self, frame: ModeRequest) -> None:
-        assert self.member is not None
-        self.server.registry.set_mode(self.member, frame.room, frame.invite_only, frame.moderated)
+        member = self.member
+        assert member is not None
+        room = self.server.registry.set_mode(member, frame.room, frame.invite_only, frame.moderated)
+        if frame.invite_only is not None or frame.moderated is not None:
+            given = (("i", frame.invite_only), ("m", frame.moderated))
+            flags = "".join(f"{'+' if on else '-'}{flag}" for flag, on in given if on is not None)
+            self._audit(member, f"mode {flags}", room)
 
     def on_allow(self, frame: Allow | Disallow) -> None:
         assert self.member is not None
@@ -112,6 +117,14 @@ class PresenceRequests:
         room = self.server.registry.allow(self.member, frame.room, name, on=on)
         verb = "may now join and speak in" if on else "is no longer specially allowed in"
         self.send(Notice(text=f"{name} {verb} {room}", re=frame.TYPE))
-        log.info("%s %s %s in %s", self.member.name, frame.TYPE, name, room)
+        self._audit(self.member, f"{frame.TYPE} {room}", name)
+
+    def _audit(self, member: Member, action: str, target: str) -> None:
+        """Log an operator's action and keep it in the audit trail."""
+        log.info("%s %s %s", member.name, action, target)
+        try:
+            self.server.moderation.audit.record(member.name or "?", action, target)
+        except ModerationError as exc:
+            log.error("could not keep %s of %s in the audit trail: %s", action, target, exc)
 
     on_disallow = on_allow

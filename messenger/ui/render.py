@@ -213,8 +213,7 @@ class Renderer:
         elif isinstance(frame, Users):
             body = render_users(frame.users, frame.room)
         elif isinstance(frame, RoomList):
-            rooms = ", ".join(f"{info.room} ({info.users})" for info in frame.rooms)
-            body = _notice("Rooms: " + for_terminal(rooms))
+            body = _notice(text_line(frame))  # topics included
         elif isinstance(frame, Error):
             body = Text(f"error: {for_terminal(frame.message)}", style=ERROR_STYLE)
         elif isinstance(frame, Shutdown):
