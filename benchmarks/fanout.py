@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import errno
 import json
 import math
@@ -108,6 +109,8 @@ class Config:
     sendq: str | None
     db: str = "file"
     pin: bool = False  # server on CPU 0, generator on CPU 1 (``--pin``)
+    bans: int = 0  # bans in the database before messenger starts (``--bans``)
+    ignores: int = 0  # receivers that ignore someone (``--ignores``)
 
     @property
     def expected_deliveries(self) -> int:
@@ -127,6 +130,7 @@ class ClientSpec:
     index: int
     role: str
     rank: int = 0
+    ignores: bool = False  # logs in with an ignore in place (``--ignores``)
 
     @property
     def name(self) -> bytes:
@@ -149,6 +153,8 @@ def plan_clients(config: Config) -> list[list[ClientSpec]]:
             spec = ClientSpec(index, SENDER, rank[index])
         else:
             spec = ClientSpec(index, PROBE if index in probes else RECEIVER)
+        if index < config.ignores and index not in rank:
+            spec = dataclasses.replace(spec, ignores=True)
         plan[index * config.workers // n].append(spec)
     return plan
 
@@ -197,7 +203,10 @@ class Client:
         err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err:
             raise LoginFailed(f"connect: {os.strerror(err)}")
-        self.sock.sendall(self.spec.name + b"\n")  # a few bytes into an empty send buffer
+        # A few bytes into an empty send buffer.  An ignore names someone never online: the
+        # cost measured is that of ignores being in place, on every message's path.
+        ignore = b"/ignore ghost" + self.spec.name + b"\n" if self.spec.ignores else b""
+        self.sock.sendall(self.spec.name + b"\n" + ignore)
 
     def read_login(self) -> bool:
         """Read while waiting for our own join line; True once it has arrived."""
@@ -666,6 +675,8 @@ class ServerProcess:
         self.stdout_path = workdir / f"{kind}.out"
         self.stderr_path = workdir / f"{kind}.err"
         self.source = server_source(kind, workdir)
+        if kind == "messenger" and config.bans:
+            seed_bans(workdir / "history.db", config.bans)
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
                 server_command(kind, config),
@@ -723,6 +734,22 @@ def server_source(kind: str, workdir: Path) -> str:
         [sys.executable, "-c", probe], cwd=workdir, capture_output=True, text=True, timeout=BANNER_TIMEOUT
     )
     return found.stdout.strip() or f"unknown ({found.stderr.strip()[-200:]})"
+
+
+def seed_bans(path: Path, count: int) -> None:
+    """``count`` bans in messenger's database at ``path``, half names and half addresses (none
+    of them a client of the run), written by a subprocess of the messenger under test."""
+    script = (
+        "import sys; from messenger.core.moderation import Moderation; "
+        "from messenger.core.bans import parse_target; m = Moderation(sys.argv[1])\n"
+        "for i in range(int(sys.argv[2])):\n"
+        "    address = f'10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}'\n"
+        "    m.bans.ban(parse_target(f'banned{i}' if i % 2 else address), 'bench')\n"
+        "m.close()"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(path), str(count)], check=True, cwd=path.parent, timeout=120
+    )
 
 
 def server_command(kind: str, config: Config) -> list[str]:
@@ -1252,6 +1279,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     parser.add_argument(
         "--pin", action="store_true", help="run the server on CPU 0 and the generator on CPU 1 (Linux)"
     )
+    parser.add_argument(
+        "--bans", type=int, default=0, help="messenger: N bans in place (names and addresses)"
+    )
+    parser.add_argument("--ignores", type=int, default=0, help="messenger: N receivers each ignore someone")
     args = parser.parse_args(argv)
     clients = args.idle or args.clients
     if not args.idle and args.senders > clients:
@@ -1274,9 +1305,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
         sendq=args.sendq,
         db=args.db,
         pin=args.pin,
+        bans=args.bans,
+        ignores=args.ignores,
     )
     if args.db not in ("file", ":memory:"):
         parser.error("--db is 'file' or ':memory:'")
+    if args.bans < 0 or args.ignores < 0 or (args.bans and args.db != "file"):
+        parser.error("--bans and --ignores cannot be negative; --bans needs --db file")
     return config, args.json
 
 

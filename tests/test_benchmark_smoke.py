@@ -47,6 +47,18 @@ def test_fanout_counts_every_delivery(server: str) -> None:
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 10)
+def test_fanout_with_bans_and_ignores_in_place_counts_every_delivery() -> None:
+    """The measure of moderation's cost: bans in the database and receivers ignoring someone
+    not online change nothing that is delivered."""
+    args = ("--clients", str(CLIENTS), "--senders", str(SENDERS), "--messages", str(MESSAGES))
+    report = run_fanout("--server", "messenger", *args, "--bans", "40", "--ignores", "3")
+    (run,) = report["runs"]
+    assert run["error"] is None
+    assert run["deliveries"] == run["expected"] == SENDERS * MESSAGES * (CLIENTS - 1)
+    assert run["order_errors"] == run["disconnected"] == 0
+
+
+@pytest.mark.timeout(RUN_TIMEOUT + 10)
 def test_idle_mode_logs_everyone_in() -> None:
     report = run_fanout("--server", "messenger", "--idle", "8")
     (run,) = report["runs"]
