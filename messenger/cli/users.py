@@ -1,6 +1,6 @@
 """``messenger users add|passwd|remove|list|role|audit``: registered names and their roles in a
-server's database, changed directly in its SQLite file (a running server sees the change at the
-next login), and the audit trail of moderation."""
+server's database, changed directly in its SQLite file (a running server sees a password at the
+next login, a role at the next operator's request), and the audit trail of moderation."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def users_list(db: DbOption = None, _help: HelpOption = False) -> None:
 def users_role(
     name: NameArgument, role: RoleArgument, db: DbOption = None, _help: HelpOption = False
 ) -> None:
-    """Give NAME the role ROLE (user, op or admin); it applies at NAME's next login."""
+    """Give NAME the role ROLE (user, op or admin); a running server applies it at once."""
     accounts = open_accounts(db)
     before = accounts.lookup(name)
     if before is None:

@@ -164,7 +164,7 @@ class Accounts:
             raise AccountError(f"{name} is not registered")
 
     def set_role(self, name: str, role: Role) -> Account:
-        """Give the account ``name`` the role ``role``; applies at its next login."""
+        """Give the account ``name`` the role ``role``; a server reads it at each operator's request."""
         with self._lock:
             changed = self._db.execute(
                 "UPDATE accounts SET role = ? WHERE key = ?", (Role(role).value, name_key(name))
