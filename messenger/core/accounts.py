@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..protocol.names import BadName, name_key, normalize_name
+from .dbfile import connect_shared
 from .rekey import rekey_database
 from .roles import Role, stored_role
 
@@ -96,12 +97,9 @@ class Accounts:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False, isolation_level=None)
+        self._db = connect_shared(self.path)
         self._lock = threading.Lock()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
             add_role_column(self._db)
             rekey_database(self._db)

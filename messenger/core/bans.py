@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..protocol.names import BadName, name_key, normalize_name
+from .durations import Expiring
 from .moddb import ModerationDb
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -47,15 +48,12 @@ class BanTarget:
 
 
 @dataclass(frozen=True)
-class Ban:
+class Ban(Expiring):
     target: BanTarget
     actor: str
     reason: str
     created: float
     expires: float | None  # None: until lifted
-
-    def active(self, now: float) -> bool:
-        return self.expires is None or now < self.expires
 
 
 def plain_address(address: Address) -> Address:

@@ -62,3 +62,13 @@ def describe_expiry(expires: float | None, now: float) -> str:
     if expires is None:
         return "until lifted"
     return f"for {format_remaining(expires - now)} more"
+
+
+class Expiring:
+    """A ban or a mute: in force from ``created`` until ``expires`` (None: until lifted)."""
+
+    created: float
+    expires: float | None
+
+    def active(self, now: float) -> bool:
+        return self.expires is None or now < self.expires

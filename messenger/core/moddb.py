@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from .dbfile import connect_shared
 from .rekey import rekey_database
 
 SCHEMA = """
@@ -61,12 +62,9 @@ class ModerationDb:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False, isolation_level=None)
+        self._db = connect_shared(self.path)
         self._lock = threading.Lock()
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
             rekey_database(self._db)
 

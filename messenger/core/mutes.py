@@ -13,22 +13,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .durations import Expiring
 from .moddb import ModerationDb, ModerationError
 
 MAX_IGNORES = 500  # per person: enough for anyone, and bounds what one session can make us hold
 
 
 @dataclass(frozen=True)
-class Mute:
+class Mute(Expiring):
     key: str  # the muted name's name_key
     name: str
     actor: str
     reason: str
     created: float
     expires: float | None  # None: until lifted
-
-    def active(self, now: float) -> bool:
-        return self.expires is None or now < self.expires
 
 
 class MuteList:
