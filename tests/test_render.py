@@ -81,6 +81,20 @@ def test_every_notice_reads_like_the_seed() -> None:
     assert plain(Shutdown("Server is shutting down. Goodbye!")) == "Server is shutting down. Goodbye!\n"
 
 
+def test_moderation_and_presence_read_as_in_text_mode() -> None:
+    """The terminal shows what text mode says, one frame a line, with user text on one line."""
+    from messenger.protocol.moderation import AwayStatus, Notice, RoomMode, Topic
+
+    kicked = Left("bob", TS, "kicked", by="olive", message="spam")
+    assert plain(kicked) == "bob has left the chat! (kicked by olive: spam)\n"
+    assert plain(Notice("bob was kicked", "kick")) == "*** bob was kicked\n"
+    assert plain(Topic("#dev", "ship\nit", "ann", TS)) == "Topic of #dev: ship it (set by ann)\n"
+    assert plain(RoomMode("#dev", True, True, "ann")) == "#dev is invite-only and moderated (set by ann)\n"
+    assert plain(AwayStatus("bob", "lunch")) == "bob is away: lunch\n"
+    welcome = Welcome("alice", ("alice",), "messenger/0.1.0", topic="plans")
+    assert plain(welcome) == "Online (1): alice\nTopic of #lobby: plans\n"
+
+
 def test_private_and_action_messages_are_marked() -> None:
     assert (
         plain(Message(id=1, sender="bob", text="psst", ts=TS, to="alice")) == "[private] bob → alice: psst\n"

@@ -66,7 +66,7 @@ class LoginSteps:
             return
         except Banned as exc:
             log.info("banned login as %s from %s refused", name, self.address)
-            self.error(ErrorCode.BANNED, f"{exc}; you cannot log in as {name}", "hello")
+            self.error(ErrorCode.BANNED, f"{exc}; log in under another name", "hello")
             return
         except ServerFull:
             self.error(ErrorCode.SERVER_FULL, "the server is full; try again later", "hello")

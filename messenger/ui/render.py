@@ -210,6 +210,8 @@ class Renderer:
             body = _notice(_name(frame.old), " is now known as ", _name(frame.new))
         elif isinstance(frame, Welcome):
             body = render_users(frame.users)
+            if frame.topic:  # the lobby's, on a line of its own (as text mode words it)
+                body.append_text(_notice("\n" + text_line(frame).split("\n", 1)[1]))
         elif isinstance(frame, Users):
             body = render_users(frame.users, frame.room)
         elif isinstance(frame, RoomList):
