@@ -322,3 +322,35 @@ def test_every_action_is_in_the_audit_trail(login, server) -> None:
         ("olive", "mode +i-m", "#dev", "", None),
         ("olive", "allow #dev", "bob", "", None),
     ]
+
+
+def test_a_mute_cannot_be_shaken_off_by_renaming_or_spoken_through_a_topic(login) -> None:
+    olive, bob = login("olive"), login("bob")
+    olive.send_json({"type": "mute", "user": "bob"})
+    frame_of(olive, "notice")
+    bob.send_json({"type": "nick", "user": "bobby"})
+    assert error_of(bob)["code"] == "muted"
+    bob.send_json({"type": "topic", "text": "look at me"})
+    assert error_of(bob)["code"] == "muted"
+    bob.send_json({"type": "reply", "text": "x"})
+    assert error_of(bob)["code"] == "no_reply"
+    olive.send_json({"type": "say", "text": "hi bob", "to": "bob"})
+    bob.send_json({"type": "reply", "text": "let me speak"})
+    assert error_of(bob)["code"] == "muted"
+
+
+def test_a_role_taken_away_applies_to_every_operators_request_at_once(login, server) -> None:
+    """Kick and ban read the role from the database; so do room modes, allow and whois's
+    address, which also need an operator."""
+    olive = login("olive")
+    login("bob")
+    server.accounts.set_role("olive", Role.USER)
+    olive.send_json({"type": "whois", "user": "bob"})  # before any request that refreshes it
+    assert "address" not in frame_of(olive, "whois")
+    for request in (
+        {"type": "mode", "room": "#lobby", "moderated": True},
+        {"type": "allow", "user": "bob"},
+        {"type": "kick", "user": "bob"},
+    ):
+        olive.send_json(request)
+        assert error_of(olive)["code"] == "not_operator", request

@@ -110,6 +110,21 @@ def test_ignore_stops_messages_and_private_messages_silently(login) -> None:
     assert error_of(alice)["code"] == "not_permitted"
 
 
+def test_an_ignore_follows_a_rename(login) -> None:
+    alice, bob, carol = login("alice"), login("bob"), login("carol")
+    alice.send_json({"type": "ignore", "user": "bob"})
+    frame_of(alice, "ignored")
+    bob.send_json({"type": "nick", "user": "robert"})
+    bob.send_json({"type": "say", "text": "new name, same me"})
+    bob.send_json({"type": "say", "text": "psst", "to": "alice"})
+    bob.until(lambda line: '"psst"' in line)
+    carol.send_json({"type": "say", "text": "marker"})
+    got = [json.loads(line) for line in alice.until(lambda line: '"marker"' in line)]
+    assert [frame["text"] for frame in got if frame["type"] == "message"] == ["marker"]
+    alice.send_json({"type": "ignored"})
+    assert frame_of(alice, "ignored")["users"] == ["bob", "robert"]
+
+
 def test_a_registered_users_ignores_are_remembered(login, server) -> None:
     dave = login("dave", password=DAVE)
     dave.send_json({"type": "ignore", "user": "bob"})

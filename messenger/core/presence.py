@@ -105,6 +105,17 @@ class PresenceSteps:
         for key in member.ignoring:
             self._forget_ignorer_locked(member, key)
 
+    def _follow_rename_locked(self, old_key: str, new_key: str) -> None:
+        """Whoever ignores a name that is renamed ignores the new name too: an ignore follows
+        the person, not only the name (an unregistered troll cannot shake it off by /nick)."""
+        ignorers = self._ignored_by.get(old_key)
+        if not ignorers or old_key == new_key:
+            return
+        for member in ignorers:
+            if len(member.ignoring) < MAX_IGNORED:
+                member.ignoring.add(new_key)
+                self._ignored_by.setdefault(new_key, set()).add(member)
+
     def _ignorers_locked(self, sender: Member) -> set[Member] | None:
         """Who does not get ``sender``'s messages: those ignoring its name or its account."""
         if not self._ignored_by:

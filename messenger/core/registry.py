@@ -230,10 +230,12 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
             banned = self._ban_of_locked(new_key, None)
             if banned is not None:
                 raise FrameError(ErrorCode.BANNED, banned, "nick")
-            old_name = member.name
+            self._check_not_muted_locked(member, "nick")  # a mute follows the name: keep it
+            old_name, old_key = member.name, member.key
             assert old_name is not None
             self._remove_locked(member)
             self._add_locked(member, new_name, new_key)
+            self._follow_rename_locked(old_key, new_key)
             out.send(Renamed(old=old_name, new=new_name, ts=timestamp()))
 
     def leave(self, member: Member, reason: LeaveReason) -> bool:

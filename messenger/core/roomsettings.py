@@ -102,6 +102,7 @@ class RoomSettingsSteps:
                 return
             if member not in self._rooms.get(room, {}):
                 raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {room}; /join it first", "topic")
+            self._check_not_muted_locked(member, "topic")
             if not self._may_speak_locked(member, room):
                 raise FrameError(
                     ErrorCode.MODERATED, f"{room} is moderated; only some may set its topic", "topic"

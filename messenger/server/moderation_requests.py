@@ -10,13 +10,15 @@ between the two.  Every action is logged and kept in the audit trail.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ..core.accounts import Account
+from ..core.accounts import AccountError
 from ..core.bans import Ban as StoredBan
 from ..core.bans import BanKind, BanTarget, BanTargetError, parse_target
 from ..core.durations import DurationError, describe_expiry, parse_duration
@@ -37,12 +39,23 @@ from ..protocol.moderation import (
     Unmute,
 )
 from ..protocol.names import name_key
-from .presence_requests import checked_name, optional_text
+from .presence_requests import checked_name, optional_text, refresh_role, role_in_database
 
 if TYPE_CHECKING:
     from .tcp import ChatServer
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def kept(re: str) -> Iterator[None]:
+    """A change written to the database: one the database refuses is refused to the operator,
+    with why (nothing changed in memory either)."""
+    try:
+        yield
+    except (ModerationError, AccountError, sqlite3.Error) as exc:
+        log.error("a %s could not be kept: %s", re, exc)
+        raise FrameError(ErrorCode.NOT_PERMITTED, f"that could not be kept: {exc}", re) from None
 
 
 def _when(seconds: float | None) -> str | None:
@@ -76,16 +89,13 @@ class ModerationRequests:
         ``not_operator`` unless it may moderate."""
         member = self.member
         assert member is not None
-        role = self._role_of(member.account)
-        member.role = role.value if role is not None else Role.USER.value
+        role = refresh_role(self.server, member)
         if not may_moderate(role):
             raise FrameError(ErrorCode.NOT_OPERATOR, "only operators may do that", re)
         return member, role
 
     def _role_of(self, account: str | None) -> Role | None:
-        accounts = self.server.accounts
-        found: Account | None = accounts.lookup(account) if accounts is not None and account else None
-        return None if found is None else found.role
+        return role_in_database(self.server, account)
 
     def _check_rank(self, actor: Member, role: Role, target_role: Role | None, name: str, re: str) -> None:
         if actor.name is not None and checked_name(actor.name, re) == name:
@@ -125,10 +135,8 @@ class ModerationRequests:
             )
             if spared is not None:
                 raise FrameError(ErrorCode.NOT_PERMITTED, spared, "ban")
-        try:
+        with kept("ban"):
             stored = self.server.moderation.bans.ban(target, actor.name or "?", reason or "", duration)
-        except ModerationError as exc:
-            raise FrameError(ErrorCode.NOT_PERMITTED, f"the ban could not be kept: {exc}", "ban") from None
         self.server.registry.remove_banned(
             actor, target.kind.value, target.key, reason, lambda r: may_act_on(role, r)
         )
@@ -139,7 +147,9 @@ class ModerationRequests:
     def on_unban(self, frame: Unban) -> None:
         actor, role = self._actor("unban")
         target = self._ban_target(frame.target, role, "unban")
-        if self.server.moderation.bans.lift(target) is None:
+        with kept("unban"):
+            lifted = self.server.moderation.bans.lift(target)
+        if lifted is None:
             raise FrameError(ErrorCode.NOT_BANNED, f"{target.shown} is not banned", "unban")
         self._record(actor, "unban", target.shown, None, None)
         self.send(Notice(text=f"{target.shown} is no longer banned", re="unban"))
@@ -154,9 +164,10 @@ class ModerationRequests:
         duration = self._duration(frame.duration, "mute")
         reason = optional_text(frame.reason)
         self._check_rank(actor, role, self.server.registry.role_of(name, self._role_of(name)), name, "mute")
-        mute = self.server.moderation.mutes.mute(
-            name_key(name), name, actor.name or "?", reason or "", duration
-        )
+        with kept("mute"):
+            mute = self.server.moderation.mutes.mute(
+                name_key(name), name, actor.name or "?", reason or "", duration
+            )
         how_long = describe_expiry(mute.expires, mute.created)
         why = f": {reason}" if reason else ""
         self.server.registry.notify(name, Notice(text=f"{actor.name} muted you {how_long}{why}", re="mute"))
@@ -166,7 +177,9 @@ class ModerationRequests:
     def on_unmute(self, frame: Unmute) -> None:
         actor, _ = self._actor("unmute")
         name = checked_name(frame.user, "unmute")
-        if self.server.moderation.mutes.unmute(name_key(name)) is None:
+        with kept("unmute"):
+            unmuted = self.server.moderation.mutes.unmute(name_key(name))
+        if unmuted is None:
             raise FrameError(ErrorCode.NOT_MUTED, f"{name} is not muted", "unmute")
         self.server.registry.notify(name, Notice(text=f"{actor.name} unmuted you", re="unmute"))
         self._record(actor, "unmute", name, None, None)
@@ -187,7 +200,8 @@ class ModerationRequests:
         account = accounts.lookup(name) if accounts is not None else None
         if accounts is None or account is None:
             raise FrameError(ErrorCode.NOT_REGISTERED, f"{name} is not a registered name", "role")
-        accounts.set_role(account.name, new)
+        with kept("role"):
+            accounts.set_role(account.name, new)
         self.server.registry.set_role(account.name, new.value)
         self._record(member, f"role {new.value}", account.name, None, None)
         self.send(Notice(text=f"{account.name} is now {new.value}", re="role"))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..core.members import Member
 from ..core.moddb import ModerationError
-from ..core.roomsettings import is_operator
+from ..core.roles import Role, may_moderate
 from ..protocol.frames import ErrorCode, FrameError, ServerFrame
 from ..protocol.moderation import (
     Allow,
@@ -41,6 +41,21 @@ def checked_name(raw: str, re: str) -> str:
         raise FrameError(ErrorCode.BAD_NAME, f"bad name: {exc}", re) from None
 
 
+def role_in_database(server: ChatServer, account: str | None) -> Role | None:
+    """The role of ``account`` as the database says now (None: no such account, or none)."""
+    accounts = server.accounts
+    found = accounts.lookup(account) if accounts is not None and account else None
+    return None if found is None else found.role
+
+
+def refresh_role(server: ChatServer, member: Member) -> Role | None:
+    """Before a request that needs a role: the member's role, read from the database now (a
+    role given or taken while it is logged in applies at once)."""
+    role = role_in_database(server, member.account)
+    member.role = role.value if role is not None else Role.USER.value
+    return role
+
+
 def optional_text(raw: str | None) -> str | None:
     """User text that may be left out (an away text, a reason): sanitised; blank counts as none."""
     if raw is None:
@@ -63,7 +78,8 @@ class PresenceRequests:
     def on_whois(self, frame: WhoisRequest) -> None:
         assert self.member is not None
         name = checked_name(frame.user, "whois")
-        self.server.registry.whois(self.member, name, with_address=is_operator(self.member))
+        operator = may_moderate(refresh_role(self.server, self.member))
+        self.server.registry.whois(self.member, name, with_address=operator)
 
     def on_ignore(self, frame: Ignore) -> None:
         self._ignore(checked_name(frame.user, "ignore"), on=True)
@@ -104,6 +120,7 @@ class PresenceRequests:
     def on_mode(self, frame: ModeRequest) -> None:
         member = self.member
         assert member is not None
+        refresh_role(self.server, member)
         room = self.server.registry.set_mode(member, frame.room, frame.invite_only, frame.moderated)
         if frame.invite_only is not None or frame.moderated is not None:
             given = (("i", frame.invite_only), ("m", frame.moderated))
@@ -113,6 +130,7 @@ class PresenceRequests:
     def on_allow(self, frame: Allow | Disallow) -> None:
         assert self.member is not None
         on = isinstance(frame, Allow)
+        refresh_role(self.server, self.member)
         name = checked_name(frame.user, frame.TYPE)
         room = self.server.registry.allow(self.member, frame.room, name, on=on)
         verb = "may now join and speak in" if on else "is no longer specially allowed in"
