@@ -354,3 +354,34 @@ def test_a_role_taken_away_applies_to_every_operators_request_at_once(login, ser
     ):
         olive.send_json(request)
         assert error_of(olive)["code"] == "not_operator", request
+
+
+def test_a_mute_in_a_moderated_room_wins_over_being_allowed(login) -> None:
+    olive, bob, carol = login("olive"), login("bob"), login("carol")
+    olive.send_json({"type": "mode", "moderated": True})
+    olive.send_json({"type": "allow", "user": "bob"})
+    olive.send_json({"type": "mute", "user": "bob"})
+    olive.until(lambda line: "bob is muted" in line)
+    bob.send_json({"type": "say", "text": "allowed but muted"})
+    assert error_of(bob)["code"] == "muted"
+    carol.send_json({"type": "say", "text": "not allowed"})
+    assert error_of(carol)["code"] == "moderated"
+    olive.send_json({"type": "unmute", "user": "bob"})
+    olive.until(lambda line: "bob is no longer muted" in line)
+    bob.send_json({"type": "say", "text": "now I speak"})
+    assert carol.until(lambda line: '"now I speak"' in line)
+
+
+def test_roles_survive_a_restart(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "chat.db"
+    first = stored_server(path, clock=clock)
+    first.accounts.add("olive", PASSWORDS["olive"], Role.OP)
+    first.stop()
+    second = stored_server(path, clock=clock)
+    try:
+        olive = RawClient(second.port)
+        olive.send_json({"type": "hello", "user": "olive", "password": PASSWORDS["olive"], "history": 0})
+        olive.send_json({"type": "bans"})
+        assert frame_of(olive, "bans") == {"type": "bans", "bans": []}
+    finally:
+        second.stop()
