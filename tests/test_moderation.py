@@ -335,6 +335,7 @@ def test_a_mute_cannot_be_shaken_off_by_renaming_or_spoken_through_a_topic(login
     bob.send_json({"type": "reply", "text": "x"})
     assert error_of(bob)["code"] == "no_reply"
     olive.send_json({"type": "say", "text": "hi bob", "to": "bob"})
+    assert frame_of(bob, "message")["text"] == "hi bob"  # bob has someone to reply to now
     bob.send_json({"type": "reply", "text": "let me speak"})
     assert error_of(bob)["code"] == "muted"
 
