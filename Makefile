@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve test lint clean
+.PHONY: serve test lint clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,12 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check messenger tests benchmarks
 	$(BIN)/ruff format --check messenger tests benchmarks
 
-test: lint
+# The system's own packages the tests need (Debian's chromium for the browser tests), through
+# apt-get when missing and allowed; otherwise it says how to get them and those tests skip.
+system-packages:
+	tools/ensure-system-packages chromium
+
+test: lint system-packages
 	$(BIN)/python -m pytest -n 4
 
 clean:

@@ -1,0 +1,121 @@
+"""The browser tests' fixtures: Debian's chromium driven by Playwright, one browser per worker and
+a new context (cookies, storage, cache) per test.
+
+The browser is the system's (/usr/bin/chromium, installed by tools/ensure-system-packages, which
+`make test` runs); Playwright never downloads one. When it is missing the tests are skipped with a
+line saying how to get it, but under CI=true a missing browser fails them: a green CI must mean
+the page was tested.
+
+Every wait is on an event with a deadline (Playwright's expect and wait_for with WAIT_MS), never
+a sleep.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+WAIT_MS = 5_000  # one expected event in the page (a message shown, a control enabled)
+LAUNCH_MS = 20_000  # starting the browser, on a busy 2-core machine
+# Headless, and nothing that reaches out: the machine's network is closed, and a browser that
+# keeps trying (sync, component updates, QUIC probes) only slows the tests down.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOW_TO_GET_IT = (
+    "Debian's chromium is not installed: `make test` installs it (tools/ensure-system-packages, "
+    "as root or with sudo), or run `sudo apt-get install chromium`"
+)
+
+
+def browser_missing(reason: str) -> None:
+    """Skip the test, or fail it under CI=true, where a skipped browser test would hide that the
+    page was never tested."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the browser tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless chromium per worker (pytest-xdist runs a session per worker); Playwright
+    starts it with a new temporary profile (user-data dir) and removes that at the end."""
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        browser_missing(HOW_TO_GET_IT)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        browser_missing("Playwright is not installed: `make test` installs the test extra")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=LAUNCH_MS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh context for each test: no cookies, storage or cache from another test."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    context = browser.new_context(viewport={"width": 1100, "height": 720})
+    context.set_default_timeout(WAIT_MS)
+    context.set_default_navigation_timeout(WAIT_MS)
+    yield context
+    context.close()
+
+
+class PageErrors:
+    """What went wrong inside the pages of a test: uncaught exceptions and console errors (a
+    Content-Security-Policy violation is one), to assert on at the end."""
+
+    def __init__(self) -> None:
+        self.uncaught: list[str] = []
+        self.console: list[str] = []
+
+    def watch(self, page: Page) -> Page:
+        page.on("pageerror", lambda error: self.uncaught.append(f"{page.url}: {error}"))
+        page.on("console", lambda msg: self._console(page, msg))
+        return page
+
+    def _console(self, page: Page, message: Any) -> None:
+        if message.type == "error":
+            self.console.append(f"{page.url}: {message.text}")
+
+    def csp_violations(self) -> list[str]:
+        return [line for line in self.console if "Content Security Policy" in line]
+
+
+@pytest.fixture
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+@pytest.fixture
+def new_page(context: BrowserContext, page_errors: PageErrors) -> Iterator[Callable[[], Page]]:
+    """Open pages in the test's context (they share its storage, like tabs of one browser);
+    after the test no page may have thrown an uncaught exception or broken the CSP."""
+
+    def open_page() -> Page:
+        return page_errors.watch(context.new_page())
+
+    yield open_page
+    assert not page_errors.uncaught, page_errors.uncaught
+    assert not page_errors.csp_violations(), page_errors.csp_violations()
