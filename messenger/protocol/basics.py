@@ -23,6 +23,7 @@ class Mode(enum.Enum):
 
     TEXT = "text"
     JSON = "json"
+    WEB = "web"  # JSON frames, one per WebSocket text message (never detected from a line)
 
 
 def detect_mode(first_byte: bytes) -> Mode:

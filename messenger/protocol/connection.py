@@ -26,6 +26,7 @@ from .frames import (
     LOBBY,
     Bye,
     ClientFrame,
+    Command,
     Error,
     ErrorCode,
     FrameError,
@@ -39,6 +40,7 @@ from .frames import (
     detect_mode,
 )
 from .lines import EOF, NEED_DATA, BadEncoding, Line, LineDecoder, LineEvent, LineTooLong
+from .moderation import Notice
 from .moderation import Reply as PrivateReply
 from .names import is_blank, sanitize_text
 from .textmode import TEXT_HELP, in_room, parse_text_command
@@ -95,9 +97,12 @@ class ServerConnection:
         max_line: int,
         expects_password: Callable[[str], bool] = lambda name: False,
         current_room: Callable[[], str] = lambda: LOBBY,
+        mode: Mode | None = None,
     ) -> None:
         self.decoder = LineDecoder(max_line)
-        self.mode: Mode | None = None  # fixed by the first line, whatever it holds
+        # Fixed by the first line, whatever it holds; or from the start by the transport (a
+        # WebSocket speaks JSON only).
+        self.mode: Mode | None = mode
         self.logged_in = False
         self.awaiting_password: str | None = None  # text mode: the name whose password comes next
         self._expects_password = expects_password
@@ -113,6 +118,18 @@ class ServerConnection:
         if event is NEED_DATA or event is EOF:
             return event
         return self._line_event(event)
+
+    def message_event(self, data: bytes, too_long: bool = False) -> Event:
+        """What one whole message asks for, from a transport that frames messages itself (a
+        WebSocket message is one line): the same checks as a line, the same limit (``too_long``:
+        the transport already dropped what passed it)."""
+        if too_long or len(data) + 1 > self.decoder.max_line:  # counted with a line end
+            return self._line_event(LineTooLong(data[:1]))
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._line_event(BadEncoding(data[:1]))
+        return self._line_event(Line(text, data[:1]))
 
     # -- the server tells the connection how a login went -------------------------------------
 
@@ -184,7 +201,17 @@ class ServerConnection:
                 frame = replace(frame, text=text)
         elif isinstance(frame, Ping):
             return Reply(Pong(token=frame.token))
+        elif isinstance(frame, Command):
+            return self._command(frame)
         return Request(frame)
+
+    def _command(self, frame: Command) -> Event:
+        """A ``command`` frame: its line read as text mode reads it, about its room."""
+        command = parse_text_command(frame.text)
+        if command.help:
+            return Reply(Notice(text="\n".join(TEXT_HELP), re="command"))
+        assert command.frame is not None
+        return self._request(in_room(command.frame, frame.room or LOBBY))
 
 
 def _error(code: ErrorCode, message: str, re: str | None = None) -> Reply:

@@ -155,6 +155,17 @@ class HistoryRequest:
 
 
 @dataclass(frozen=True)
+class Command:
+    """Client → server: a line as text mode reads it (``/kick bob``, or a message), about
+    ``room`` (the lobby when absent): how a JSON client without a parser of its own (the web
+    page) gets the slash commands of the one table."""
+
+    TYPE: ClassVar[str] = "command"
+    text: str
+    room: str | None = None
+
+
+@dataclass(frozen=True)
 class Welcome:
     """Server → client: login accepted; ``users`` includes the newcomer."""
 
@@ -280,14 +291,14 @@ class Shutdown:
 
 
 ClientFrame = (
-    Hello | Say | Me | Who | Nick | Ping | Bye | HistoryRequest | Join | Part | Rooms
+    Hello | Say | Me | Who | Nick | Ping | Bye | HistoryRequest | Join | Part | Rooms | Command
     | Kick | Ban | Unban | BansRequest | Mute | Unmute | TopicRequest | ModeRequest | Allow | Disallow
     | Away | WhoisRequest | Ignore | Unignore | IgnoredRequest | Reply | RoleRequest
 )  # fmt: skip
 # Every client frame class: codec.py parses each from its fields' type hints (a new request is a
 # dataclass and an entry here).
 CLIENT_FRAMES: tuple[type[ClientFrame], ...] = (
-    Hello, Say, Me, Who, Join, Part, Rooms, Nick, Ping, Bye, HistoryRequest,
+    Hello, Say, Me, Who, Join, Part, Rooms, Nick, Ping, Bye, HistoryRequest, Command,
     Kick, Ban, Unban, BansRequest, Mute, Unmute, TopicRequest, ModeRequest, Allow, Disallow,
     Away, WhoisRequest, Ignore, Unignore, IgnoredRequest, Reply, RoleRequest,
 )  # fmt: skip

@@ -1,11 +1,12 @@
-"""The TCP front door's side of the core's events (core/events.py): each frame encoded once per
-format and appended to the ChatLog.
+"""The server's side of the core's events (core/events.py), for every front door that writes
+through the ChatLog (TCP lines, WebSocket): each frame encoded once per format and appended.
 
-A member's ``link`` is its connection's Outbox, whose mode (JSON or text) says which bytes it
-takes.  A frame for everyone is encoded in every mode, once, and shared by all recipients; a
-frame for one member only in that member's mode.  Text mode is the one format that depends on
-the reader: a chat message from a room that is not the reader's current one starts with the
-room's name, so such recipients (``aside``) get their own text bytes.
+A member's ``link`` is its connection's Outbox, whose mode (JSON, text, or web: JSON in
+WebSocket frames) says which bytes it takes.  A frame for everyone is encoded in every mode,
+once, and shared by all recipients; a frame for one member only in that member's mode.  Text
+mode is the one format that depends on the reader: a chat message from a room that is not the
+reader's current one starts with the room's name, so such recipients (``aside``) get their own
+text bytes.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..core.members import Member
 from ..protocol.codec import encode
 from ..protocol.frames import LOBBY, HistoryEnd, Message, Mode, ServerFrame
 from ..protocol.textmode import encode_text
+from ..protocol.websocket import text_frame
 from .delivery import ChatLog, Pending
 from .outbox import Outbox
 
@@ -25,6 +27,8 @@ def encode_as(mode: Mode, frame: ServerFrame, aside: bool = False) -> bytes:
     than the frame's (text mode then names the room)."""
     if mode is Mode.JSON:
         return encode(frame)
+    if mode is Mode.WEB:
+        return text_frame(encode(frame)[:-1])  # the JSON line, without its end, as one message
     if aside:
         return encode_text(frame, current_room="")  # "" matches no room: the name is shown
     room = (frame.room or LOBBY) if isinstance(frame, Message) else LOBBY
@@ -41,7 +45,9 @@ class LogBatch:
 
     def send(self, frame: ServerFrame, to: Iterable[Member] | None = None, aside: bool = False) -> None:
         if to is None:
-            self._out.append({Mode.JSON: encode(frame), Mode.TEXT: encode_as(Mode.TEXT, frame, aside)})
+            line = encode(frame)
+            text = encode_as(Mode.TEXT, frame, aside)
+            self._out.append({Mode.JSON: line, Mode.TEXT: text, Mode.WEB: text_frame(line[:-1])})
             return
         outboxes: list[Outbox] = [member.link for member in to]
         if len(outboxes) == 1:

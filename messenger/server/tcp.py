@@ -30,6 +30,8 @@ from .delivery import ChatLog
 from .handler import ChatHandler
 from .limits import AddressLimits, CheckGate
 from .outlet import LogOutlet
+from .web import WebServer
+from .webpages import Pages
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
             moderation=moderation,
         )
         self.moderation = self.registry.moderation
+        self.web: WebServer | None = None  # the web port, once open_web ran
         self._expired_at = time.monotonic()
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()
@@ -174,6 +177,18 @@ class ChatServer(socketserver.ThreadingTCPServer):
 
     # -- stopping -----------------------------------------------------------------------------
 
+    def open_web(
+        self, address: tuple[str, int], origins: tuple[str, ...] = (), pages: Pages | None = None
+    ) -> WebServer:
+        """Listen for the web page and its WebSocket on ``address`` too, served by a thread of
+        its own until ``stop``; raises OSError when the address cannot be had."""
+        self.web = WebServer(self, address, origins, pages)
+        thread = threading.Thread(
+            target=self.web.serve_forever, kwargs={"poll_interval": 0.5}, name="web-accept", daemon=True
+        )
+        thread.start()
+        return self.web
+
     def stop(self, message: str = Shutdown.message) -> None:
         """Stop accepting, send every client the shutdown frame, close every socket.
 
@@ -184,6 +199,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
         if self._serving:
             self.shutdown()
         self.server_close()
+        if self.web is not None:
+            self.web.shutdown()
+            self.web.server_close()
         self.registry.close_all()
         handlers = self.connections()
         frame = Shutdown(message=message)
