@@ -19,6 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from messenger.server import ServerConfig
+
+from ..conftest import RawClient, ServerThread, stored_server
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
@@ -119,3 +123,66 @@ def new_page(context: BrowserContext, page_errors: PageErrors) -> Iterator[Calla
     yield open_page
     assert not page_errors.uncaught, page_errors.uncaught
     assert not page_errors.csp_violations(), page_errors.csp_violations()
+
+
+class WebChat:
+    """A real ChatServer in a thread with its web port open: the page at ``url``, the chat port
+    at ``port`` for netcat-like clients."""
+
+    def __init__(self, thread: ServerThread, web_port: int) -> None:
+        self.thread = thread
+        self.web = thread.server.open_web(("127.0.0.1", web_port))
+
+    @property
+    def port(self) -> int:
+        return self.thread.port
+
+    @property
+    def web_port(self) -> int:
+        return self.web.port
+
+    @property
+    def url(self) -> str:
+        return self.web.url
+
+    def stop(self) -> None:
+        self.thread.stop()
+
+
+@pytest.fixture
+def web_chat() -> Iterator[Callable[..., WebChat]]:
+    """Start chat servers with their web port (flood control off unless asked for); with ``db``
+    the history, accounts and moderation are kept in that file, so a server started again on
+    the same file and ports is the same chat after a restart."""
+    started: list[WebChat] = []
+
+    def start(db: Path | None = None, port: int = 0, web_port: int = 0, **config: Any) -> WebChat:
+        config.setdefault("max_rate", 0)
+        if db is not None:
+            thread = stored_server(db, port, **config)
+        else:
+            thread = ServerThread(ServerConfig(**config), port)
+        chat = WebChat(thread, web_port)
+        started.append(chat)
+        return chat
+
+    yield start
+    for chat in started:
+        chat.stop()
+
+
+@pytest.fixture
+def text_client() -> Iterator[Callable[[int, str], RawClient]]:
+    """Log in netcat-like clients (text mode: the first line is the name); closed at the end."""
+    opened: list[RawClient] = []
+
+    def open_client(port: int, name: str) -> RawClient:
+        client = RawClient(port)
+        opened.append(client)
+        client.send(f"{name}\n")
+        client.until(lambda line: line == f"{name} has joined the chat!")
+        return client
+
+    yield open_client
+    for client in opened:
+        client.close()

@@ -17,4 +17,3 @@ def test_chromium_renders_a_data_url_and_runs_its_script(new_page: Callable[[], 
     )
     expect(page.locator("#out")).to_have_text("ran", timeout=WAIT_MS)
     assert "Chrome/" in page.evaluate("navigator.userAgent")
-
