@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from messenger.server import ServerConfig
+from messenger.server.webpages import Pages
 
 from ..conftest import RawClient, ServerThread, stored_server
 
@@ -129,9 +130,11 @@ class WebChat:
     """A real ChatServer in a thread with its web port open: the page at ``url``, the chat port
     at ``port`` for netcat-like clients."""
 
-    def __init__(self, thread: ServerThread, web_port: int) -> None:
+    def __init__(
+        self, thread: ServerThread, web_port: int, origins: tuple[str, ...], pages: Pages | None
+    ) -> None:
         self.thread = thread
-        self.web = thread.server.open_web(("127.0.0.1", web_port))
+        self.web = thread.server.open_web(("127.0.0.1", web_port), origins, pages)
 
     @property
     def port(self) -> int:
@@ -153,16 +156,24 @@ class WebChat:
 def web_chat() -> Iterator[Callable[..., WebChat]]:
     """Start chat servers with their web port (flood control off unless asked for); with ``db``
     the history, accounts and moderation are kept in that file, so a server started again on
-    the same file and ports is the same chat after a restart."""
+    the same file and ports is the same chat after a restart; ``pages`` serves other files than
+    the package's page (a probe page), ``origins`` are --web-origin's."""
     started: list[WebChat] = []
 
-    def start(db: Path | None = None, port: int = 0, web_port: int = 0, **config: Any) -> WebChat:
+    def start(
+        db: Path | None = None,
+        port: int = 0,
+        web_port: int = 0,
+        origins: tuple[str, ...] = (),
+        pages: Pages | None = None,
+        **config: Any,
+    ) -> WebChat:
         config.setdefault("max_rate", 0)
         if db is not None:
             thread = stored_server(db, port, **config)
         else:
             thread = ServerThread(ServerConfig(**config), port)
-        chat = WebChat(thread, web_port)
+        chat = WebChat(thread, web_port, origins, pages)
         started.append(chat)
         return chat
 
