@@ -23,29 +23,12 @@ from messenger.server import ServerConfig
 from messenger.server.webpages import Pages
 
 from ..conftest import RawClient, ServerThread, stored_server
+from .launch import HOW_TO_GET_IT, chromium_installed, launch_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
 WAIT_MS = 5_000  # one expected event in the page (a message shown, a control enabled)
-LAUNCH_MS = 20_000  # starting the browser, on a busy 2-core machine
-# Headless, and nothing that reaches out: the machine's network is closed, and a browser that
-# keeps trying (sync, component updates, QUIC probes) only slows the tests down.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-HOW_TO_GET_IT = (
-    "Debian's chromium is not installed: `make test` installs it (tools/ensure-system-packages, "
-    "as root or with sudo), or run `sudo apt-get install chromium`"
-)
 
 
 def browser_missing(reason: str) -> None:
@@ -60,16 +43,14 @@ def browser_missing(reason: str) -> None:
 def browser() -> Iterator[Browser]:
     """One headless chromium per worker (pytest-xdist runs a session per worker); Playwright
     starts it with a new temporary profile (user-data dir) and removes that at the end."""
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+    if not chromium_installed():
         browser_missing(HOW_TO_GET_IT)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         browser_missing("Playwright is not installed: `make test` installs the test extra")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=LAUNCH_MS
-        )
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 
