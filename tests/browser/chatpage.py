@@ -63,15 +63,17 @@ class ChatPage:
         return line
 
     def room(self, name: str) -> Locator:
-        """The sidebar item of a room (``#dev``) or of a private conversation (a name)."""
-        rooms = self.page.locator("#rooms")
-        if name.startswith("#"):
-            return rooms.locator(f'[data-room="{name}"]')
-        return rooms.locator(f'[data-room="{name}"], [data-user="{name}"]')
+        """The sidebar item of a room (``#dev``) or of the private conversation with someone (a
+        name, lower-case here: the page keys it as ``@`` and the name's key)."""
+        key = name if name.startswith("#") else f"@{name}"
+        return self.page.locator(f'#rooms [data-room="{key}"]')
 
     def switch_to(self, name: str) -> None:
-        self.room(name).click()
-        expect(self.room(name)).to_have_attribute("aria-current", re.compile(r".+"), timeout=WAIT_MS)
+        """Show a room or private conversation, as a click in the sidebar does."""
+        item = self.room(name)
+        item.click()
+        current = item.locator("xpath=self::*[@aria-current] | .//*[@aria-current]")
+        expect(current).to_have_attribute("aria-current", "true", timeout=WAIT_MS)
 
     def person(self, name: str) -> Locator:
         return self.page.locator(f'#people [data-user="{name}"]')
