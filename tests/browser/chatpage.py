@@ -71,7 +71,7 @@ class ChatPage:
     def switch_to(self, name: str) -> None:
         """Show a room or private conversation, as a click in the sidebar does."""
         item = self.room(name)
-        item.click()
+        item.locator("button").first.click()
         current = item.locator("xpath=self::*[@aria-current] | .//*[@aria-current]")
         expect(current).to_have_attribute("aria-current", "true", timeout=WAIT_MS)
 
