@@ -64,9 +64,11 @@ class ChatPage:
 
     def room(self, name: str) -> Locator:
         """The sidebar item of a room (``#dev``) or of the private conversation with someone (a
-        name, lower-case here: the page keys it as ``@`` and the name's key)."""
-        key = name if name.startswith("#") else f"@{name}"
-        return self.page.locator(f'#rooms [data-room="{key}"]')
+        name: the page keys those ``@`` and the name's key, and shows the name)."""
+        if name.startswith("#"):
+            return self.page.locator(f'#rooms [data-room="{name}"]')
+        private = self.page.locator('#rooms [data-room^="@"]')
+        return private.filter(has=self.page.get_by_text(name, exact=True))
 
     def switch_to(self, name: str) -> None:
         """Show a room or private conversation, as a click in the sidebar does."""

@@ -50,6 +50,7 @@ def test_markup_in_messages_topics_and_away_texts_is_shown_as_text(
         bob.expect_message(text, "carol")
         bob.expect_message(text, "alice")
     expect(bob.page.locator("#topic")).to_contain_text(MARKUP[0], timeout=WAIT_MS)
+    bob.type("/who")  # away texts come in `who` answers (they are not announced)
     expect(bob.person("carol")).to_contain_text(MARKUP[3], timeout=WAIT_MS)
     for page in (alice, bob):
         nothing_ran(page.page)
