@@ -7,10 +7,12 @@ Every wait is Playwright's expect with WAIT_MS: an event with a deadline, never 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import WAIT_MS
+from ..conftest import RawClient
+from .conftest import WAIT_MS, WebChat
 
 
 class ChatPage:
@@ -86,6 +88,16 @@ class ChatPage:
 
     def texts(self) -> list[str]:
         return self.page.locator("#messages .message .text").all_text_contents()
+
+
+def chat_page(new_page: Callable[[], Page], web: WebChat, name: str) -> ChatPage:
+    """A new tab on ``web``'s page, logged in as ``name``."""
+    return ChatPage(new_page(), web.url).open().login(name)
+
+
+def said(client: RawClient, line: str) -> None:
+    """Wait until the netcat client reads ``line`` (its own messages come back to it too)."""
+    client.until(lambda seen: seen == line)
 
 
 def exactly(text: str) -> re.Pattern[str]:

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from ..conftest import RawClient
-from .chatpage import ChatPage
+from .chatpage import ChatPage, said
 from .conftest import WAIT_MS, WebChat
 
 Pages = Callable[[], Page]
@@ -39,19 +39,20 @@ def test_markup_in_messages_topics_and_away_texts_is_shown_as_text(
     web_chat: Callable[..., WebChat], new_page: Pages, text_client: Callable[[int, str], RawClient]
 ) -> None:
     web = web_chat()
+    carol = text_client(web.port, "carol")
+    # Away texts are not announced: a page learns them when it asks who is online (on login).
+    carol.send(f"/topic {MARKUP[0]}\n/away {MARKUP[3]}\n")
+    said(carol, f"carol is away: {MARKUP[3]}")
     alice = ChatPage(new_page(), web.url).open().login("alice")
     bob = ChatPage(new_page(), web.url).open().login("bob")
-    carol = text_client(web.port, "carol")
+    expect(bob.page.locator("#topic")).to_contain_text(MARKUP[0], timeout=WAIT_MS)
+    expect(bob.person("carol")).to_contain_text(MARKUP[3], timeout=WAIT_MS)
     for text in MARKUP:
         carol.send(f"{text}\n")
         alice.type(text)
-    carol.send(f"/topic {MARKUP[0]}\n/away {MARKUP[3]}\n")
     for text in MARKUP:
         bob.expect_message(text, "carol")
         bob.expect_message(text, "alice")
-    expect(bob.page.locator("#topic")).to_contain_text(MARKUP[0], timeout=WAIT_MS)
-    bob.type("/who")  # away texts come in `who` answers (they are not announced)
-    expect(bob.person("carol")).to_contain_text(MARKUP[3], timeout=WAIT_MS)
     for page in (alice, bob):
         nothing_ran(page.page)
 
