@@ -111,7 +111,7 @@ def main(output: Path) -> int:
             log_in(bob, url, "bob")
             carol = Netcat(server.port, "carol")
             chat(alice, bob, carol)
-            alice.locator("#composer").fill("/who")
+            alice.locator("#composer").fill("Thanks carol, reading them now")
             alice.screenshot(path=str(output))
             carol.close()
         finally:
