@@ -59,6 +59,8 @@ def cli_env(**extra: str) -> dict[str, str]:
     env["TERM"] = "xterm-256color"
     # Never the real ~/.local/share: a server started without --db keeps its history here.
     env["XDG_DATA_HOME"] = DATA_HOME
+    # Servers in tests run side by side: the web page on any free port, never the default 8080.
+    env["MESSENGER_WEB_PORT"] = "0"
     env.update(extra)
     return env
 
@@ -210,7 +212,12 @@ class ServeProcess:
         assert match, f"first line is not the banner: {banner!r}"
         self.port = int(match.group(1))
         assert self.port != 0
-        assert self.stdout.expect(lambda line: True) == "Waiting for connections..."
+        self.web_url: str | None = None  # "Web page: URL" comes next unless --no-web
+        line = self.stdout.expect(lambda line: True)
+        if line.startswith("Web page: "):
+            self.web_url = line.removeprefix("Web page: ")
+            line = self.stdout.expect(lambda line: True)
+        assert line == "Waiting for connections..."
 
     def stop(self) -> None:
         if self.proc.poll() is None:

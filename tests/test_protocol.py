@@ -1329,7 +1329,7 @@ def test_every_client_frame_is_parsed_from_its_fields() -> None:
     each frame a client can build comes back equal from its JSON line."""
     import typing
 
-    from messenger.protocol.frames import CLIENT_FRAMES, ClientFrame, Join, Part, Rooms
+    from messenger.protocol.frames import CLIENT_FRAMES, ClientFrame, Command, Join, Part, Rooms
 
     assert set(CLIENT_FRAMES) == set(typing.get_args(ClientFrame))
     samples = [
@@ -1344,6 +1344,7 @@ def test_every_client_frame_is_parsed_from_its_fields() -> None:
         Ping(token={"a": [1, None]}),
         Bye(),
         HistoryRequest(limit=5, before=9, room="#x"),
+        Command(text="/kick bob", room="#x"),
         *MODERATION_SAMPLES,
     ]
     assert {type(sample) for sample in samples} == set(CLIENT_FRAMES)

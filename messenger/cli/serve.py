@@ -39,6 +39,14 @@ from .options import (
     unreadable,
 )
 from .serve_files import open_database, open_moderation, read_motd
+from .serve_web import (
+    DEFAULT_WEB_PORT,
+    NoWebOption,
+    WebHostOption,
+    WebOriginOption,
+    WebPortOption,
+    open_web_port,
+)
 
 log = logging.getLogger("messenger")
 
@@ -201,6 +209,10 @@ def serve(
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
     motd: MotdOption = None,
+    web_host: WebHostOption = None,
+    web_port: WebPortOption = DEFAULT_WEB_PORT,
+    no_web: NoWebOption = False,
+    web_origin: WebOriginOption = None,
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
@@ -232,7 +244,15 @@ def serve(
     except OSError as exc:
         store.close()
         raise listen_failure(host, port, exc) from None
-    announce(server, config, store, accounts, db_path, tls_cert)
+    url = None
+    if not no_web:
+        try:
+            url = open_web_port(server, web_host or host, web_port, web_origin)
+        except OSError as exc:
+            server.server_close()
+            store.close()
+            raise listen_failure(web_host or host, web_port, exc, "--web-port (or --no-web)") from None
+    announce(server, config, store, accounts, db_path, tls_cert, url)
     try:
         run_until_signalled(server)
     finally:
@@ -262,11 +282,11 @@ def server_tls(cert: str | None, key: str | None) -> ssl.SSLContext | None:
         raise fail(str(exc)) from None
 
 
-def listen_failure(host: str, port: int, exc: OSError) -> typer.Exit:
+def listen_failure(host: str, port: int, exc: OSError, option: str = "--port") -> typer.Exit:
     if exc.errno == errno.EADDRINUSE:
         return fail(
             f"cannot listen on {host}:{port}: the port is in use (is another server running? "
-            "choose another with --port)"
+            f"choose another with {option})"
         )
     reason = str(exc.strerror or exc).split(" (while attempting")[0]  # create_server's addition
     return fail(f"cannot listen on {host}:{port}: {reason}")
@@ -323,9 +343,12 @@ def announce(
     accounts: Accounts,
     db_path: str,
     tls_cert: str | None,
+    url: str | None,
 ) -> None:
     """The banner on stdout (scripts wait for it), then what the server runs with, in the log."""
     print(f"Server is running on {server.host}:{server.port}", flush=True)
+    if url is not None:
+        print(f"Web page: {url}", flush=True)
     print("Waiting for connections...", flush=True)
     log.info("history: %s (next message id %d)", db_path, store.last_id() + 1)
     if tls_cert is not None:

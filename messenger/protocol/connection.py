@@ -46,7 +46,7 @@ from .names import is_blank, sanitize_text
 from .textmode import TEXT_HELP, in_room, parse_text_command
 
 # The requests the connection answers itself: they never reach the server's ``on_<type>`` steps.
-ANSWERED_HERE = frozenset({Ping.TYPE})
+ANSWERED_HERE = frozenset({Ping.TYPE, Command.TYPE})  # a command becomes another request
 
 # The answer to /help, as text-mode lines.
 _HELP_TEXT = "".join(f"{line}\n" for line in TEXT_HELP)

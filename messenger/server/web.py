@@ -159,6 +159,9 @@ class WebHandler(ChatHandler):
             if not data:
                 return None
             raw += data
+            if len(raw) > MAX_HEAD:  # however it arrived, in parts or at once
+                self._respond(plain(431, "request head too large"))
+                return None
             parser.receive_data(data)
 
     def _receive_before(self, deadline: float) -> bytes:
