@@ -35,8 +35,9 @@ lint: $(TEST_STAMP)
 system-packages:
 	tools/ensure-system-packages chromium
 
+# loadgroup: the browser tests share one worker and one browser (tests/browser/conftest.py).
 test: lint system-packages
-	$(BIN)/python -m pytest -n 4
+	$(BIN)/python -m pytest -n 4 --dist loadgroup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -31,6 +31,16 @@ if TYPE_CHECKING:
 WAIT_MS = 5_000  # one expected event in the page (a message shown, a control enabled)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """All browser tests on one xdist worker (``make test`` runs ``--dist loadgroup``): one
+    chromium for the whole run instead of one per worker, which on a 2-core machine would starve
+    the other tests' subprocesses and their deadlines."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def browser_missing(reason: str) -> None:
     """Skip the test, or fail it under CI=true, where a skipped browser test would hide that the
     page was never tested."""
@@ -41,7 +51,7 @@ def browser_missing(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    """One headless chromium per worker (pytest-xdist runs a session per worker); Playwright
+    """One headless chromium per worker that runs browser tests (a session per worker); Playwright
     starts it with a new temporary profile (user-data dir) and removes that at the end."""
     if not chromium_installed():
         browser_missing(HOW_TO_GET_IT)
