@@ -35,9 +35,11 @@ lint: $(TEST_STAMP)
 system-packages:
 	tools/ensure-system-packages chromium
 
-# loadgroup: the browser tests share one worker and one browser (tests/browser/conftest.py).
+# The browser tests run after the rest, in one process with one browser: run beside the others on
+# 2 cores, chromium starved the command-line tests' deadlines.
 test: lint system-packages
-	$(BIN)/python -m pytest -n 4 --dist loadgroup
+	$(BIN)/python -m pytest -n 4 --ignore=tests/browser
+	$(BIN)/python -m pytest tests/browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

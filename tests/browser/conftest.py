@@ -32,9 +32,9 @@ WAIT_MS = 5_000  # one expected event in the page (a message shown, a control en
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """All browser tests on one xdist worker (``make test`` runs ``--dist loadgroup``): one
-    chromium for the whole run instead of one per worker, which on a 2-core machine would starve
-    the other tests' subprocesses and their deadlines."""
+    """All browser tests on one xdist worker when the whole suite runs with ``-n N --dist
+    loadgroup``: one chromium instead of one per worker, which on 2 cores would starve the other
+    tests' subprocesses and their deadlines (``make test`` runs the browser tests last, alone)."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
