@@ -37,9 +37,10 @@ system-packages:
 
 # The browser tests run after the rest, in one process with one browser: run beside the others on
 # 2 cores, chromium starved the command-line tests' deadlines.
+# Both runs always run; the target fails if either did.
 test: lint system-packages
-	$(BIN)/python -m pytest -n 4 --ignore=tests/browser
-	$(BIN)/python -m pytest tests/browser
+	$(BIN)/python -m pytest -n 4 --ignore=tests/browser; status=$$?; \
+	$(BIN)/python -m pytest tests/browser && exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
