@@ -21,18 +21,78 @@ from messenger.protocol.names import for_terminal, name_key  # noqa: E402
 from messenger.ui.render import NAME_COLOURS, mentions  # noqa: E402
 
 NAMES = [
-    "alice", "Alice", "ALICE", "aIice", "ɑlice", "ALİCE", "ali\u0307ce", "ａｌｉｃｅ", "bob", "b0b",
-    "BOB", "carol", "dave", "Вова", "ВОВА", "вова", "नमस्ते", "Straße", "STRASSE", "ςσΣ", "Ꭿlice",
-    "rnary", "mary", "x_y-z.1", "李小龍", "ﬁsh", "ǅemal", "Ωmega", "lia", "Ila", "user42", "émile",
-    "e\u0301mile", "Zoë", "ÆSIR", "İstanbul", "ıi", "Ǆ", "ΐ", "ᾳ", "ŉ", "µ", "K", "Å",
+    "alice",
+    "Alice",
+    "ALICE",
+    "aIice",
+    "ɑlice",
+    "ALİCE",
+    "ali\u0307ce",
+    "ａｌｉｃｅ",
+    "bob",
+    "b0b",
+    "BOB",
+    "carol",
+    "dave",
+    "Вова",
+    "ВОВА",
+    "вова",
+    "नमस्ते",
+    "Straße",
+    "STRASSE",
+    "ςσΣ",
+    "Ꭿlice",
+    "rnary",
+    "mary",
+    "x_y-z.1",
+    "李小龍",
+    "ﬁsh",
+    "ǅemal",
+    "Ωmega",
+    "lia",
+    "Ila",
+    "user42",
+    "émile",
+    "e\u0301mile",
+    "Zoë",
+    "ÆSIR",
+    "İstanbul",
+    "ıi",
+    "Ǆ",
+    "ΐ",
+    "ᾳ",
+    "ŉ",
+    "µ",
+    "K",
+    "Å",
 ]
 TEXTS = [
-    ("hi @alice!", "alice"), ("malice", "alice"), ("ALICE: look", "alice"), ("aIice?", "alice"),
-    ("alice-bob", "alice"), ("bob_alice", "alice"), ("привет Вова", "вова"), ("no one", "bob"),
-    ("b0b there", "bob"), ("", "bob"), ("hi", ""), ("x.alice.y", "alice"),
+    ("hi @alice!", "alice"),
+    ("malice", "alice"),
+    ("ALICE: look", "alice"),
+    ("aIice?", "alice"),
+    ("alice-bob", "alice"),
+    ("bob_alice", "alice"),
+    ("привет Вова", "вова"),
+    ("no one", "bob"),
+    ("b0b there", "bob"),
+    ("", "bob"),
+    ("hi", ""),
+    ("x.alice.y", "alice"),
 ]
-SHOWN = ["plain", "a\u202eb", "tab\there", "\x1b[31mred", "👨\u200d👩\u200d👧", "❤\ufe0f", "a\u200bb",
-         "\u2066x\u2069", "soft\u00adhyphen", "\x85c1", "\U000e0067tag"]
+SHOWN = [
+    "plain",
+    "a\u202eb",
+    "tab\there",
+    "\x1b[31mred",
+    "👨\u200d👩\u200d👧",
+    "❤\ufe0f",
+    "a\u200bb",
+    "\u2066x\u2069",
+    "soft\u00adhyphen",
+    "\x85c1",
+    "\U000e0067tag",
+]
 
 DRIVER = """
 import { useNameData, nameKey, nameColour, mentions, forDisplay } from "%s";
@@ -53,7 +113,11 @@ def main() -> int:
     driver = DRIVER % ((static / "names.js").as_uri(), json.dumps(str(static / "namekeys.json")))
     payload = json.dumps({"names": NAMES, "texts": TEXTS, "shown": SHOWN})
     result = subprocess.run(
-        ["node", "--input-type=module", "-e", driver], input=payload, capture_output=True, text=True, check=True
+        ["node", "--input-type=module", "-e", driver],
+        input=payload,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     got = json.loads(result.stdout)
     expected = {

@@ -134,6 +134,7 @@ export class App {
     $("chat-view").hidden = false;
     this.setStatus("online");
     if (resuming) {
+      this.notice(state.current, ["Back online; what was said meanwhile follows."]);
       this.resume();
       this.askMembers(state.current);
     } else {
@@ -157,11 +158,13 @@ export class App {
   }
 
   closed(retry, delay) {
+    const wasOnline = this.online;
     this.online = false;
     if (!this.session) {
       if ($("login-submit").disabled) this.loginError("Could not reach the chat server. Try again.");
       return;
     }
+    if (wasOnline) this.notice(this.state.current, ["Offline: the connection to the server was lost."], "error");
     if (retry) this.setStatus(`offline — reconnecting in ${Math.ceil(delay / 1000)} s`, "offline");
     this.renderHeader();
   }

@@ -68,12 +68,15 @@ function joined(app, frame) {
   const room = roomOf(frame);
   if (state.isMe(frame.user)) {
     const conv = state.conversation(room);
-    conv.setMember(frame.user);
     if (frame.room === undefined || frame.room === null) {
+      conv.setMember(frame.user);
       app.notice(LOBBY, [{ name: frame.user }, " has joined the chat!"], "", frame.ts);
     } else if (app.rejoining.has(room)) {
       app.rejoining.delete(room);
+      app.askMembers(room);
     } else {
+      app.askMembers(room); // before switching, so the switch does not ask twice
+      conv.setMember(frame.user);
       app.switchTo(room);
       if (app.replay === 0 && conv.firstId === null) app.requestHistory(room, "fill", 50);
     }

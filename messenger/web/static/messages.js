@@ -14,6 +14,8 @@ import { forDisplay, nameColour } from "./names.js";
 const BOTTOM_SLACK = 48;
 /** How close to the top (px) asks for the older page. */
 const TOP_SLACK = 80;
+/** Longer texts are shown folded, with a button to show them whole (a 16 KiB line fills screens). */
+const FOLD_AT = 1200;
 
 /** An element with a class and, optionally, text (always as text). */
 function element(tag, className, text) {
@@ -49,7 +51,22 @@ function messageElement(frame, info) {
   }
   li.append(element("span", "separator", frame.action ? " " : ": "));
   li.append(element("span", "text", forDisplay(frame.text)));
+  if (frame.text.length > FOLD_AT) li.append(foldButton(li, frame.text.length));
   return li;
+}
+
+/** Folds a long message to a few lines; the button shows it whole (and folds it again). */
+function foldButton(li, length) {
+  li.classList.add("folded");
+  const button = element("button", "fold-button", `Show all ${length} characters`);
+  button.type = "button";
+  button.setAttribute("aria-expanded", "false");
+  button.addEventListener("click", () => {
+    const folded = li.classList.toggle("folded");
+    button.setAttribute("aria-expanded", String(!folded));
+    button.textContent = folded ? `Show all ${length} characters` : "Show less";
+  });
+  return button;
 }
 
 /** The element for a notice: a line from the chat itself (joined, left, errors, answers). */

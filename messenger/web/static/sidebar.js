@@ -41,7 +41,9 @@ export class Sidebar {
 
   roomItem(conv, current) {
     const li = element("li", `room-item ${conv.kind}`);
-    li.dataset.room = conv.id;
+    // Rooms by name; a private conversation as "@" and the person's name as shown.
+    li.dataset.room = conv.kind === "private" ? "@" + conv.label : conv.id;
+    li.dataset.conv = conv.id;
     const button = element("button", "room-button");
     button.type = "button";
     button.dataset.action = "switch";
@@ -89,10 +91,10 @@ export class Sidebar {
 
   roomClicked(event) {
     const button = event.target.closest("button");
-    const item = event.target.closest("[data-room]");
+    const item = event.target.closest("[data-conv]");
     if (!item) return;
-    if (button && button.dataset.action === "close") this.handlers.onClose(item.dataset.room);
-    else this.handlers.onSwitch(item.dataset.room);
+    if (button && button.dataset.action === "close") this.handlers.onClose(item.dataset.conv);
+    else this.handlers.onSwitch(item.dataset.conv);
     if (!button || button.dataset.action !== "close") this.setOpen(false);
   }
 
