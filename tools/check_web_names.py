@@ -129,7 +129,7 @@ def main() -> int:
     bad = 0
     inputs = {"keys": NAMES, "colours": NAMES, "mentions": TEXTS, "shown": SHOWN}
     for part, values in expected.items():
-        for item, want, have in zip(inputs[part], values, got[part]):
+        for item, want, have in zip(inputs[part], values, got[part], strict=True):
             if want != have:
                 bad += 1
                 print(f"{part}: {item!r}: Python {want!r}, JavaScript {have!r}")

@@ -152,7 +152,10 @@ def new_lines_check(alice: Page, carol: TextClient, out: Path) -> None:
     alice.fill("#composer", "hi ca")
     alice.press("#composer", "Tab")
     assert alice.input_value("#composer") == "hi carol ", alice.input_value("#composer")
-    alice.fill("#composer", "")
+    send(alice, "/help")
+    alice.wait_for_selector("#messages .notice:has-text('/kick')")
+    send(alice, "//etc/hosts is a file")
+    alice.wait_for_selector(".message .text:text-is('/etc/hosts is a file')")
 
 
 def refusal_check(browser, url: str, out: Path) -> None:

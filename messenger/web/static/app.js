@@ -146,8 +146,7 @@ export class App {
 
   /** Back after a reconnect: re-join our rooms and fetch exactly what was missed, by id. */
   resume() {
-    this.pendingHistory = [];
-    this.silentWho = [];
+    this.forgetRequests();
     this.requestHistory(LOBBY, "resume", RESUME);
     for (const room of this.state.rooms()) {
       if (room === LOBBY) continue;
@@ -160,6 +159,7 @@ export class App {
   closed(retry, delay) {
     const wasOnline = this.online;
     this.online = false;
+    this.forgetRequests();
     if (!this.session) {
       if ($("login-submit").disabled) this.loginError("Could not reach the chat server. Try again.");
       return;
@@ -167,6 +167,15 @@ export class App {
     if (wasOnline) this.notice(this.state.current, ["Offline: the connection to the server was lost."], "error");
     if (retry) this.setStatus(`offline — reconnecting in ${Math.ceil(delay / 1000)} s`, "offline");
     this.renderHeader();
+  }
+
+  /** Answers that can no longer come (the socket is gone): nothing waits for them. */
+  forgetRequests() {
+    this.pendingHistory = [];
+    this.silentWho = [];
+    this.rejoining.clear();
+    for (const conv of this.state.conversations.values()) conv.loading = false;
+    this.view.busy(false);
   }
 
   /** No coming back (kicked, banned, replaced, quit): say why and offer to log in again. */
@@ -179,6 +188,7 @@ export class App {
     $("chat-view").hidden = true;
     $("login-view").hidden = false;
     this.loginError(why);
+    this.forgetRequests();
     this.state = new ChatState();
   }
 
