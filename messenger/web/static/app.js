@@ -286,10 +286,7 @@ export class App {
     const conv = this.state.conversations.get(this.state.current);
     if (!conv || conv.kind !== "room" || !conv.more || conv.loading || !this.online) return;
     const before = conv.firstId;
-    if (before === null) {
-      conv.more = false;
-      return;
-    }
+    if (before === null) return; // nothing shown yet: the replay is still coming
     this.view.busy(true);
     this.requestHistory(conv.id, "older", PAGE, before);
   }
