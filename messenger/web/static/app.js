@@ -355,6 +355,8 @@ export class App {
     if (conv) this.sidebar.renderPeople(conv, (name) => this.state.isMe(name));
     const unread = this.state.totalUnread();
     document.title = unread > 0 ? `(${unread}) messenger` : "messenger";
+    // At phone width the sidebar is closed: its button carries the count.
+    $("sidebar-toggle").textContent = unread > 0 ? `Rooms (${unread})` : "Rooms";
   }
 
   renderHeader() {
