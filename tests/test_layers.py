@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "client": {"protocol", "tls"},
     "ui": {"protocol", "client"},
     "cli": {"protocol", "core", "server", "client", "ui", "tls", "_version"},
+    "web": set(),  # the web page's files: package data, no code
 }
 
 

@@ -210,11 +210,7 @@ def scenario(browser, url: str, chat_port: int, out: Path, logs: list[str]) -> t
     new_lines_check(alice, carol, out)
     alice.click('#people [data-user="bob"] button')
     send(alice, "a private word")
-    try:
-        bob.wait_for_selector('#rooms [data-room="@alice"]', timeout=3000)
-    finally:
-        alice.screenshot(path=str(out / "debug-alice.png"))
-        bob.screenshot(path=str(out / "debug-bob.png"))
+    bob.wait_for_selector('#rooms [data-room="@alice"]')
     alice.click('#rooms [data-room="#lobby"] button')
     alice.screenshot(path=str(out / "desktop-light.png"))
     bob.click('#rooms [data-room="#ops"] button')

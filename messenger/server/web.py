@@ -287,7 +287,10 @@ class WebHandler(ChatHandler):
             elif isinstance(event, BytesMessage):
                 if event.message_finished:
                     self.error(ErrorCode.BAD_FRAME, "binary messages are not read; send JSON text")
-            elif isinstance(event, Ping):
+            elif isinstance(event, Ping):  # charged like a message: a ping flood waits too
+                delay = self.bucket.delay()
+                if delay and self.server.stopping.wait(delay):
+                    return False
                 self._control(self.ws.send(event.response()))
             elif isinstance(event, CloseConnection):
                 self._control(self.ws.send(event.response()))

@@ -17,6 +17,7 @@ const NAME_KEY = "messenger.name";
 const REPLAY = 50; // messages replayed on login and on joining a room
 const PAGE = 50; // messages per older page when scrolling back
 const RESUME = 500; // messages asked for per room after reconnecting (the server's most)
+const RETRY_REFUSED = 5; // reconnecting logins refused as name_taken or rate_limited before giving up
 
 const $ = (id) => document.getElementById(id);
 
@@ -30,6 +31,7 @@ export class App {
     this.pendingHistory = []; // {room, kind: "older" | "resume" | "fill", floor}, in answer order
     this.silentWho = []; // rooms whose member list we asked for ourselves
     this.rejoining = new Set(); // rooms re-joined after reconnecting: no switch to them
+    this.retries = 0; // reconnecting logins refused in a row
     this.link = new Link({
       onOpen: () => this.opened(),
       onFrame: (frame) => handleFrame(this, frame),
@@ -114,8 +116,11 @@ export class App {
       else $("login-name").focus();
       return;
     }
-    if (frame.code === "name_taken" || frame.code === "rate_limited") {
-      this.link.socket.close(); // our old connection may linger a moment: try again later
+    // Our dropped connection may hold the name a moment longer, or the server is busy: try
+    // again later, but not for ever (someone else may have taken the name).
+    if ((frame.code === "name_taken" || frame.code === "rate_limited") && this.retries < RETRY_REFUSED) {
+      this.retries += 1;
+      this.link.socket.close();
       return;
     }
     this.endSession(`Could not log in again: ${frame.message || frame.code}`);
@@ -129,6 +134,7 @@ export class App {
     state.account = frame.account || state.account;
     this.session = true;
     this.online = true;
+    this.retries = 0;
     this.link.loggedIn();
     $("login-view").hidden = true;
     $("chat-view").hidden = false;
@@ -280,10 +286,7 @@ export class App {
     const conv = this.state.conversations.get(this.state.current);
     if (!conv || conv.kind !== "room" || !conv.more || conv.loading || !this.online) return;
     const before = conv.firstId;
-    if (before === null) {
-      conv.more = false;
-      return;
-    }
+    if (before === null) return; // nothing shown yet: the replay is still coming
     this.view.busy(true);
     this.requestHistory(conv.id, "older", PAGE, before);
   }
@@ -352,6 +355,8 @@ export class App {
     if (conv) this.sidebar.renderPeople(conv, (name) => this.state.isMe(name));
     const unread = this.state.totalUnread();
     document.title = unread > 0 ? `(${unread}) messenger` : "messenger";
+    // At phone width the sidebar is closed: its button carries the count.
+    $("sidebar-toggle").textContent = unread > 0 ? `Rooms (${unread})` : "Rooms";
   }
 
   renderHeader() {

@@ -81,6 +81,7 @@ function joined(app, frame) {
       if (app.replay === 0 && conv.firstId === null) app.requestHistory(room, "fill", 50);
     }
     app.renderSidebar();
+    if (room === state.current) app.view.checkTop(); // the replay is in: fill a tall screen
     return;
   }
   const conv = state.conversations.get(room);
