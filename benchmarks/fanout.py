@@ -689,7 +689,9 @@ def worker_main(
     try:
         reports.put(("started", worker_id))  # login time must not include process start-up
         controls.login.wait(max(0.0, deadline - time.monotonic()))
-        reports.put(("login", worker.log_in(deadline)))
+        # The login phase ends when the main process stops waiting for it (Runner._drive), so
+        # clients that never log in are reported as such rather than as a silent worker.
+        reports.put(("login", worker.log_in(deadline - config.timeout - WORKER_SLACK)))
         worker.serve([controls.send, controls.exit], deadline)
         if controls.send.is_set() and not config.idle:
             reports.put(("messages", worker.send_messages(controls.stop, deadline)))
