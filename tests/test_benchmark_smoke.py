@@ -46,17 +46,20 @@ def test_fanout_counts_every_delivery(server: str, transport: str) -> None:
     assert run["order_errors"] == 0
     assert run["latency_samples"] > 0
     assert run["server_exit"] is not None
-    assert run["server_cpu_per_million_s"] > 0
+    # CPU is read in 10 ms ticks: a run this small may show none, so only the arithmetic is checked.
+    assert run["server_cpu_per_million_s"] == pytest.approx(run["server_cpu_s"] / expected * 1e6)
 
 
-@pytest.mark.timeout(2 * RUN_TIMEOUT + 10)
+@pytest.mark.timeout(RUN_TIMEOUT + 10)
 def test_both_transports_alternate_in_one_run_and_compare() -> None:
     args = ("--clients", str(CLIENTS), "--senders", str(SENDERS), "--messages", str(MESSAGES))
-    report = run_fanout("--transport", "both", "--repeat", "2", *args)
-    assert [run["transport"] for run in report["runs"]] == ["tcp", "web", "tcp", "web"]
+    report = run_fanout("--transport", "both", *args)
+    assert [run["transport"] for run in report["runs"]] == ["tcp", "web"]
     assert all(run["deliveries"] == run["expected"] and not run["order_errors"] for run in report["runs"])
-    assert set(report["summary"]) == {"messenger", "messenger web"}
-    assert report["ratio_web_over_tcp"]["server_rss_per_conn_kb"] > 0
+    summary = report["summary"]
+    assert set(summary) == {"messenger", "messenger web"}
+    throughput = summary["messenger web"]["deliveries_per_s"] / summary["messenger"]["deliveries_per_s"]
+    assert report["ratio_web_over_tcp"]["deliveries_per_s"] == pytest.approx(throughput)
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 10)
