@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve test lint clean
+.PHONY: serve test lint clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,17 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check messenger tests benchmarks
 	$(BIN)/ruff format --check messenger tests benchmarks
 
-test: lint
-	$(BIN)/python -m pytest -n 4
+# The system's own packages the tests need (Debian's chromium for the browser tests), through
+# apt-get when missing and allowed; otherwise it says how to get them and those tests skip.
+system-packages:
+	tools/ensure-system-packages chromium
+
+# The browser tests run after the rest, in one process with one browser: run beside the others on
+# 2 cores, chromium starved the command-line tests' deadlines.
+# Both runs always run; the target fails if either did.
+test: lint system-packages
+	$(BIN)/python -m pytest -n 4 --ignore=tests/browser; status=$$?; \
+	$(BIN)/python -m pytest tests/browser && exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
