@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from ..conftest import RawClient
@@ -79,11 +78,6 @@ def test_rooms_unread_counts_mentions_and_topics(
     alice.expect_message("back in the lobby", "carol")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="page defect: on welcome the lobby is shown before its replay arrives, so loadOlder "
-    "(app.js) finds no first id and sets more = false for good; no older page is ever asked for",
-)
 def test_scrolling_up_loads_older_pages_without_the_view_jumping(
     tmp_path: Path,
     web_chat: Callable[..., WebChat],
