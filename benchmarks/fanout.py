@@ -47,13 +47,16 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from wsclients import WEB_MARKER, FrameReader, LoginRefused, WebLogin, json_frame
 
 # -- constants ------------------------------------------------------------------------------------
 
 HOST = "127.0.0.1"  # the generator never connects anywhere else
 SERVERS = ("messenger", "naive")
+TRANSPORTS = ("tcp", "web")  # web: WebSocket on messenger's web port (benchmarks/wsclients.py)
 NAIVE_SERVER = Path(__file__).resolve().parent / "baselines" / "naive_server.py"
 BANNER_PREFIX = "Server is running on "
+WEB_BANNER_PREFIX = "Web page: "
 
 # Every message line a sender writes is "m <send_ns> <sender> <seq> <padding>\n"; the server
 # relays it as "c<sender>: m ...", so this marker occurs exactly once per delivered message.
@@ -111,6 +114,12 @@ class Config:
     pin: bool = False  # server on CPU 0, generator on CPU 1 (``--pin``)
     bans: int = 0  # bans in the database before messenger starts (``--bans``)
     ignores: int = 0  # receivers that ignore someone (``--ignores``)
+    transports: tuple[str, ...] = ("tcp",)  # ``--transport``: how the clients connect
+
+    @property
+    def setups(self) -> list[tuple[str, str]]:
+        """(server, transport) of every run of one repetition; only messenger has a web port."""
+        return [(k, t) for k in self.servers for t in self.transports if k == "messenger" or t == "tcp"]
 
     @property
     def expected_deliveries(self) -> int:
@@ -172,6 +181,8 @@ class Client:
     This base class only counts occurrences of MARKER in the byte stream (cheap, so the generator
     is not the bottleneck); Parser subclasses look at every line.
     """
+
+    marker = MARKER
 
     def __init__(self, spec: ClientSpec, port: int, owed: int) -> None:
         self.spec = spec
@@ -242,10 +253,9 @@ class Client:
 
     def feed(self, data: bytes, now_ns: int) -> int:
         """Count the markers in ``data``, including one split across the previous chunk."""
-        found = data.count(MARKER) + (self._tail + data[:MARKER_CARRY]).count(MARKER)
-        self._tail = (
-            data[-MARKER_CARRY:] if len(data) >= MARKER_CARRY else (self._tail + data)[-MARKER_CARRY:]
-        )
+        marker, carry = self.marker, len(self.marker) - 1
+        found = data.count(marker) + (self._tail + data[:carry]).count(marker)
+        self._tail = data[-carry:] if len(data) >= carry else (self._tail + data)[-carry:]
         self.delivered += found
         return found
 
@@ -279,16 +289,21 @@ class Parser(Client):
             raise ConnectionResetError("closed by the server")
         return self.feed(data, time.monotonic_ns())
 
-    def feed(self, data: bytes, now_ns: int) -> int:
-        """Parse the complete lines in ``data``; keep the unfinished one for the next chunk."""
+    def records(self, data: bytes) -> list[bytes]:
+        """The complete lines in ``data``; the unfinished one is kept for the next chunk."""
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()
+        return lines
+
+    def feed(self, data: bytes, now_ns: int) -> int:
+        """Parse the complete records (lines, or frames) in ``data``."""
         delivered = 0
-        for line in lines:
-            at = line.find(MARKER)
+        marker = self.marker
+        for line in self.records(data):
+            at = line.find(marker)
             if at < 0:
                 continue
-            send_ns, sender, seq = (int(part) for part in line[at + len(MARKER) :].split(b" ", 3)[:3])
+            send_ns, sender, seq = (int(part) for part in line[at + len(marker) :].split(b" ", 3)[:3])
             if self._last_seq.get(sender, -1) + 1 != seq:
                 self.order_errors += 1
             self._last_seq[sender] = seq
@@ -366,14 +381,75 @@ class Sender(Parser):
                 del self._out[: self.sock.send(self._out)]
 
 
-def make_client(spec: ClientSpec, port: int, config: Config) -> Client:
-    """The right Client class for the spec's role."""
+class WebTransport(Client):
+    """A client on the web port: the WebSocket upgrade and a hello frame to log in
+    (wsclients.WebLogin), the web marker to count, frames instead of lines to parse."""
+
+    marker = WEB_MARKER
+    _login: WebLogin
+    _frames: FrameReader | None = None
+
+    def finish_connect(self) -> None:
+        assert self.sock is not None
+        err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            raise LoginFailed(f"connect: {os.strerror(err)}")
+        then = (json_frame({"type": "command", "text": f"/ignore ghostc{self.spec.index}"}),)
+        self._login = WebLogin(HOST, self.port, self.spec.name, then if self.spec.ignores else ())
+        self.sock.sendall(self._login.request)
+
+    def read_login(self) -> bool:
+        assert self.sock is not None
+        data = self.sock.recv(RECV_SIZE)
+        if not data:
+            raise LoginFailed("closed by the server before the joined frame")
+        try:
+            to_send, rest = self._login.feed(data)
+        except LoginRefused as exc:
+            raise LoginFailed(str(exc)) from exc
+        if to_send:
+            self.sock.sendall(to_send)  # the hello: a few bytes into an empty send buffer
+        if rest is None:
+            return False
+        self.logged_in = True
+        self.feed(rest, time.monotonic_ns())
+        return True
+
+    def records(self, data: bytes) -> list[bytes]:
+        """The payloads of the frames completed by ``data`` (for the parsers)."""
+        if self._frames is None:
+            self._frames = FrameReader()
+        try:
+            return self._frames.feed(data)
+        except LoginRefused as exc:
+            raise ConnectionResetError(str(exc)) from exc
+
+
+class WebClient(WebTransport, Client):
+    """A counting receiver on the web port."""
+
+
+class WebParser(WebTransport, Parser):
+    """A probe on the web port."""
+
+
+class WebSender(WebTransport, Sender):
+    """A sender on the web port: each message line, without its newline, as a ``say`` frame."""
+
+    def message(self, now_ns: int) -> bytes:
+        line = super().message(now_ns)
+        return json_frame({"type": "say", "text": line[:-1].decode()})
+
+
+def make_client(spec: ClientSpec, port: int, config: Config, transport: str = "tcp") -> Client:
+    """The right Client class for the spec's role and the transport."""
+    web = transport == "web"
     if spec.role == SENDER:
-        return Sender(spec, port, config)
+        return (WebSender if web else Sender)(spec, port, config)
     owed = config.expected_echoes  # every other client receives all S × M messages
     if spec.role == PROBE:
-        return Parser(spec, port, owed)
-    return Client(spec, port, owed)
+        return (WebParser if web else Parser)(spec, port, owed)
+    return (WebClient if web else Client)(spec, port, owed)
 
 
 # -- worker process -------------------------------------------------------------------------------
@@ -424,12 +500,18 @@ class Worker:
     """Drives a block of clients in one thread with a selector (epoll on Linux)."""
 
     def __init__(
-        self, worker_id: int, specs: Sequence[ClientSpec], port: int, config: Config, counters: Any
+        self,
+        worker_id: int,
+        specs: Sequence[ClientSpec],
+        port: int,
+        config: Config,
+        counters: Any,
+        transport: str = "tcp",
     ) -> None:
         self.id = worker_id
         self.config = config
         self.counters = counters
-        self.clients = [make_client(spec, port, config) for spec in specs]
+        self.clients = [make_client(spec, port, config, transport) for spec in specs]
         self.senders = [c for c in self.clients if isinstance(c, Sender)]
         self.selector = selectors.DefaultSelector()
         self.active: set[Client] = set()
@@ -598,15 +680,18 @@ def worker_main(
     controls: Controls,
     reports: Any,
     deadline: float,
+    transport: str = "tcp",
 ) -> None:
     """Entry point of a worker process: login, wait, messages, wait, close; each step reported
     on ``reports`` and each wait bounded by ``deadline``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl+C
-    worker = Worker(worker_id, specs, port, config, counters)
+    worker = Worker(worker_id, specs, port, config, counters, transport)
     try:
         reports.put(("started", worker_id))  # login time must not include process start-up
         controls.login.wait(max(0.0, deadline - time.monotonic()))
-        reports.put(("login", worker.log_in(deadline)))
+        # The login phase ends when the main process stops waiting for it (Runner._drive), so
+        # clients that never log in are reported as such rather than as a silent worker.
+        reports.put(("login", worker.log_in(deadline - config.timeout - WORKER_SLACK)))
         worker.serve([controls.send, controls.exit], deadline)
         if controls.send.is_set() and not config.idle:
             reports.put(("messages", worker.send_messages(controls.stop, deadline)))
@@ -670,8 +755,11 @@ class ServerProcess:
     says.  ``source`` names the code that was actually run.
     """
 
-    def __init__(self, kind: str, config: Config, workdir: Path) -> None:
+    def __init__(self, kind: str, config: Config, workdir: Path, transport: str = "tcp") -> None:
         self.kind = kind
+        self.label = label(kind, transport)
+        self.wants_web = transport == "web"
+        self.web_port = 0  # messenger's web port, when it has one (``Web page:`` in the banner)
         self.stdout_path = workdir / f"{kind}.out"
         self.stderr_path = workdir / f"{kind}.err"
         self.source = server_source(kind, workdir)
@@ -679,7 +767,7 @@ class ServerProcess:
             seed_bans(workdir / "history.db", config.bans)
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                server_command(kind, config),
+                server_command(kind, config, transport),
                 cwd=workdir,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -689,12 +777,18 @@ class ServerProcess:
         self.port = self._wait_for_banner()
 
     def _wait_for_banner(self) -> int:
-        """Poll the server's stdout for the banner and return the port in it."""
+        """Poll the server's stdout for the banner and return the port in it (and note the web
+        port, printed on the line after it when the web is on)."""
         deadline = time.monotonic() + BANNER_TIMEOUT
         while time.monotonic() < deadline:
-            for line in self.stdout_path.read_text(errors="replace").splitlines():
+            port = 0
+            for line in self.stdout_path.read_text(errors="replace").split("\n")[:-1]:  # whole lines
                 if line.startswith(BANNER_PREFIX) and ":" in line:
-                    return int(line.rsplit(":", 1)[1])
+                    port = int(line.rsplit(":", 1)[1])
+                elif line.startswith(WEB_BANNER_PREFIX):  # Web page: http://127.0.0.1:PORT/
+                    self.web_port = int(line.rstrip("/").rsplit(":", 1)[1])
+            if port and (self.web_port or not self.wants_web):
+                return port
             if self.process.poll() is not None:
                 break
             time.sleep(0.02)
@@ -752,13 +846,20 @@ def seed_bans(path: Path, count: int) -> None:
     )
 
 
-def server_command(kind: str, config: Config) -> list[str]:
-    """The command line that starts a server of ``kind``."""
+def label(kind: str, transport: str) -> str:
+    """The name of a (server, transport) setup in the report: the server's, plus " web"."""
+    return kind if transport == "tcp" else f"{kind} web"
+
+
+def server_command(kind: str, config: Config, transport: str = "tcp") -> list[str]:
+    """The command line that starts a server of ``kind`` (with its web port, on any free port,
+    only when the clients use it)."""
     if kind == "naive":
         return [sys.executable, str(NAIVE_SERVER), "--port", "0"]
     command = [sys.executable, "-m", "messenger", "serve", "--port", "0", "--max-rate", "0"]
     command += ["--max-clients", str(config.clients + config.stalled + 10), "--log-level", "warning"]
     command += ["--max-per-ip", "0", "--max-conn-rate", "0"]  # every client comes from 127.0.0.1
+    command += ["--web-port", "0"] if transport == "web" else ["--no-web"]
     if config.sendq:
         command += ["--sendq", config.sendq]
     # "file": a new history database in the run's temporary directory (the cwd), never the
@@ -775,6 +876,7 @@ class RunResult:
     """The figures of one run against one server (see benchmarks/README.md)."""
 
     server: str
+    transport: str
     clients: int
     senders: int
     messages: int
@@ -805,6 +907,7 @@ class RunResult:
     stalled_cut_off: int = 0
     server_cpu_login_s: float = 0.0
     server_cpu_s: float = 0.0
+    server_cpu_per_million_s: float = 0.0  # server CPU seconds per million deliveries
     server_rss_start_mb: float = 0.0
     server_rss_idle_mb: float = 0.0
     server_rss_per_conn_kb: float = 0.0
@@ -822,16 +925,17 @@ class RunResult:
 class WorkerPool:
     """The worker processes of one run and the shared state used to steer and watch them."""
 
-    def __init__(self, config: Config, port: int, deadline: float) -> None:
+    def __init__(self, config: Config, port: int, deadline: float, transport: str = "tcp") -> None:
         context = mp.get_context("spawn")
         self.config = config
         self.counters: Any = context.Array("q", config.workers * COUNTER_SLOTS, lock=False)
         self.controls = Controls(*(context.Event() for _ in range(4)))
         self.reports: Any = context.Queue()
+        shared = (self.counters, self.controls, self.reports, deadline, transport)
         self.processes = [
             context.Process(
                 target=worker_main,
-                args=(w, specs, port, config, self.counters, self.controls, self.reports, deadline),
+                args=(w, specs, port, config, *shared),
                 name=f"fanout-worker-{w}",
                 daemon=True,
             )
@@ -931,10 +1035,11 @@ class Runner:
         self.config = config
         self.progress = progress
 
-    def run(self, kind: str) -> RunResult:
+    def run(self, kind: str, transport: str = "tcp") -> RunResult:
         config = self.config
         result = RunResult(
             server=kind,
+            transport=transport,
             clients=config.clients,
             senders=0 if config.idle else config.senders,
             messages=0 if config.idle else config.messages,
@@ -945,7 +1050,7 @@ class Runner:
         )
         with tempfile.TemporaryDirectory(prefix="fanout-") as workdir:
             try:
-                server = ServerProcess(kind, config, Path(workdir))
+                server = ServerProcess(kind, config, Path(workdir), transport)
             except (RuntimeError, OSError) as exc:
                 result.error = f"{type(exc).__name__}: {exc}"
                 return result
@@ -967,7 +1072,8 @@ class Runner:
         result.server_rss_start_mb = start.rss_bytes / MIB
         login_deadline = time.monotonic() + config.timeout
         hard_deadline = login_deadline + config.timeout + WORKER_SLACK
-        pool = WorkerPool(config, server.port, hard_deadline)
+        web = server.wants_web
+        pool = WorkerPool(config, server.web_port if web else server.port, hard_deadline, result.transport)
         stalled: list[socket.socket] = []
         try:
             self._login(server, pool, result, login_deadline)
@@ -993,7 +1099,7 @@ class Runner:
     def _login(self, server: ServerProcess, pool: WorkerPool, result: RunResult, deadline: float) -> None:
         """Phase 2: all workers connect and log in their clients at once."""
         pool.collect("started", deadline, lambda: None)
-        task = self.progress.add_task(f"{server.kind}: logging in", total=self.config.clients)
+        task = self.progress.add_task(f"{server.label}: logging in", total=self.config.clients)
         cpu_before = server.stats().cpu_s
         started_ns = time.monotonic_ns()
         pool.controls.login.set()
@@ -1018,7 +1124,7 @@ class Runner:
         config = self.config
         result.expected = config.expected_deliveries
         result.expected_echoes = config.expected_echoes
-        task = self.progress.add_task(f"{server.kind}: deliveries", total=result.expected)
+        task = self.progress.add_task(f"{server.label}: deliveries", total=result.expected)
         deadline = time.monotonic() + config.timeout
         pool.controls.send.set()
         while time.monotonic() < deadline and server.alive:
@@ -1056,6 +1162,8 @@ class Runner:
         result.latency_p99_ms = percentile_ms(latencies, 0.99, missing)
         result.latency_max_ms = percentile_ms(latencies, 1.0, missing)
         result.server_cpu_s = server_cpu_s
+        if result.deliveries:
+            result.server_cpu_per_million_s = server_cpu_s / result.deliveries * 1e6
         result.generator_cpu_s = sum(r.cpu_s for r in reports)
         elapsed_s = sum(r.elapsed_s for r in reports)  # the message phase, as each worker saw it
         if elapsed_s:
@@ -1093,6 +1201,7 @@ ROWS = (
     Row("connect+login (s)", "login_s", "{:.2f}"),
     Row("server CPU login (s)", "server_cpu_login_s", "{:.2f}"),
     Row("server CPU messages (s)", "server_cpu_s", "{:.2f}", messages_only=True),
+    Row("server CPU per million deliveries (s)", "server_cpu_per_million_s", "{:.2f}", messages_only=True),
     Row("server RSS start (MiB)", "server_rss_start_mb", "{:.1f}"),
     Row("server RSS logged in (MiB)", "server_rss_idle_mb", "{:.1f}"),
     Row("server RSS per connection (KiB)", "server_rss_per_conn_kb", "{:.1f}"),
@@ -1106,6 +1215,13 @@ ROWS = (
 # Smaller is worse for these; for every other "worst" row larger is worse.
 LOWER_IS_WORSE = {"deliveries", "echoes", "complete_clients", "stalled_cut_off"}
 RATIO_KEYS = ("deliveries_per_s", "latency_p50_ms", "latency_p99_ms", "login_s", "server_rss_idle_mb")
+WEB_RATIO_KEYS = (
+    *RATIO_KEYS,
+    "server_cpu_login_s",
+    "server_cpu_per_million_s",
+    "server_rss_per_conn_kb",
+    "generator_cpu_s",
+)
 
 
 def combine(row: Row, values: Sequence[float | None]) -> float | None:
@@ -1123,25 +1239,37 @@ Summary = dict[str, dict[str, float | None]]
 
 
 def summarise(config: Config, results: Sequence[RunResult]) -> Summary:
-    """Per server: every table figure combined over the repeats."""
+    """Per setup (server, and " web" for WebSocket clients): every table figure combined over
+    the repeats."""
     summary: Summary = {}
-    for kind in config.servers:
-        runs = [asdict(r) for r in results if r.server == kind and not r.error]
+    for kind, transport in config.setups:
+        name = label(kind, transport)
+        runs = [asdict(r) for r in results if label(r.server, r.transport) == name and not r.error]
         if runs:
-            summary[kind] = {row.key: combine(row, [run[row.key] for run in runs]) for row in ROWS}
-            summary[kind]["server_rss_peak_mb"] = statistics.median(run["server_rss_peak_mb"] for run in runs)
+            summary[name] = {row.key: combine(row, [run[row.key] for run in runs]) for row in ROWS}
+            summary[name]["server_rss_peak_mb"] = statistics.median(run["server_rss_peak_mb"] for run in runs)
     return summary
 
 
 def ratios(summary: Summary) -> dict[str, float]:
-    """messenger / naive for the headline figures, when both ran.  No throughput ratio when
-    either lost messages: a rate over what happened to arrive compares nothing."""
-    if "messenger" not in summary or "naive" not in summary:
+    """messenger / naive for the headline figures, when both ran."""
+    return _ratios(summary, "messenger", "naive", RATIO_KEYS)
+
+
+def web_ratios(summary: Summary) -> dict[str, float]:
+    """messenger with web clients / messenger with TCP clients, when both ran."""
+    return _ratios(summary, label("messenger", "web"), "messenger", WEB_RATIO_KEYS)
+
+
+def _ratios(summary: Summary, top: str, bottom: str, keys: Sequence[str]) -> dict[str, float]:
+    """``top`` / ``bottom`` for ``keys``.  No throughput ratio when either lost messages: a rate
+    over what happened to arrive compares nothing."""
+    if top not in summary or bottom not in summary:
         return {}
-    mine, naive = summary["messenger"], summary["naive"]
+    mine, naive = summary[top], summary[bottom]
     lossy = bool(mine.get("lost") or naive.get("lost"))
     found = {}
-    for key in RATIO_KEYS:
+    for key in keys:
         numerator, denominator = mine.get(key), naive.get(key)
         if numerator is not None and denominator and not (lossy and key == "deliveries_per_s"):
             found[key] = numerator / denominator
@@ -1149,33 +1277,41 @@ def ratios(summary: Summary) -> dict[str, float]:
 
 
 def render_table(config: Config, results: Sequence[RunResult], summary: Summary) -> Table:
-    """The results as a Rich table: one column per server, plus the ratio when both ran."""
+    """The results as a Rich table: one column per setup, plus the ratios of those that ran."""
     how = f"median of {config.repeat} runs" if config.repeat > 1 else "one run"
     sources = sorted({f"{r.server}: {r.server_source}" for r in results if r.server_source})
     table = Table(
         title=f"{describe(config)} ({how}; correctness rows: worst run)", caption="; ".join(sources)
     )
     table.add_column("figure")
-    for kind in summary:
-        table.add_column(kind, justify="right")
-    shown_ratios = ratios(summary)
-    if shown_ratios:
-        table.add_column("messenger/naive", justify="right")
+    for name in summary:
+        table.add_column(name, justify="right")
+    shown = [(title, found) for title, found in ratio_columns(summary) if found]
+    for title, _ in shown:
+        table.add_column(title, justify="right")
     for row in ROWS:
         if row.messages_only and config.idle:
             continue
-        cells = [_cell(row, summary[kind], config) for kind in summary]
-        if shown_ratios:
-            ratio = shown_ratios.get(row.key)
+        cells = [_cell(row, summary[name], config) for name in summary]
+        for _, found in shown:
+            ratio = found.get(row.key)
             cells.append("" if ratio is None else f"{ratio:.2f}×")
         table.add_row(row.label, *cells)
     if config.repeat > 1 and not config.idle:
         per_run = [
-            ", ".join(f"{r.deliveries_per_s:,.0f}" for r in results if r.server == kind and not r.error)
-            for kind in summary
+            ", ".join(
+                f"{r.deliveries_per_s:,.0f}"
+                for r in results
+                if label(r.server, r.transport) == name and not r.error
+            )
+            for name in summary
         ]
-        table.add_row("deliveries/s, each run", *per_run, *([""] if shown_ratios else []))
+        table.add_row("deliveries/s, each run", *per_run, *[""] * len(shown))
     return table
+
+
+def ratio_columns(summary: Summary) -> list[tuple[str, dict[str, float]]]:
+    return [("messenger/naive", ratios(summary)), ("web/tcp", web_ratios(summary))]
 
 
 def _cell(row: Row, figures: dict[str, float | None], config: Config) -> str:
@@ -1215,7 +1351,8 @@ def report_problems(console: Console, results: Sequence[RunResult]) -> None:
             notes.append(f"server stderr ({result.server_log_lines} lines), first ones:")
             notes += [f"  {line}" for line in result.server_log]
         if notes:
-            console.print(f"[bold]run {number} ({result.server}):[/bold]", highlight=False)
+            name = label(result.server, result.transport)
+            console.print(f"[bold]run {number} ({name}):[/bold]", highlight=False)
             for note in notes:
                 console.print(f"  {note}", markup=False, highlight=False, soft_wrap=True)
 
@@ -1227,6 +1364,7 @@ def write_json(target: str, config: Config, results: Sequence[RunResult], summar
         "runs": [asdict(r) for r in results],
         "summary": summary,
         "ratio_messenger_over_naive": ratios(summary),
+        "ratio_web_over_tcp": web_ratios(summary),
     }
     text = json.dumps(document, indent=2)
     if target == "-":
@@ -1261,6 +1399,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
         choices=(*SERVERS, "both"),
         default="messenger",
         help="server under test; both = messenger and naive, alternating, in one invocation",
+    )
+    parser.add_argument(
+        "--transport",
+        choices=(*TRANSPORTS, "both"),
+        default="tcp",
+        help="how the clients connect: tcp (text mode), web (WebSocket, messenger only), or both,"
+        " alternating, in one invocation",
     )
     parser.add_argument("--repeat", type=positive, default=1, help="runs per server; the median is shown")
     parser.add_argument("--workers", type=positive, default=2, help="generator processes")
@@ -1307,7 +1452,12 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
         pin=args.pin,
         bans=args.bans,
         ignores=args.ignores,
+        transports=TRANSPORTS if args.transport == "both" else (args.transport,),
     )
+    if not config.setups:
+        parser.error("the naive server has no web port: --transport web needs --server messenger")
+    if args.stalled and "web" in config.transports:
+        parser.error("--stalled readers are TCP clients: use --transport tcp")
     if args.db not in ("file", ":memory:"):
         parser.error("--db is 'file' or ':memory:'")
     if args.bans < 0 or args.ignores < 0 or (args.bans and args.db != "file"):
@@ -1316,14 +1466,15 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
 
 
 def run_all(config: Config, console: Console) -> list[RunResult]:
-    """Every repetition of every server; servers alternate so drift affects both alike."""
+    """Every repetition of every setup; servers and transports alternate so drift affects all
+    alike."""
     results = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         runner = Runner(config, progress)
         for _ in range(config.repeat):
-            for kind in config.servers:
-                results.append(runner.run(kind))
+            for kind, transport in config.setups:
+                results.append(runner.run(kind, transport))
     return results
 
 

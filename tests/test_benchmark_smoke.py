@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-FANOUT = Path(__file__).resolve().parent.parent / "benchmarks" / "fanout.py"
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+FANOUT = BENCHMARKS / "fanout.py"
 CLIENTS, SENDERS, MESSAGES = 6, 2, 20
 RUN_TIMEOUT = 90
 
@@ -26,14 +27,15 @@ def run_fanout(*args: str) -> dict[str, Any]:
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 10)
-@pytest.mark.parametrize("server", ["messenger", "naive"])
-def test_fanout_counts_every_delivery(server: str) -> None:
-    report = run_fanout(
-        "--server", server, "--clients", str(CLIENTS), "--senders", str(SENDERS), "--messages", str(MESSAGES)
-    )
+@pytest.mark.parametrize(
+    ("server", "transport"), [("messenger", "tcp"), ("naive", "tcp"), ("messenger", "web")]
+)
+def test_fanout_counts_every_delivery(server: str, transport: str) -> None:
+    args = ("--clients", str(CLIENTS), "--senders", str(SENDERS), "--messages", str(MESSAGES))
+    report = run_fanout("--server", server, "--transport", transport, *args)
     (run,) = report["runs"]
     expected = SENDERS * MESSAGES * (CLIENTS - 1)
-    assert run["server"] == server
+    assert (run["server"], run["transport"]) == (server, transport)
     assert run["error"] is None
     assert run["expected"] == expected == report["expected_deliveries"]
     assert run["deliveries"] == expected
@@ -44,6 +46,20 @@ def test_fanout_counts_every_delivery(server: str) -> None:
     assert run["order_errors"] == 0
     assert run["latency_samples"] > 0
     assert run["server_exit"] is not None
+    # CPU is read in 10 ms ticks: a run this small may show none, so only the arithmetic is checked.
+    assert run["server_cpu_per_million_s"] == pytest.approx(run["server_cpu_s"] / expected * 1e6)
+
+
+@pytest.mark.timeout(RUN_TIMEOUT + 10)
+def test_both_transports_alternate_in_one_run_and_compare() -> None:
+    args = ("--clients", str(CLIENTS), "--senders", str(SENDERS), "--messages", str(MESSAGES))
+    report = run_fanout("--transport", "both", *args)
+    assert [run["transport"] for run in report["runs"]] == ["tcp", "web"]
+    assert all(run["deliveries"] == run["expected"] and not run["order_errors"] for run in report["runs"])
+    summary = report["summary"]
+    assert set(summary) == {"messenger", "messenger web"}
+    throughput = summary["messenger web"]["deliveries_per_s"] / summary["messenger"]["deliveries_per_s"]
+    assert report["ratio_web_over_tcp"]["deliveries_per_s"] == pytest.approx(throughput)
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 10)
@@ -71,7 +87,9 @@ def test_idle_mode_logs_everyone_in() -> None:
 
 
 def load_fanout() -> Any:
-    """Import benchmarks/fanout.py (not a package) as a module."""
+    """Import benchmarks/fanout.py (not a package) as a module, and wsclients.py beside it."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location("fanout_under_test", FANOUT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -103,3 +121,67 @@ def test_parser_separates_echoes_and_checks_order() -> None:
     assert (parser.echoes, parser.delivered, parser.order_errors) == (1, 3, 1)
     assert parser.latencies == [50, 50, 80]
     assert parser.complete
+
+
+def server_frames(*payloads: bytes) -> bytes:
+    """Payloads as the server sends them: unmasked text frames (a short, a 16-bit and a 64-bit
+    length among them when the payloads are that long)."""
+    from messenger.protocol.websocket import text_frame
+
+    return b"".join(text_frame(payload) for payload in payloads)
+
+
+def test_web_marker_counting_survives_every_split() -> None:
+    fanout = load_fanout()
+    stream = server_frames(
+        b'{"type":"joined","user":"c0"}',
+        b'{"type":"message","id":1,"from":"c1","text":"m 1 1 0 xx"}',
+        b'{"type":"message","id":2,"from":"c2","text":"m 2 2 0 ' + b"x" * 300 + b'"}',
+        b'{"type":"notice","text":"m"}',
+        b'{"type":"message","id":3,"from":"c1","text":"m 3 1 1 "}',
+    )
+    spec = fanout.ClientSpec(index=9, role=fanout.RECEIVER)
+    for first in range(len(stream) + 1):
+        for second in range(first, min(len(stream), first + 12) + 1):
+            client = fanout.WebClient(spec, port=0, owed=3)
+            for chunk in (stream[:first], stream[first:second], stream[second:]):
+                if chunk:
+                    client.feed(chunk, 0)
+            assert client.delivered == 3, (first, second)
+
+
+def test_web_parser_reads_frames_split_anywhere_and_checks_order() -> None:
+    fanout = load_fanout()
+    stream = server_frames(
+        b'{"type":"message","id":1,"from":"c1","text":"m 100 1 0 x"}',
+        b'{"type":"message","id":2,"from":"c2","text":"m 100 2 0 ' + b"x" * 70000 + b'"}',
+        b'{"type":"message","id":3,"from":"c2","text":"m 100 2 2 x"}',
+        b'{"type":"message","id":4,"from":"c2","text":"m 100 2 3 "}',
+    )
+    for cut in (*range(0, 80), len(stream) // 2, len(stream) - 3, len(stream)):
+        parser = fanout.WebParser(fanout.ClientSpec(index=1, role=fanout.PROBE), port=0, owed=3)
+        found = parser.feed(stream[:cut], 150) + parser.feed(stream[cut:], 180)
+        assert (found, parser.echoes, parser.delivered, parser.order_errors) == (3, 1, 3, 1), cut
+
+
+def test_web_sender_frames_are_masked_say_frames_a_server_reads() -> None:
+    """What a web sender writes is what RFC 6455 asks of a client, read by wsproto's server."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request, TextMessage
+
+    fanout = load_fanout()
+    config = fanout.Config(
+        servers=("messenger",), clients=3, senders=1, messages=3, size=300, rate=0.0, stalled=0,
+        workers=1, probes=0, timeout=1.0, repeat=1, idle=False, sendq=None,
+    )  # fmt: skip
+    sender = fanout.WebSender(fanout.ClientSpec(index=4, role=fanout.SENDER), port=0, config=config)
+    sender.produce(123)
+    server = WSConnection(ConnectionType.SERVER)
+    server.receive_data(fanout.WebLogin("127.0.0.1", 1, b"c4").request)
+    assert isinstance(next(server.events()), Request)
+    server.send(AcceptConnection())
+    server.receive_data(bytes(sender._out))
+    texts = [json.loads(event.data) for event in server.events() if isinstance(event, TextMessage)]
+    assert [frame["type"] for frame in texts] == ["say"] * 3
+    assert [frame["text"].split(" ")[:4] for frame in texts] == [["m", "123", "4", str(i)] for i in range(3)]
+    assert all(len(frame["text"]) == 299 for frame in texts)  # the TCP line without its newline

@@ -18,6 +18,7 @@ from messenger.client.submit import Outcome, submit_line
 from messenger.protocol import Joined, Message, Nick, Renamed, Say, Welcome
 from messenger.server import ChatServer, ServerConfig
 
+from .clitools import next_left
 from .conftest import ServerThread
 
 WAIT = 5.0
@@ -157,6 +158,7 @@ def test_a_refused_login_on_reconnect_ends_the_link(server: ServerThread, connec
     [handler] = [h for h in server.server.connections() if h.member and h.member.name == "carol"]
     handler.abort()
     view.next_notice("Reconnecting")  # the first retry is a second away
+    assert next_left(watcher).user == "carol"  # the name is free once the departure is processed
     impostor = connect("carol")
     assert link.ended.wait(WAIT + BACKOFF_FIRST)
     assert link.refused is not None and link.refused.code == "name_taken"

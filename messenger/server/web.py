@@ -59,6 +59,8 @@ class WebServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # As the chat port's: socketserver's default of 5 resets most of a burst of page loads.
+    request_queue_size = 1024
 
     def __init__(
         self,
