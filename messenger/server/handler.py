@@ -119,18 +119,26 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
                 if not self._handle_events():
                     return
         while self.closing_at is None:
-            try:
-                data = self.request.recv(RECV_SIZE)
-                if self.channel is not None:
-                    plain = self.channel.decrypt(data)
-                    if data and not plain:
-                        continue  # TLS records without application data
-                    data = plain
-            except (OSError, TLSError):
-                return
+            data = self._receive()
+            if data is None:
+                continue
             self.connection.receive_data(data)
             if not self._handle_events():
                 return
+
+    def _receive(self) -> bytes | None:
+        """The next bytes from the peer, decrypted: b"" when it closed or the socket failed,
+        None for TLS records that held no application data (read again)."""
+        try:
+            data = self.request.recv(RECV_SIZE)
+            if self.channel is not None:
+                plain = self.channel.decrypt(data)
+                if data and not plain:
+                    return None
+                data = plain
+        except (OSError, TLSError):
+            return b""
+        return data
 
     def _start_transport(self) -> bool:
         """On a TLS server, check the client speaks TLS and do the handshake, here in this

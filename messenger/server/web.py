@@ -39,8 +39,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 from ..core.members import Member
 from ..protocol.connection import ServerConnection
 from ..protocol.frames import ErrorCode, Mode
-from ..tls import TLSError
-from .handler import RECV_SIZE, ChatHandler
+from .handler import ChatHandler
 from .outbox import Outbox
 from .webpages import SECURITY_HEADERS, Answer, Pages, origin_allowed, plain
 
@@ -175,18 +174,13 @@ class WebHandler(ChatHandler):
                 return b""
             try:
                 self.request.settimeout(remaining)
-                data = self.request.recv(RECV_SIZE)
-                if self.channel is not None:
-                    plain_data = self.channel.decrypt(data)
-                    if data and not plain_data:
-                        continue
-                    data = plain_data
-                return data
-            except (OSError, TLSError):
+            except OSError:
                 return b""
-            finally:
-                with contextlib.suppress(OSError):
-                    self.request.settimeout(None)
+            data = self._receive()
+            with contextlib.suppress(OSError):
+                self.request.settimeout(None)
+            if data is not None:
+                return data
 
     def _respond(self, answer: Answer, head_only: bool = False) -> None:
         """Send an HTTP answer (with the security headers) and end the connection."""
@@ -260,15 +254,9 @@ class WebHandler(ChatHandler):
         if not self._ws_events(self._after_upgrade):
             return
         while self.closing_at is None:
-            try:
-                data = self.request.recv(RECV_SIZE)
-                if self.channel is not None:
-                    plain_data = self.channel.decrypt(data)
-                    if data and not plain_data:
-                        continue
-                    data = plain_data
-            except (OSError, TLSError):
-                return
+            data = self._receive()
+            if data is None:
+                continue
             if not data:
                 return
             try:
