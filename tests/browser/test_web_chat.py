@@ -147,6 +147,35 @@ def test_a_server_restart_is_resumed_without_gap_or_duplicate(
     assert ids == sorted(set(ids))
 
 
+def test_more_missed_than_one_history_page_is_resumed_without_gap(
+    tmp_path: Path,
+    web_chat: Callable[..., WebChat],
+    new_page: Pages,
+    text_client: Callable[[int, str], RawClient],
+) -> None:
+    """Away while 700 messages were said: more than the server gives in one page (500), so the
+    page asks for the page before, until it reaches what it had seen; each shows once."""
+    db = tmp_path / "chat.db"
+    first = web_chat(db=db)
+    alice = chat_page(new_page, first, "alice")
+    carol = text_client(first.port, "carol")
+    carol.send("before\n")
+    alice.expect_message("before", "carol")
+    first.stop()
+    expect(alice.page.locator("#status")).to_contain_text("offline", timeout=WAIT_MS)
+    second = web_chat(db=db, port=first.port, web_port=first.web_port)
+    dave = text_client(second.port, "dave")
+    dave.send("".join(f"away {n}\n" for n in range(700)))
+    said(dave, "dave: away 699")
+    alice.expect_message("away 699", "dave")
+    alice.expect_message("away 0", "dave")
+    texts = alice.texts()
+    missed = [text for text in texts if text.startswith("away ")]
+    assert missed == [f"away {n}" for n in range(700)]
+    ids = alice.ids()
+    assert ids == sorted(set(ids))
+
+
 def test_a_click_on_a_name_starts_a_private_conversation(
     web_chat: Callable[..., WebChat], new_page: Pages, text_client: Callable[[int, str], RawClient]
 ) -> None:

@@ -271,11 +271,12 @@ export class App {
     return false;
   }
 
-  requestHistory(room, kind, limit, before = null) {
+  requestHistory(room, kind, limit, before = null, floor = null) {
     const frame = { type: "history", room, limit };
     if (before !== null) frame.before = before;
     if (!this.link.send(frame)) return;
-    const floor = this.state.highest.get(room) ?? 0;
+    // A resume's later pages keep the first page's floor: what was seen before the drop.
+    if (floor === null) floor = this.state.highest.get(room) ?? 0;
     this.pendingHistory.push({ room, kind, floor });
     const conv = this.state.conversations.get(room);
     if (conv) conv.loading = true;

@@ -30,7 +30,13 @@ function message(app, frame) {
   if (typeof frame.id !== "number" || typeof frame.from !== "string" || typeof frame.text !== "string") return;
   const state = app.state;
   const request = pendingFor(app, frame);
-  if (request && request.kind === "resume" && frame.id <= request.floor) return; // shown before the drop
+  if (request && request.kind === "resume") {
+    request.oldest = Math.min(request.oldest ?? Infinity, frame.id); // where the next page starts
+    if (frame.id <= request.floor) {
+      request.reached = true; // this page goes back to what was seen before the drop
+      return; // shown before the drop
+    }
+  }
   const newest = state.see(frame);
   const fresh = newest && (!frame.history || (request !== null && request.kind === "resume"));
   const conv = state.conversationOf(frame);
@@ -237,6 +243,9 @@ function bans(app, frame) {
   app.notice(app.state.current, [list.length ? `Bans (${list.length}): ${words.join(", ")}` : "No bans."]);
 }
 
+// Messages asked for per page when resuming (the server's most).
+const RESUME_PAGE = 500;
+
 function historyEnd(app, frame) {
   const request = app.pendingHistory.shift();
   if (!request) {
@@ -248,6 +257,10 @@ function historyEnd(app, frame) {
   if (conv) {
     conv.loading = false;
     if (request.kind !== "resume") conv.more = Boolean(frame.more);
+  }
+  if (request.kind === "resume" && frame.more && !request.reached && request.oldest !== undefined) {
+    // More was said while away than one page holds: the page before it, until the floor.
+    app.requestHistory(request.room, "resume", RESUME_PAGE, request.oldest, request.floor);
   }
   if (request.kind === "older") {
     app.view.busy(false);
