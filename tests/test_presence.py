@@ -235,3 +235,17 @@ def test_the_message_of_the_day_follows_the_welcome(make_server) -> None:
     text.send("tom\n")
     assert text.line().startswith("Welcome, tom!")
     assert [text.line(), text.line()] == ["- Be kind.", "- No spam."]
+
+
+def test_away_changes_reach_those_who_asked_to_follow_presence(login) -> None:
+    """A client that says ``presence`` in its hello hears everyone's away and back; one that
+    does not (a version 1 client) hears nothing new."""
+    follower, plain = login("fay", presence=True), login("pat")
+    bob = login("bob")
+    bob.send_json({"type": "away", "text": "lunch"})
+    assert frame_of(follower, "away") == {"type": "away", "user": "bob", "text": "lunch"}
+    bob.send_json({"type": "away"})
+    assert frame_of(follower, "away") == {"type": "away", "user": "bob"}
+    bob.send_json({"type": "say", "text": "marker"})
+    seen = [json.loads(line)["type"] for line in plain.until(lambda line: '"marker"' in line)]
+    assert "away" not in seen

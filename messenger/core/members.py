@@ -48,6 +48,7 @@ class Member:
     away: str | None = None  # why it is away; None: here
     reply_to: str | None = None  # who sent it the last private message (the name then)
     ignoring: set[str] = field(default_factory=set)  # name keys whose messages it does not get
+    wants_presence: bool = False  # asked (hello ``presence``) for everyone's away changes
 
     @property
     def current_room(self) -> str:

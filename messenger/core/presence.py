@@ -29,13 +29,16 @@ class PresenceSteps:
     _ignored_by: dict[str, set[Member]]
 
     def set_away(self, member: Member, text: str | None) -> None:
-        """Away with ``text``, or back (None); confirmed to the member alone."""
+        """Away with ``text``, or back (None): confirmed to the member, and told to those who
+        asked to follow presence (hello ``presence``)."""
         with self._operation(member) as out:
             if not self._is_member_locked(member):
                 return
             member.away = text
             assert member.name is not None
-            out.send(AwayStatus(user=member.name, text=text), (member,))
+            # To itself, and to everyone who asked to follow presence (rare: scanned here).
+            watchers = [m for m in self._members.values() if m.wants_presence and m is not member]
+            out.send(AwayStatus(user=member.name, text=text), [member, *watchers])
 
     def whois(self, member: Member, name: str, with_address: bool) -> None:
         """Answer ``whois`` about someone online (``address`` only ``with_address``, for

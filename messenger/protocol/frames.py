@@ -68,6 +68,9 @@ class Hello:
     # Log in to this account (with its password) under the name ``user``: how a session that
     # renamed itself gets its name back on reconnecting.
     account: str | None = None
+    # ``true``: also send me ``away`` frames when anyone goes away or comes back (the web page
+    # keeps its list of people current with them); a client that does not ask gets none.
+    presence: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class LoginSteps:
         # What the client asked for on login also applies when it joins a room.
         self.history_wanted = min(wanted, HISTORY_MAX)
         self.member.account = account.name if account is not None else None
+        self.member.wants_presence = frame.presence is True
         if account is not None:
             self.member.history_key = account.key  # its private history is the account's
             self.member.role = account.role.value

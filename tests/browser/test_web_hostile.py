@@ -57,6 +57,21 @@ def test_markup_in_messages_topics_and_away_texts_is_shown_as_text(
         nothing_ran(page.page)
 
 
+def test_the_people_list_follows_away_and_back(
+    web_chat: Callable[..., WebChat], new_page: Pages, text_client: Callable[[int, str], RawClient]
+) -> None:
+    """The page asks to follow presence: someone going away after it logged in shows in its
+    list of people, and coming back clears it."""
+    web = web_chat()
+    alice = ChatPage(new_page(), web.url).open().login("alice")
+    carol = text_client(web.port, "carol")
+    expect(alice.person("carol")).to_be_visible(timeout=WAIT_MS)
+    carol.send("/away at lunch\n")
+    expect(alice.person("carol")).to_contain_text("at lunch", timeout=WAIT_MS)
+    carol.send("/back\n")
+    expect(alice.person("carol")).not_to_contain_text("at lunch", timeout=WAIT_MS)
+
+
 def test_bidi_controls_stay_inside_their_message(
     web_chat: Callable[..., WebChat], new_page: Pages, text_client: Callable[[int, str], RawClient]
 ) -> None:

@@ -91,7 +91,7 @@ export class App {
 
   /** Log in: the first time with history, after a reconnect without (we resume by id). */
   hello(user, history) {
-    const frame = { type: "hello", user, history };
+    const frame = { type: "hello", user, history, presence: true }; // away changes keep the list current
     if (this.state.password) frame.password = this.state.password;
     if (this.session && this.state.account) frame.account = this.state.account;
     this.replay = history;
