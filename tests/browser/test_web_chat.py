@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from ..conftest import RawClient
-from .chatpage import chat_page, said
+from .chatpage import ChatPage, chat_page, said
 from .conftest import WAIT_MS, WebChat
 
 Pages = Callable[[], Page]
@@ -114,24 +114,36 @@ def test_scrolling_up_loads_older_pages_without_the_view_jumping(
     assert ids == sorted(set(ids))
 
 
+def away_while_restarted(
+    tmp_path: Path,
+    web_chat: Callable[..., WebChat],
+    new_page: Pages,
+    text_client: Callable[[int, str], RawClient],
+    before: int,
+) -> tuple[ChatPage, RawClient]:
+    """alice's page sees carol say ``before N`` (N < ``before``), then the server stops and starts
+    again on the same ports and database while the page is offline; alice's page, and dave, a
+    netcat client of the new server."""
+    db = tmp_path / "chat.db"
+    first = web_chat(db=db)
+    alice = chat_page(new_page, first, "alice")
+    carol = text_client(first.port, "carol")
+    for n in range(before):
+        carol.send(f"before {n}\n")
+    alice.expect_message(f"before {before - 1}", "carol")
+    first.stop()
+    expect(alice.page.locator("#status")).to_contain_text("offline", timeout=WAIT_MS)
+    second = web_chat(db=db, port=first.port, web_port=first.web_port)
+    return alice, text_client(second.port, "dave")
+
+
 def test_a_server_restart_is_resumed_without_gap_or_duplicate(
     tmp_path: Path,
     web_chat: Callable[..., WebChat],
     new_page: Pages,
     text_client: Callable[[int, str], RawClient],
 ) -> None:
-    db = tmp_path / "chat.db"
-    first = web_chat(db=db)
-    alice = chat_page(new_page, first, "alice")
-    carol = text_client(first.port, "carol")
-    for n in range(3):
-        carol.send(f"before {n}\n")
-    alice.expect_message("before 2", "carol")
-    first.stop()
-    expect(alice.page.locator("#status")).to_contain_text("offline", timeout=WAIT_MS)
-
-    second = web_chat(db=db, port=first.port, web_port=first.web_port)
-    dave = text_client(second.port, "dave")
+    alice, dave = away_while_restarted(tmp_path, web_chat, new_page, text_client, 3)
     for n in range(3):
         dave.send(f"while away {n}\n")
     said(dave, "dave: while away 2")
@@ -155,16 +167,7 @@ def test_more_missed_than_one_history_page_is_resumed_without_gap(
 ) -> None:
     """Away while 700 messages were said: more than the server gives in one page (500), so the
     page asks for the page before, until it reaches what it had seen; each shows once."""
-    db = tmp_path / "chat.db"
-    first = web_chat(db=db)
-    alice = chat_page(new_page, first, "alice")
-    carol = text_client(first.port, "carol")
-    carol.send("before\n")
-    alice.expect_message("before", "carol")
-    first.stop()
-    expect(alice.page.locator("#status")).to_contain_text("offline", timeout=WAIT_MS)
-    second = web_chat(db=db, port=first.port, web_port=first.web_port)
-    dave = text_client(second.port, "dave")
+    alice, dave = away_while_restarted(tmp_path, web_chat, new_page, text_client, 1)
     dave.send("".join(f"away {n}\n" for n in range(700)))
     said(dave, "dave: away 699")
     alice.expect_message("away 699", "dave")
