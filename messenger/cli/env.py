@@ -12,7 +12,6 @@ only ``main()`` uses.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import sys
 import threading
@@ -27,6 +26,7 @@ from rich.text import Text
 from typer.core import TyperGroup, TyperOption
 
 from ..protocol import for_terminal
+from ..ui import ttyline
 from ..ui.frontends import EXIT_FAILURE, EXIT_OK
 from ..ui.render import ERROR_STYLE
 
@@ -40,12 +40,12 @@ class Environment:
     stdout: TextIO | None
     stderr: TextIO | None
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    getpass: Callable[[str], str] = getpass.getpass
+    getpass: Callable[[str], str] = ttyline.ask_password
 
     @classmethod
     def of_process(cls) -> Environment:
         """The process's own streams as they are now (a prompt_toolkit patch included)."""
-        return cls(sys.stdin, sys.stdout, sys.stderr, os.environ, getpass.getpass)
+        return cls(sys.stdin, sys.stdout, sys.stderr, os.environ, ttyline.ask_password)
 
     def isatty(self, stream: TextIO | None) -> bool:
         """Whether ``stream`` (one of ours) is open and a terminal."""
@@ -126,9 +126,16 @@ def ask_password(env: Environment, prompt: str, again: bool = True) -> str:
 
 def ask_username(env: Environment, err: Console) -> str:
     while True:
-        name = at_prompt(env, partial(err.input, "Enter your username: ")).strip()
+        name = at_prompt(env, partial(_read_username, env, err)).strip()
         if name:
             return name
+
+
+def _read_username(env: Environment, err: Console) -> str:
+    prompt = "Enter your username: "
+    if env.stdin is not None and ttyline.can_read_line(env.stdin):
+        return ttyline.read_line(env.stdin.fileno(), prompt, err.file)
+    return err.input(prompt)
 
 
 _threads_left = threading.Event()
