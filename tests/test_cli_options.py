@@ -15,14 +15,7 @@ import pytest
 
 from messenger import __version__
 
-from .clitools import (
-    ESCAPE,
-    ServeProcess,
-    assert_one_error_line,
-    cli_env,
-    free_port,
-    run_cli,
-)
+from .clitools import ESCAPE, ServeProcess, assert_one_error_line, cli_env, free_port, run_cli
 
 # ------------------------------------------------------------------------------------------------
 # Help and version

@@ -17,13 +17,7 @@ import pytest
 from messenger.client import ConnectionClosed
 from messenger.protocol import Left, Shutdown
 
-from .clitools import (
-    WAIT,
-    ServeProcess,
-    assert_one_error_line,
-    login,
-    run_cli,
-)
+from .clitools import WAIT, ServeProcess, assert_one_error_line, login, run_cli
 
 # ------------------------------------------------------------------------------------------------
 # messenger serve

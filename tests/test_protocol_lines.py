@@ -12,16 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from messenger.protocol import (
-    EOF,
-    NEED_DATA,
-    BadEncoding,
-    Line,
-    LineDecoder,
-    LineTooLong,
-    Mode,
-    detect_mode,
-)
+from messenger.protocol import EOF, NEED_DATA, BadEncoding, Line, LineDecoder, LineTooLong, Mode, detect_mode
 
 from .protocol_cases import FUZZ
 

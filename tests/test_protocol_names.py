@@ -11,13 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from messenger.protocol import (
-    BadName,
-    is_blank,
-    name_key,
-    normalize_name,
-    sanitize_text,
-)
+from messenger.protocol import BadName, is_blank, name_key, normalize_name, sanitize_text
 
 from .protocol_cases import FUZZ
 
