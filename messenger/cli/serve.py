@@ -41,6 +41,7 @@ from .options import (
 from .serve_files import open_database, open_moderation, read_motd
 from .serve_web import (
     DEFAULT_WEB_PORT,
+    NoMetricsOption,
     NoWebOption,
     WebHostOption,
     WebOriginOption,
@@ -213,6 +214,7 @@ def serve(
     web_port: WebPortOption = DEFAULT_WEB_PORT,
     no_web: NoWebOption = False,
     web_origin: WebOriginOption = None,
+    no_metrics: NoMetricsOption = False,
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
@@ -247,7 +249,7 @@ def serve(
     url = None
     if not no_web:
         try:
-            url = open_web_port(server, web_host or host, web_port, web_origin)
+            url = open_web_port(server, web_host or host, web_port, web_origin, metrics=not no_metrics)
         except OSError as exc:
             server.server_close()
             store.close()
