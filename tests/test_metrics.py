@@ -14,6 +14,7 @@ import importlib.util
 import json
 import math
 import socket
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -432,3 +433,16 @@ def test_the_benchmarks_quantile_interpolates_as_prometheus_does() -> None:
     assert reader.quantile(samples, "h", 0.25) == pytest.approx(0.0005)
     assert math.isnan(reader.quantile({bucket("+Inf"): 0.0}, "h", 0.5))
     assert reader.quantile({bucket("0.5"): 1.0, bucket("+Inf"): 3.0}, "h", 0.9) == 0.5
+
+
+def test_the_internal_latency_benchmark_counts_what_it_sent() -> None:
+    command = [sys.executable, str(BENCHMARKS / "internal_latency.py"), "--clients", "6", "--senders", "2"]
+    done = subprocess.run(
+        [*command, "--rate", "40", "--seconds", "0.5"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["sent"] > 0
+    assert figures["messages"] == figures["sent"]
+    assert figures["deliveries"] == figures["sent"] * 6  # everyone is in the lobby, the sender too
+    assert figures["too_slow"] == 0 and figures["p99_ms"] > 0
