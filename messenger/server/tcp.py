@@ -30,7 +30,6 @@ from .counters import ReaderStats
 from .delivery import ChatLog
 from .handler import ChatHandler
 from .limits import AddressLimits, CheckGate
-from .metrics import ServerMetrics
 from .outlet import LogOutlet
 from .web import WebHandler, WebServer
 from .webpages import Pages
@@ -84,6 +83,10 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.limits = AddressLimits(self.config.max_per_ip, self.config.conn_rate)
         self.password_checks = CheckGate()
         self.reader_stats = ReaderStats()
+        # Imported here: prometheus_client is for a running server, not for every command line
+        # that imports this module (connect, send, users would start 0.1 s slower).
+        from .metrics import ServerMetrics
+
         self.metrics = ServerMetrics(self)  # GET /metrics on the web port
         self._serving = False
         try:
