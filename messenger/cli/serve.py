@@ -38,6 +38,7 @@ from .serve_files import read_motd
 from .serve_ports import open_chat_server, open_web
 from .serve_web import (
     DEFAULT_WEB_PORT,
+    NoMetricsOption,
     NoWebOption,
     WebHostOption,
     WebOriginOption,
@@ -209,6 +210,7 @@ def serve(
     web_port: WebPortOption = DEFAULT_WEB_PORT,
     no_web: NoWebOption = False,
     web_origin: WebOriginOption = None,
+    no_metrics: NoMetricsOption = False,
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
@@ -232,7 +234,11 @@ def serve(
     retention = Retention(days=retain_days, messages=retain_messages)
     server, store, accounts = open_chat_server(host, port, config, tls, db_path, retention)
     server.registry.motd = motd_text
-    url = None if no_web else open_web(server, store, web_host or host, web_port, web_origin)
+    url = (
+        None
+        if no_web
+        else open_web(server, store, web_host or host, web_port, web_origin, metrics=not no_metrics)
+    )
     announce(server, config, store, accounts, db_path, tls_cert, url)
     try:
         run_until_signalled(server)
