@@ -84,7 +84,7 @@ class CrowdSteps:
             if member in self._rooms.get(room, ()):
                 out.send(frame, (member,))
             return
-        self._settle_locked(out, room)
+        self._settle_locked(out, room, before=(member, isinstance(frame, Left)))
         self._to_room_locked(out, room, frame)
 
     def _settle_for_locked(self, out: Batch, member: Member, rooms: list[str]) -> None:
@@ -97,18 +97,29 @@ class CrowdSteps:
             if pending is not None and member.key in pending:
                 self._settle_locked(out, room, first=member.key)
 
-    def _settle_locked(self, out: Batch, room: str, first: str | None = None) -> None:
+    def _settle_locked(
+        self, out: Batch, room: str, first: str | None = None, before: tuple[Member, bool] | None = None
+    ) -> None:
         """Send ``room``'s summary if anything is untold there (``first``: a name key to list
-        before the others, so a message's sender is named even in a storm)."""
+        before the others, so a message's sender is named even in a storm).  ``before``: a
+        member whose single ``joined`` or ``left`` follows, and whether it was in the room
+        before that (the summary tells the state the single frame then changes)."""
         pending = self._pending.pop(room, None)
         members = self._rooms.get(room)
         if not pending or members is None:
             return
         joined: list[str] = []
         left: list[str] = []
+        count = len(members)
+        if before is not None:
+            count += before[1] - (before[0] in members)
         for key, name in pending.items():
             member = self._members.get(key)
-            if member is None or member not in members or member.name is None:
+            if before is not None and key == before[0].key:
+                member, here = before[0], before[1]
+            else:
+                here = member is not None and member in members
+            if member is None or not here or member.name is None:
                 left.append(name)
             elif key == first:
                 joined.insert(0, member.name)
@@ -119,7 +130,7 @@ class CrowdSteps:
             left=tuple(left[:SUMMARY_NAMES]),
             joins=len(joined),
             leaves=len(left),
-            count=len(members),
+            count=count,
             ts=timestamp(),
             room=None if room == LOBBY else room,
         )
