@@ -299,3 +299,45 @@ def test_a_kick_in_a_crowd_stays_a_single_left_after_the_summary(moderated: Serv
         assert [kind(line) for line in quiet(olive)] == ["notice"]  # "bob was kicked"; told once
     finally:
         chat.close()
+
+
+def test_the_terminal_client_keeps_its_list_and_shows_one_line(chat: Callable[..., Chat]) -> None:
+    from messenger.protocol.frames import Presence
+    from messenger.ui.render import Renderer
+
+    from .test_session import WAIT, start_link
+
+    room = chat(crowd=2)
+    room.json("ann")
+    room.json("bob")
+    link, view = start_link(room.server.port, "cat")  # the third: a crowd
+    try:
+        dan, _ = room.json("dan")
+        dan.send_json({"type": "bye"})
+        assert dan.closed()
+        room.json("eve")
+        room.announce()
+        summary = view.next_frame(lambda frame: isinstance(frame, Presence))
+        # its welcome named two of three (bob was cut); the summary added eve and took dan
+        assert sorted(link.users()) == ["ann", "cat", "eve"]
+        line = Renderer().render(summary)
+        assert (
+            line is not None
+            and line.body.plain == "2 people joined the chat: cat, eve; 1 left: dan (4 online)"
+        )
+        welcome = Renderer().render(link_welcome(room))
+        assert welcome is not None and welcome.body.plain == "Online (5): abe, ann and 3 more"
+    finally:
+        link.leave()
+        assert link.ended.wait(WAIT)
+
+
+def link_welcome(room: Chat) -> Any:
+    """The welcome of one more login, as the client library reads it."""
+    from messenger.client import Client
+
+    client = Client.connect("127.0.0.1", room.server.port, timeout=5.0)
+    try:
+        return client.login("abe")
+    finally:
+        client.close()
