@@ -21,7 +21,10 @@ def test_the_people_list_follows_the_summaries(
     text_client(web.port, "ann")
     text_client(web.port, "bob")
     cat = chat_page(new_page, web, "cat")  # the third: a crowd
-    expect(cat.person("bob")).to_be_visible(timeout=WAIT_MS)  # its own who answer: everyone
+    # its welcome named two of three (the first in sort order and cat) and counted them
+    expect(cat.person("ann")).to_be_visible(timeout=WAIT_MS)
+    expect(cat.person("bob")).to_have_count(0)
+    expect(cat.page.locator("#people .more")).to_have_text("and 1 more", timeout=WAIT_MS)
 
     dan = text_client(web.port, "dan")
     web.thread.server.registry.announce_presence()
@@ -37,4 +40,6 @@ def test_the_people_list_follows_the_summaries(
     expect(cat.person("dan")).to_have_count(0, timeout=WAIT_MS)
     expect(cat.person("n19")).to_be_visible(timeout=WAIT_MS)
     expect(cat.person("n20")).to_have_count(0)  # summaries name twenty; the rest are counted
-    expect(cat.page.locator("#people .more")).to_have_text("and 2 more", timeout=WAIT_MS)
+    expect(cat.page.locator("#people .more")).to_have_text("and 3 more", timeout=WAIT_MS)
+    cat.type("/who")  # everyone, on request
+    expect(cat.page.locator("#messages", has_text="Online (25): ann, bob, cat, ")).to_have_count(1)

@@ -338,9 +338,16 @@ function pongText(token) {
 }
 
 function welcome(app, frame) {
-  app.welcomed(frame);
   const lobby = app.state.conversation(LOBBY);
-  lobby.count = typeof frame.count === "number" ? frame.count : null; // a crowd: some names only
+  lobby.count = null;
+  if (typeof frame.count === "number" && Array.isArray(frame.users)) {
+    // A crowd: the welcome names some of them and counts everyone. The list is kept from these
+    // names and the summaries, not asked for: a who per login would cost every login the crowd.
+    lobby.members.clear();
+    for (const name of frame.users) if (typeof name === "string") lobby.setMember(name);
+    lobby.count = frame.count;
+  }
+  app.welcomed(frame);
   if (typeof frame.topic === "string") lobby.topic = frame.topic;
   app.renderHeader();
 }
