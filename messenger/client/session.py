@@ -316,7 +316,7 @@ class ChatLink:
                     self._rooms = [r for r in self._rooms if r != room_of(frame)] or [LOBBY]
             elif isinstance(frame, Presence):  # a crowd's summary: names here now, names gone
                 self._users.update((name_key(user), user) for user in frame.joined)
-                if frame.room is None:  # gone from a room may be a part: only the lobby's count
+                if frame.room is None:  # gone from another room may be a part, still online
                     for user in frame.left:
                         self._users.pop(name_key(user), None)
             elif isinstance(frame, RoomList):
