@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import socketserver
 import time
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # One recv() reads at most this much; with the line limit it bounds a connection's input buffer.
+# recv() allocates all of it before it blocks, so a connection waits in poll() first (below).
 RECV_SIZE = 64 * 1024
 
 
@@ -93,6 +95,8 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
         # a cut-off or shutdown); the handler's loop stops once it is set.  Any value means
         # "closing", so two writers racing is harmless.
         self.closing_at: float | None = None
+        self._poller = select.poll()  # handler only: waits for input without holding a buffer
+        self._poller.register(self.request, select.POLLIN)
         _tune_socket(self.request)
         self.server.track(self)
         log.info("connection from %s", self.address)
@@ -130,6 +134,8 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
         """The next bytes from the peer, decrypted: b"" when it closed or the socket failed,
         None for TLS records that held no application data (read again)."""
         try:
+            if not self._wait_readable():
+                return b""
             data = self.request.recv(RECV_SIZE)
             if self.channel is not None:
                 plain = self.channel.decrypt(data)
@@ -139,6 +145,14 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
         except (OSError, TLSError):
             return b""
         return data
+
+    def _wait_readable(self) -> bool:
+        """Block until the peer sent something, closed, or failed (True), or until the timeout
+        set on the socket passed (False), holding no buffer meanwhile: ``recv(RECV_SIZE)``
+        allocates its whole buffer before it blocks, and at thousands of idle connections those
+        64 KiB buffers were most of the server's memory (docs/performance.md)."""
+        timeout = self.request.gettimeout()
+        return bool(self._poller.poll(None if timeout is None else timeout * 1000))
 
     def _start_transport(self) -> bool:
         """On a TLS server, check the client speaks TLS and do the handshake, here in this
