@@ -280,6 +280,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     server.terminate()
     server.wait(30)
     errors = (workdir / "err").read_text(errors="replace")
+    result["server_errors"] = [line for line in errors.splitlines() if "Error" in line or "ERROR" in line][
+        :20
+    ]
     result["server_log"] = Counter(line.split(" ", 3)[-1][:60] for line in errors.splitlines()).most_common(8)
     result["workdir"] = str(workdir)
     return result

@@ -39,6 +39,7 @@ from .options import (
     unreadable,
 )
 from .serve_files import open_database, open_moderation, read_motd
+from .serve_limits import check_open_files, raise_open_files
 from .serve_web import (
     DEFAULT_WEB_PORT,
     NoWebOption,
@@ -232,6 +233,7 @@ def serve(
         password=password,
     )
     setup_logging(logging.getLevelName(log_level.upper()))
+    check_open_files(raise_open_files(), max_clients, web=not no_web)
     db_path = db if db is not None else str(default_db_path())
     with reserve_port(host, port):  # a busy port is the first thing to say, before the database
         store, accounts = open_database(db_path, Retention(days=retain_days, messages=retain_messages))

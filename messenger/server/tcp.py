@@ -49,7 +49,10 @@ class ChatServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True  # restart on the same port at once (SO_REUSEADDR)
     daemon_threads = True
     block_on_close = False
-    request_queue_size = 1024  # a burst of a thousand logins must not overflow the backlog
+    # A burst of logins must not overflow the backlog: a connection dropped from a full one is
+    # reset, without a word, once the kernel's SYN cookies for it fail.  Linux caps it at
+    # net.core.somaxconn (4096 by default; docs/operations.md).
+    request_queue_size = 4096
 
     def __init__(
         self,
