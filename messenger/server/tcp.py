@@ -168,7 +168,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
             if handler.closing_at is not None:
                 if now - handler.closing_at > self.config.shutdown_grace:
                     handler.abort()
-            elif not handler.logged_in and now - handler.opened_at > self.config.login_timeout:
+            elif handler.login_overdue(now):
                 log.info("closing %s: no login within %g s", handler.address, self.config.login_timeout)
                 if handler.member is not None:
                     handler.error(ErrorCode.LOGIN_TIMEOUT, "no login within the time allowed; goodbye")
