@@ -1,0 +1,146 @@
+"""The command line: options, every run in turn, the exit status."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fanbench.config import REPORT_WIDTH, SERVERS, TRANSPORTS, Config
+from fanbench.report import render_table, report_problems, summarise, write_json
+from fanbench.run import Runner, RunResult
+from fanbench.server import GENERATOR_CPU, pin_to
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every option; benchmarks/README.md explains each."""
+    parser = argparse.ArgumentParser(
+        description="Fan-out benchmark for chat servers (see benchmarks/README.md).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--clients", type=positive, default=500, help="connected readers N")
+    parser.add_argument("--senders", type=positive, default=10, help="how many of the N send")
+    parser.add_argument("--messages", type=positive, default=200, help="messages per sender")
+    parser.add_argument("--size", type=positive, default=64, help="bytes per message line sent")
+    parser.add_argument("--rate", type=float, default=0.0, help="messages/s per sender; 0 = flat out")
+    parser.add_argument("--stalled", type=int, default=0, help="extra clients that never read")
+    parser.add_argument(
+        "--server",
+        choices=(*SERVERS, "both"),
+        default="messenger",
+        help="server under test; both = messenger and naive, alternating, in one invocation",
+    )
+    parser.add_argument(
+        "--transport",
+        choices=(*TRANSPORTS, "both"),
+        default="tcp",
+        help="how the clients connect: tcp (text mode), web (WebSocket, messenger only), or both,"
+        " alternating, in one invocation",
+    )
+    parser.add_argument("--repeat", type=positive, default=1, help="runs per server; the median is shown")
+    parser.add_argument("--workers", type=positive, default=2, help="generator processes")
+    parser.add_argument("--probes", type=int, default=20, help="receivers that record latency")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds allowed for login, and again for messages"
+    )
+    parser.add_argument("--sendq", help="messenger's --sendq (e.g. 1M)")
+    parser.add_argument("--idle", type=positive, metavar="N", help="log in N clients, send nothing")
+    parser.add_argument(
+        "--db",
+        default="file",
+        help="messenger's history: 'file' (a new SQLite file per run) or ':memory:' (no disk writes)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON ('-' = stdout)")
+    parser.add_argument(
+        "--pin", action="store_true", help="run the server on CPU 0 and the generator on CPU 1 (Linux)"
+    )
+    parser.add_argument(
+        "--bans", type=int, default=0, help="messenger: N bans in place (names and addresses)"
+    )
+    parser.add_argument("--ignores", type=int, default=0, help="messenger: N receivers each ignore someone")
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
+    """The configuration the options ask for, and the --json target."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    clients = args.idle or args.clients
+    if not args.idle and args.senders > clients:
+        parser.error("--senders cannot exceed --clients")
+    if args.rate < 0 or args.stalled < 0 or args.probes < 0 or args.timeout <= 0:
+        parser.error("--rate, --stalled and --probes cannot be negative; --timeout must be positive")
+    config = Config(
+        servers=SERVERS if args.server == "both" else (args.server,),
+        clients=clients,
+        senders=args.senders,
+        messages=args.messages,
+        size=args.size,
+        rate=args.rate,
+        stalled=args.stalled,
+        workers=min(args.workers, clients),
+        probes=args.probes,
+        timeout=args.timeout,
+        repeat=args.repeat,
+        idle=bool(args.idle),
+        sendq=args.sendq,
+        db=args.db,
+        pin=args.pin,
+        bans=args.bans,
+        ignores=args.ignores,
+        transports=TRANSPORTS if args.transport == "both" else (args.transport,),
+    )
+    if not config.setups:
+        parser.error("the naive server has no web port: --transport web needs --server messenger")
+    if args.stalled and "web" in config.transports:
+        parser.error("--stalled readers are TCP clients: use --transport tcp")
+    if args.db not in ("file", ":memory:"):
+        parser.error("--db is 'file' or ':memory:'")
+    if args.bans < 0 or args.ignores < 0 or (args.bans and args.db != "file"):
+        parser.error("--bans and --ignores cannot be negative; --bans needs --db file")
+    return config, args.json
+
+
+def run_all(config: Config, console: Console) -> list[RunResult]:
+    """Every repetition of every setup; servers and transports alternate so drift affects all
+    alike."""
+    results = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+        runner = Runner(config, progress)
+        for _ in range(config.repeat):
+            for kind, transport in config.setups:
+                results.append(runner.run(kind, transport))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; exit status 1 if any run failed or lost messages."""
+    config, json_target = parse_args(argv)
+    if config.pin:
+        pin_to(GENERATOR_CPU)()  # the worker processes inherit it
+    console = Console(stderr=json_target == "-", highlight=False)
+    if not console.is_terminal:
+        console.width = REPORT_WIDTH  # a file or pipe would otherwise get 80 columns
+    try:
+        results = run_all(config, console)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        return 130
+    summary = summarise(config, results)
+    if summary:
+        console.print(render_table(config, results, summary))
+    report_problems(console, results)
+    if json_target:
+        write_json(json_target, config, results, summary)
+    failed = any(r.error or r.lost for r in results)
+    return 1 if failed else 0
