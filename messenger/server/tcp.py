@@ -29,6 +29,7 @@ from .config import ServerConfig
 from .delivery import ChatLog
 from .handler import ChatHandler
 from .limits import AddressLimits, CheckGate
+from .memory import TRIM_EVERY, release_free_memory
 from .outlet import LogOutlet
 from .web import WebServer
 from .webpages import Pages
@@ -79,6 +80,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.moderation = self.registry.moderation
         self.web: WebServer | None = None  # the web port, once open_web ran
         self._expired_at = time.monotonic()
+        self._trimmed_at = time.monotonic()  # accept thread only
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()
         self._connections_lock = threading.Lock()
@@ -164,6 +166,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
         if now - self._expired_at > EXPIRE_EVERY:
             self._expired_at = now
             self._expire_moderation()
+        if now - self._trimmed_at > TRIM_EVERY:
+            self._trimmed_at = now
+            release_free_memory()
         for handler in self.connections():
             if handler.closing_at is not None:
                 if now - handler.closing_at > self.config.shutdown_grace:
