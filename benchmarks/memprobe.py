@@ -127,7 +127,7 @@ def classify(entry: list[Any], previous: list[Any]) -> str:
 # -- the clients -------------------------------------------------------------------------------
 
 
-def client_worker(index: int, names: list[str], port: int, conn: Any) -> None:
+def client_worker(index: int, names: list[str], port: int, conn: Any, lazy: int = 0) -> None:
     """Log ``names`` in at once; report logins; on "send" the first client of worker 0 says
     MARKER; report how many clients saw it and how many connections the server closed."""
     raise_nofile()
@@ -164,7 +164,10 @@ def client_worker(index: int, names: list[str], port: int, conn: Any) -> None:
                     selector.unregister(sock)
                     continue
                 sock.send(entry[0].encode() + b"\n")
-                selector.modify(sock, selectors.EVENT_READ)
+                if lazy and int(entry[0][1:]) % lazy == 0:
+                    selector.unregister(sock)  # it never reads: the server cuts it off
+                else:
+                    selector.modify(sock, selectors.EVENT_READ)
                 continue
             try:
                 data = sock.recv(READ_SIZE)
@@ -215,7 +218,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pipes, procs = [], []
     for w, names in enumerate(chunks):
         mine, theirs = mp.Pipe()
-        proc = mp.Process(target=client_worker, args=(w, names, port, theirs), daemon=True)
+        proc = mp.Process(target=client_worker, args=(w, names, port, theirs, args.lazy), daemon=True)
         proc.start()
         pipes.append(mine)
         procs.append(proc)
@@ -345,6 +348,7 @@ def main() -> None:
     parser.add_argument("--pythonpath", help="import the server's messenger package from here")
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--trim", action="store_true", help="then malloc_trim(0) in the server")
+    parser.add_argument("--lazy", type=int, default=0, help="every Nth client never reads")
     parser.add_argument("--message", action="store_true", help="one message to everybody, counted")
     args = parser.parse_args()
     print(json.dumps(run(args), indent=1))
