@@ -189,9 +189,8 @@ def client_worker(index: int, names: list[str], port: int, conn: Any, lazy: int 
         sock.close()
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    raise_nofile()
-    workdir = Path(tempfile.mkdtemp(prefix="memprobe-"))
+def start_server(args: argparse.Namespace, workdir: Path) -> subprocess.Popen[bytes]:
+    """``messenger serve`` under the probe, with the options a load from one address needs."""
     env = dict(os.environ)
     for item in args.env:
         key, value = item.split("=", 1)
@@ -203,17 +202,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     serve_args = ["--port", "0", "--no-web", "--db", ":memory:", "--log-level", "warning"]
     serve_args += ["--max-clients", str(args.clients + 10), "--max-per-ip", "0", "--max-conn-rate", "0"]
     serve_args += ["--max-rate", "0", *args.serve]
-    out = (workdir / "out").open("wb")
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [*python, __file__, "--serve-probe", *serve_args],
-        stdout=out,
+        stdout=(workdir / "out").open("wb"),
         stderr=(workdir / "err").open("wb"),
         env=env,
         cwd=workdir,
     )
-    port = wait_port(workdir / "out", server)
-    base = smaps_breakdown(server.pid)
-    net0 = tcp_counters()
+
+
+def start_clients(args: argparse.Namespace, port: int) -> tuple[list[Any], list[Any]]:
+    """The generator processes, each with its share of the clients, ready to connect."""
     chunks = [[f"u{i}" for i in range(w, args.clients, args.workers)] for w in range(args.workers)]
     pipes, procs = [], []
     for w, names in enumerate(chunks):
@@ -224,6 +223,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         procs.append(proc)
     for pipe in pipes:
         pipe.recv()
+    return pipes, procs
+
+
+def log_in(args: argparse.Namespace, server: subprocess.Popen[bytes], pipes: list[Any]) -> dict[str, Any]:
+    """Wait until every client logged in or was closed; the login's figures."""
+    net0 = tcp_counters()
     started = time.monotonic()
     cpu0 = cpu_seconds(server.pid)
     logged = closed = 0
@@ -234,59 +239,75 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(0.2)
     login_s = time.monotonic() - started
     net1 = tcp_counters()
-    login_cpu = cpu_seconds(server.pid) - cpu0
-    time.sleep(args.settle)
-    result: dict[str, Any] = {
-        "clients": args.clients,
-        "env": args.env,
-        "serve": args.serve,
-        "pythonpath": args.pythonpath,
+    return {
         "logged_in": logged,
         "closed": closed,
         "login_s": round(login_s, 2),
-        "login_server_cpu_s": round(login_cpu, 2),
-        "before": base,
-        "after": smaps_breakdown(server.pid),
-        "threads": int(status(server.pid)["Threads"]),
+        "login_server_cpu_s": round(cpu_seconds(server.pid) - cpu0, 2),
         "tcp_counters": {k: net1[k] - net0[k] for k in net1 if net1[k] != net0.get(k)},
     }
-    result["rss_per_connection_kib"] = round((result["after"]["rss_kib"] - base["rss_kib"]) / args.clients, 1)
+
+
+def wait_for_file(path: Path, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)  # written whole
+
+
+def probe_further(args: argparse.Namespace, server: subprocess.Popen[bytes], workdir: Path) -> dict[str, Any]:
+    """malloc_trim and measure again (--trim); tracemalloc's top lines (--tracemalloc)."""
+    result: dict[str, Any] = {}
     if args.trim:
         server.send_signal(signal.SIGUSR2)
-        trimmed = Path(env["MEMPROBE_DUMP"] + ".trim")
-        deadline = time.monotonic() + 60
-        while not trimmed.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(0.5)
-        result["malloc_trim_s"] = float(trimmed.read_text() or 0)
+        wait_for_file(workdir / "dump.json.trim", 60)
+        result["malloc_trim_s"] = float((workdir / "dump.json.trim").read_text() or 0)
         result["after_trim"] = smaps_breakdown(server.pid)
     if args.tracemalloc:
         server.send_signal(signal.SIGUSR1)
-        deadline = time.monotonic() + 120
-        while not (workdir / "dump.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        time.sleep(1)
+        wait_for_file(workdir / "dump.json", 120)
         result["tracemalloc"] = json.loads((workdir / "dump.json").read_text())
+    return result
+
+
+def one_message(args: argparse.Namespace, pipes: list[Any]) -> dict[str, Any]:
+    """One client says one line; how many saw it, how many were closed meanwhile."""
+    pipes[0].send("send")
+    deadline = time.monotonic() + args.timeout
+    closed = seen = 0
+    while time.monotonic() < deadline:
+        _, closed, seen = totals(pipes)
+        if seen + closed >= args.clients:
+            break
+        time.sleep(0.2)
+    return {"saw_message": seen, "closed_after_message": closed}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    raise_nofile()
+    workdir = Path(tempfile.mkdtemp(prefix="memprobe-"))
+    server = start_server(args, workdir)
+    port = wait_port(workdir / "out", server)
+    base = smaps_breakdown(server.pid)
+    pipes, procs = start_clients(args, port)
+    result: dict[str, Any] = {"clients": args.clients, "env": args.env, "serve": args.serve}
+    result["pythonpath"] = args.pythonpath
+    result.update(log_in(args, server, pipes))
+    time.sleep(args.settle)
+    result.update(before=base, after=smaps_breakdown(server.pid), threads=int(status(server.pid)["Threads"]))
+    result["rss_per_connection_kib"] = round((result["after"]["rss_kib"] - base["rss_kib"]) / args.clients, 1)
+    result.update(probe_further(args, server, workdir))
     if args.message:
-        pipes[0].send("send")
-        deadline = time.monotonic() + args.timeout
-        while time.monotonic() < deadline:
-            _, closed, seen = totals(pipes)
-            if seen + closed >= args.clients:
-                break
-            time.sleep(0.2)
-        result["saw_message"], result["closed_after_message"] = seen, closed
+        result.update(one_message(args, pipes))
     for pipe in pipes:
         pipe.send("stop")
     for proc in procs:
         proc.join(10)
     server.terminate()
     server.wait(30)
-    errors = (workdir / "err").read_text(errors="replace")
-    result["server_errors"] = [line for line in errors.splitlines() if "Error" in line or "ERROR" in line][
-        :20
-    ]
-    result["server_log"] = Counter(line.split(" ", 3)[-1][:60] for line in errors.splitlines()).most_common(8)
+    lines = (workdir / "err").read_text(errors="replace").splitlines()
+    result["server_errors"] = [line for line in lines if "Error" in line or "ERROR" in line][:20]
+    result["server_log"] = Counter(line.split(" ", 3)[-1][:60] for line in lines).most_common(8)
     result["workdir"] = str(workdir)
     return result
 

@@ -134,6 +134,10 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
     def __len__(self) -> int:
         return len(self._members)
 
+    def room_count(self) -> int:
+        """The rooms that exist now, the lobby included (a read of one length: no lock)."""
+        return len(self._rooms)
+
     def _users_locked(self) -> tuple[str, ...]:
         return tuple([name for _, name in self._sorted])
 

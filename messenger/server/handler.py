@@ -43,6 +43,7 @@ from ..protocol.lines import EOF, NEED_DATA, LineDecoder
 from ..protocol.names import BadName, normalize_name
 from ..tls import TLSChannel
 from .config import HISTORY_MAX
+from .counters import READ_TIME
 from .delivery import Outbox
 from .limits import TokenBucket
 from .login import LoginSteps
@@ -155,8 +156,7 @@ class ChatHandler(
                 return True
             if event is EOF:
                 return False
-            delay = self.bucket.delay()
-            if delay and self.server.stopping.wait(delay):
+            if self._flood_wait():
                 return False
             self._act(event)
         return False
@@ -175,6 +175,17 @@ class ChatHandler(
     def login_overdue(self, now: float) -> bool:
         """Whether the client has had its time to log in (read by the accept thread)."""
         return not self.logged_in and self.acting_since is None and now > self.login_deadline
+
+    def _flood_wait(self) -> bool:
+        """Charge a line to flood control, wait as it says (not counted as fan-out latency)."""
+        delay = self.bucket.delay()
+        if not delay:
+            return False
+        self.server.reader_stats.flood_delayed(delay)
+        if self.server.stopping.wait(delay):
+            return True
+        READ_TIME.at = time.monotonic()
+        return False
 
     def _act(self, event: Event) -> None:
         if self.logged_in:
@@ -303,6 +314,8 @@ class ChatHandler(
             self.send_raw(answer.text.encode("utf-8"))
 
     def error(self, code: ErrorCode, message: str, re: str | None = None) -> None:
+        if re == "hello":  # a refused login (a password asked for is not refused)
+            self.server.reader_stats.refuse(code.value)
         self.send(Error(code=code.value, message=message, re=re))
 
     def close(self) -> None:
@@ -324,6 +337,7 @@ class ChatHandler(
 
     def too_slow(self) -> None:
         """Called by the Flusher when this connection's unsent output passed ``--sendq``."""
+        self.server.chat_log.stats.too_slow += 1  # the Flusher's figure
         if self.member is not None and self.logged_in:
             self.server.registry.cut(self.member)
         self.abort()

@@ -8,11 +8,13 @@ import contextlib
 import logging
 import select
 import socket
+import time
 from typing import TYPE_CHECKING
 
 from ..protocol.codec import encode
 from ..protocol.frames import Error, ErrorCode
 from ..tls import TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
+from .counters import READ_TIME
 
 if TYPE_CHECKING:
     from .tcp import ChatServer
@@ -40,6 +42,7 @@ class TransportSteps:
             if not self._wait_readable():
                 return b""
             data = self.request.recv(RECV_SIZE)
+            READ_TIME.at = time.monotonic()  # metrics: a message's fan-out latency starts here
             if self.channel is not None:
                 plain = self.channel.decrypt(data)
                 if data and not plain:
