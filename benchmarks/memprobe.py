@@ -304,7 +304,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for proc in procs:
         proc.join(10)
     server.terminate()
-    server.wait(30)
+    try:
+        server.wait(60)
+    except subprocess.TimeoutExpired:  # stopping 10,000 connections on a busy machine
+        server.kill()
+        server.wait()
+        result["server_killed"] = True
     lines = (workdir / "err").read_text(errors="replace").splitlines()
     result["server_errors"] = [line for line in lines if "Error" in line or "ERROR" in line][:20]
     result["server_log"] = Counter(line.split(" ", 3)[-1][:60] for line in lines).most_common(8)
