@@ -90,6 +90,15 @@ SendqOption = Annotated[
 MaxClientsOption = Annotated[
     int, int_option(1, COUNT_MAX, envvar="MESSENGER_MAX_CLIENTS", help="Most users logged in at once.")
 ]
+CrowdOption = Annotated[
+    int,
+    int_option(
+        1,
+        COUNT_MAX,
+        envvar="MESSENGER_CROWD",
+        help="Rooms of more members get their joins and leaves in one summary a second.",
+    ),
+]
 MaxPerIpOption = Annotated[
     int,
     int_option(
@@ -195,6 +204,7 @@ def serve(
     max_line: MaxLineOption = "16K",  # type: ignore[assignment]  # parsed by the callback
     sendq: SendqOption = "1M",  # type: ignore[assignment]
     max_clients: MaxClientsOption = ServerConfig.max_clients,
+    crowd: CrowdOption = ServerConfig.crowd,
     max_per_ip: MaxPerIpOption = ServerConfig.max_per_ip,
     max_conn_rate: MaxConnRateOption = ServerConfig.conn_rate,
     log_level: LogLevelOption = "info",
@@ -224,6 +234,7 @@ def serve(
         max_rate=max_rate,
         burst=burst,
         max_clients=max_clients,
+        crowd=crowd,
         history=history,
         max_per_ip=max_per_ip,
         conn_rate=max_conn_rate,

@@ -77,11 +77,13 @@ class ChatServer(socketserver.ThreadingTCPServer):
             max_members=self.config.max_clients,
             store=store,
             moderation=moderation,
+            crowd=self.config.crowd,
         )
         self.moderation = self.registry.moderation
         self.web: WebServer | None = None  # the web port, once open_web ran
         self._expired_at = time.monotonic()
         self._trimmed_at = time.monotonic()  # accept thread only
+        self._presence_at = time.monotonic()  # the last crowd summary (accept thread only)
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()
         self._connections_lock = threading.Lock()
@@ -176,9 +178,13 @@ class ChatServer(socketserver.ThreadingTCPServer):
             log.info("the mute of %s expired", mute.name)
 
     def service_actions(self) -> None:
-        """Runs in the serve_forever loop once per poll interval: close logins that took too long
-        and connections that were asked to close but whose peer does not read."""
+        """Runs in the serve_forever loop once per poll interval: tell crowded rooms who came and
+        went, close logins that took too long and connections that were asked to close but whose
+        peer does not read."""
         now = time.monotonic()
+        if now - self._presence_at >= self.config.presence_interval:
+            self._presence_at = now
+            self.registry.announce_presence()
         self.limits.forget_quiet()
         if now - self._expired_at > EXPIRE_EVERY:
             self._expired_at = now
