@@ -242,7 +242,6 @@ def serve(
         password=password,
     )
     setup_logging(logging.getLevelName(log_level.upper()))
-    check_open_files(raise_open_files(), max_clients, web=not no_web)
     db_path = db if db is not None else str(default_db_path())
     retention = Retention(days=retain_days, messages=retain_messages)
     server, store, accounts = open_chat_server(host, port, config, tls, db_path, retention)
@@ -312,6 +311,8 @@ def announce(
     if url is not None:
         print(f"Web page: {url}", flush=True)
     print("Waiting for connections...", flush=True)
+    # Before the first accept (serve_forever), so thousands of clients find descriptors free.
+    check_open_files(raise_open_files(), config.max_clients, web=url is not None)
     log.info("history: %s (next message id %d)", db_path, store.last_id() + 1)
     if tls_cert is not None:
         log.info("TLS 1.2+ with the certificate %s; plaintext clients are turned away", tls_cert)
