@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import resource
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -123,9 +124,17 @@ def run_all(config: Config, console: Console) -> list[RunResult]:
     return results
 
 
+def raise_open_files() -> None:
+    """Soft limit on open files up to the hard one: 10,000 clients need more than 1,024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; exit status 1 if any run failed or lost messages."""
     config, json_target = parse_args(argv)
+    raise_open_files()  # inherited by the worker processes and the server
     if config.pin:
         pin_to(GENERATOR_CPU)()  # the worker processes inherit it
     console = Console(stderr=json_target == "-", highlight=False)

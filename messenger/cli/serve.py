@@ -35,6 +35,7 @@ from .options import (
     unreadable,
 )
 from .serve_files import read_motd
+from .serve_limits import check_open_files, raise_open_files
 from .serve_ports import open_chat_server, open_web
 from .serve_web import (
     DEFAULT_WEB_PORT,
@@ -310,6 +311,8 @@ def announce(
     if url is not None:
         print(f"Web page: {url}", flush=True)
     print("Waiting for connections...", flush=True)
+    # Before the first accept (serve_forever), so thousands of clients find descriptors free.
+    check_open_files(raise_open_files(), config.max_clients, web=url is not None)
     log.info("history: %s (next message id %d)", db_path, store.last_id() + 1)
     if tls_cert is not None:
         log.info("TLS 1.2+ with the certificate %s; plaintext clients are turned away", tls_cert)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import socketserver
 import time
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from ..core.accounts import Account
 from ..core.members import Answered, Member
-from ..protocol.codec import encode
 from ..protocol.connection import Answer, Event, Ignored, RawText, Reply, Request, ServerConnection
 from ..protocol.frames import (
     Bye,
@@ -41,7 +41,7 @@ from ..protocol.frames import (
 )
 from ..protocol.lines import EOF, NEED_DATA, LineDecoder
 from ..protocol.names import BadName, normalize_name
-from ..tls import TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
+from ..tls import TLSChannel
 from .config import HISTORY_MAX
 from .counters import READ_TIME
 from .delivery import Outbox
@@ -50,17 +50,17 @@ from .login import LoginSteps
 from .moderation_requests import ModerationRequests
 from .outlet import encode_as
 from .presence_requests import PresenceRequests
+from .transport import TransportSteps, tune_socket
 
 if TYPE_CHECKING:
     from .tcp import ChatServer
 
 log = logging.getLogger(__name__)
 
-# One recv() reads at most this much; with the line limit it bounds a connection's input buffer.
-RECV_SIZE = 64 * 1024
 
-
-class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver.BaseRequestHandler):
+class ChatHandler(
+    TransportSteps, LoginSteps, PresenceRequests, ModerationRequests, socketserver.BaseRequestHandler
+):
     """One client connection.
 
     Reads with ``recv`` into its ServerConnection's LineDecoder rather than through ``rfile``
@@ -79,6 +79,12 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
         # Fixed here, read by any thread:
         self.address = "{}:{}".format(*self.client_address[:2])
         self.opened_at = time.monotonic()
+        # The login timeout: written by the handler, read by the accept thread.  It measures the
+        # time spent waiting for the client, so the time the server takes to act on a login line
+        # (a queue for the registry's lock in a storm of logins, a password check) is added to
+        # the deadline, and the clock is stopped meanwhile (``acting_since`` is set).
+        self.login_deadline = self.opened_at + config.login_timeout
+        self.acting_since: float | None = None
         # Handler only (the connection's ``logged_in`` is read by others, below):
         self.connection = ServerConnection(config.max_line, self.server.expects_password, self._current_room)
         self.bucket = TokenBucket(config.max_rate, config.burst)
@@ -94,7 +100,9 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
         # a cut-off or shutdown); the handler's loop stops once it is set.  Any value means
         # "closing", so two writers racing is harmless.
         self.closing_at: float | None = None
-        _tune_socket(self.request)
+        self._poller = select.poll()  # handler only: waits for input without holding a buffer
+        self._poller.register(self.request, select.POLLIN)
+        tune_socket(self.request)
         self.server.track(self)
         log.info("connection from %s", self.address)
 
@@ -127,73 +135,6 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
             if not self._handle_events():
                 return
 
-    def _receive(self) -> bytes | None:
-        """The next bytes from the peer, decrypted: b"" when it closed or the socket failed,
-        None for TLS records that held no application data (read again)."""
-        try:
-            data = self.request.recv(RECV_SIZE)
-            READ_TIME.at = time.monotonic()  # metrics: a message's fan-out latency starts here
-            if self.channel is not None:
-                plain = self.channel.decrypt(data)
-                if data and not plain:
-                    return None
-                data = plain
-        except (OSError, TLSError):
-            return b""
-        return data
-
-    def _start_transport(self) -> bool:
-        """On a TLS server, check the client speaks TLS and do the handshake, here in this
-        connection's thread (with a timeout), so a stalled handshake blocks nobody.  On a plain
-        server, turn away a TLS handshake.  False: the connection is over."""
-        start = self._peek_start()
-        if not start:
-            return False
-        context = self.server.tls
-        if context is None:
-            if looks_like_tls(start):
-                log.info("%s tried TLS on a plain port; closed", self.address)
-                return False
-            return True
-        if not looks_like_tls(start):
-            self._refuse_plaintext(start[0])
-            return False
-        channel = TLSChannel(context, server_side=True)
-        try:
-            channel.handshake(self.request, self.server.config.handshake_timeout)
-        except (TLSError, OSError) as exc:
-            log.info("TLS handshake with %s failed: %s", self.address, exc)
-            return False
-        self.channel = channel
-        log.debug("TLS with %s: %s", self.address, channel.version)
-        return True
-
-    def _peek_start(self) -> bytes:
-        """The first byte the peer sent, and the second when the first may begin TLS, left
-        unread (none on an error or an immediate close).  A TLS client sends its whole
-        ClientHello at once; a peer that sends 0x16 and stops is closed by the login timeout
-        like any silent one."""
-        try:
-            start = self.request.recv(1, socket.MSG_PEEK)
-            if start == bytes((TLS_HANDSHAKE_BYTE,)):
-                start = self.request.recv(2, socket.MSG_PEEK | socket.MSG_WAITALL)
-        except OSError:
-            return b""
-        return start
-
-    def _refuse_plaintext(self, first: int) -> None:
-        """A plaintext client on a TLS port gets one clear line, in its own mode, then the
-        connection closes (a TLS server must not read its lines)."""
-        message = "this server requires TLS; connect with a TLS client (messenger connect --tls)"
-        if first == ord("{"):
-            line = encode(Error(code=ErrorCode.TLS_REQUIRED.value, message=message))
-        else:
-            line = f"error: {message}\n".encode()
-        with contextlib.suppress(OSError):
-            self.request.settimeout(1.0)
-            self.request.sendall(line)
-        log.info("%s spoke plaintext to the TLS port; closed", self.address)
-
     def finish(self) -> None:
         self.server.untrack(self)
         self._announce_departure()
@@ -220,6 +161,21 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
             self._act(event)
         return False
 
+    def _act_before_login(self, event: Event) -> None:
+        """Act on a line with the login clock stopped: the server's own delays must not close a
+        client that has done its part (at thousands of logins at once, the wait for the
+        registry's lock alone passed the login timeout)."""
+        self.acting_since = started = time.monotonic()
+        try:
+            self._perform(event)
+        finally:
+            self.login_deadline += time.monotonic() - started  # first the deadline, then:
+            self.acting_since = None
+
+    def login_overdue(self, now: float) -> bool:
+        """Whether the client has had its time to log in (read by the accept thread)."""
+        return not self.logged_in and self.acting_since is None and now > self.login_deadline
+
     def _flood_wait(self) -> bool:
         """Charge a line to flood control, wait as it says (not counted as fan-out latency)."""
         delay = self.bucket.delay()
@@ -232,6 +188,12 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
         return False
 
     def _act(self, event: Event) -> None:
+        if self.logged_in:
+            self._perform(event)
+        else:
+            self._act_before_login(event)
+
+    def _perform(self, event: Event) -> None:
         if self.outbox is None:
             self._open()
         if isinstance(event, Request):
@@ -383,16 +345,3 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
     def _shut_socket(self) -> None:
         with contextlib.suppress(OSError):
             self.request.shutdown(socket.SHUT_RDWR)
-
-
-def _tune_socket(sock: socket.socket) -> None:
-    """Small chat lines go out at once; dead peers are noticed by keepalive probes."""
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        if hasattr(socket, "TCP_KEEPIDLE"):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 60)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 10)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 6)
-    except OSError:
-        pass

@@ -30,6 +30,7 @@ from .counters import ReaderStats
 from .delivery import ChatLog
 from .handler import ChatHandler
 from .limits import AddressLimits, CheckGate
+from .memory import TRIM_EVERY, release_free_memory
 from .outlet import LogOutlet
 from .web import WebHandler, WebServer
 from .webpages import Pages
@@ -50,7 +51,10 @@ class ChatServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True  # restart on the same port at once (SO_REUSEADDR)
     daemon_threads = True
     block_on_close = False
-    request_queue_size = 1024  # a burst of a thousand logins must not overflow the backlog
+    # A burst of logins must not overflow the backlog: a connection dropped from a full one is
+    # reset, without a word, once the kernel's SYN cookies for it fail.  Linux caps it at
+    # net.core.somaxconn (4096 by default; docs/operations.md).
+    request_queue_size = 4096
 
     def __init__(
         self,
@@ -78,6 +82,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.moderation = self.registry.moderation
         self.web: WebServer | None = None  # the web port, once open_web ran
         self._expired_at = time.monotonic()
+        self._trimmed_at = time.monotonic()  # accept thread only
         self._presence_at = time.monotonic()  # the last crowd summary (accept thread only)
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()
@@ -184,11 +189,14 @@ class ChatServer(socketserver.ThreadingTCPServer):
         if now - self._expired_at > EXPIRE_EVERY:
             self._expired_at = now
             self._expire_moderation()
+        if now - self._trimmed_at > TRIM_EVERY:
+            self._trimmed_at = now
+            release_free_memory()
         for handler in self.connections():
             if handler.closing_at is not None:
                 if now - handler.closing_at > self.config.shutdown_grace:
                     handler.abort()
-            elif not handler.logged_in and now - handler.opened_at > self.config.login_timeout:
+            elif handler.login_overdue(now):
                 log.info("closing %s: no login within %g s", handler.address, self.config.login_timeout)
                 if handler.member is not None:
                     handler.error(ErrorCode.LOGIN_TIMEOUT, "no login within the time allowed; goodbye")

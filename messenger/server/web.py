@@ -59,7 +59,7 @@ class WebServer(socketserver.ThreadingTCPServer):
     block_on_close = False
     allow_reuse_address = True
     # As the chat port's: socketserver's default of 5 resets most of a burst of page loads.
-    request_queue_size = 1024
+    request_queue_size = 4096
 
     def __init__(
         self,
