@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve test lint clean system-packages
+.PHONY: serve test lint clean system-packages bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ lint: $(TEST_STAMP)
 # apt-get when missing and allowed; otherwise it says how to get them and those tests skip.
 system-packages:
 	tools/ensure-system-packages chromium
+
+# What the benchmark needs besides the venv: ngircd, the C IRC server that
+# `benchmarks/fanout.py --server ngircd` compares messenger with (benchmarks/README.md).
+bench-deps: $(TEST_STAMP)
+	tools/ensure-system-packages ngircd
 
 # The browser tests run after the rest, in one process with one browser: run beside the others on
 # 2 cores, chromium starved the command-line tests' deadlines.

@@ -9,7 +9,7 @@ from pathlib import Path
 # -- constants ------------------------------------------------------------------------------------
 
 HOST = "127.0.0.1"  # the generator never connects anywhere else
-SERVERS = ("messenger", "naive")
+SERVERS = ("messenger", "naive", "ngircd")  # ngircd: the C IRC server (``make bench-deps``)
 TRANSPORTS = ("tcp", "web")  # web: WebSocket on messenger's web port (benchmarks/wsclients.py)
 NAIVE_SERVER = Path(__file__).resolve().parent.parent / "baselines" / "naive_server.py"
 BANNER_PREFIX = "Server is running on "
@@ -75,8 +75,14 @@ class Config:
 
     @property
     def setups(self) -> list[tuple[str, str]]:
-        """(server, transport) of every run of one repetition; only messenger has a web port."""
-        return [(k, t) for k in self.servers for t in self.transports if k == "messenger" or t == "tcp"]
+        """(server, transport) of every run of one repetition; only messenger has a web port, and
+        ngircd's clients speak IRC (transport "irc") where the others' use text mode."""
+        setups = []
+        for kind in self.servers:
+            for transport in self.transports:
+                if kind == "messenger" or transport == "tcp":
+                    setups.append((kind, "irc" if kind == "ngircd" else transport))
+        return setups
 
     @property
     def expected_deliveries(self) -> int:
