@@ -26,6 +26,11 @@ SEND_BATCH = 64 * 1024  # a flat-out sender builds at most this much before hand
 STALLED_RCVBUF = 4096  # receive buffer of a stalled reader: small, so the server's side fills up
 LOGIN_BUFFER_LIMIT = 4 * 1024 * 1024  # bytes a client may receive before its own join line
 
+# ngircd listens with a small backlog: a thousand simultaneous connects overflow it and wait out
+# TCP's SYN retries (1, 3, 7, 15 s...), so each worker keeps at most this many IRC connects
+# unanswered at a time (connected clients may wait for their JOIN meanwhile: ngircd holds each
+# new client's commands for about a second).
+IRC_CONNECTING = 4
 SELECT_INTERVAL = 0.01  # longest a worker sleeps in select(), seconds
 CONTROL_INTERVAL = 0.05  # how often workers publish counters and look at the control events
 PROGRESS_INTERVAL = 0.1  # how often the main process refreshes the progress bar

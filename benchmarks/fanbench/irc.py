@@ -23,9 +23,16 @@ from fanbench.config import LOGIN_BUFFER_LIMIT, PROBE, RECV_SIZE, SENDER, Client
 IRC_MARKER = b" :m "
 CHANNEL = b"#bench"
 OPERATOR = (b"bench", b"bench")  # name and password of the [Operator] block in ngircd.conf
-# Lines that end a login: ERROR (the server closes the link) and the numerics for a refused
-# nickname, channel or registration.
-LOGIN_ERRORS = (b"ERROR ", b" 432 ", b" 433 ", b" 436 ", b" 451 ", b" 464 ", b" 471 ", b" 473 ")
+# Replies that end a login (the command field of ":server NNN ..."): a refused nickname,
+# registration, password or channel.  An ERROR line (the server closes the link) does too.
+LOGIN_ERRORS = {b"432", b"433", b"436", b"451", b"464", b"471", b"473"}
+
+
+def refusal(line: bytes) -> bool:
+    """Whether ``line`` refuses the login (only its command field counts: numbers also occur
+    in the text of harmless replies, "Highest connection count: 433")."""
+    parts = line.split(b" ", 2)
+    return line.startswith(b"ERROR ") or (len(parts) > 1 and parts[1] in LOGIN_ERRORS)
 
 
 def login_lines(spec: ClientSpec, operator: bool) -> bytes:
@@ -68,7 +75,7 @@ class IrcTransport(Client):
                 self.logged_in = True
                 self.feed(rest, time.monotonic_ns())
                 return True
-            if any(error in line for error in LOGIN_ERRORS):
+            if refusal(line):
                 raise LoginFailed("server said: " + line.strip().decode("utf-8", "replace"))
         self._scanned = end
         if len(self._login_buffer) > LOGIN_BUFFER_LIMIT:
