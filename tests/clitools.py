@@ -96,6 +96,22 @@ def start_cli(
     )
 
 
+def start_connect(port: int, user: str, *extra: str) -> subprocess.Popen:
+    """``messenger connect`` with stdin a pipe that stays open until the test writes or closes it."""
+    return start_cli("connect", "--port", str(port), "--user", user, *extra)
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    """Wait for ``proc`` to exit on its own (stdin still open), then collect its output."""
+    try:
+        status = proc.wait(timeout=WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate(timeout=WAIT)
+    return status, out, err
+
+
 def assert_one_error_line(stderr: str, *words: str) -> str:
     """stderr has no traceback and exactly one ``error:`` line, containing each of ``words``
     (other lines, such as "Connected to the server!", are progress notes and allowed)."""

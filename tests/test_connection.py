@@ -1,6 +1,6 @@
 """ServerConnection, one connection's protocol state machine: bytes in, events out, no sockets.
 
-The server-level tests (test_server.py, test_accounts.py, test_rooms.py ...) check the same
+The server-level tests (test_server_*.py, test_accounts.py, test_rooms.py ...) check the same
 behaviour end to end over loopback; these pin down each decision of the state machine itself,
 including inputs that are awkward to produce through a socket (a line split inside a UTF-8
 character, a CR and its LF in two reads).

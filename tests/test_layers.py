@@ -8,9 +8,12 @@ server) and imports nothing of the package.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
+
+from messenger import protocol
 
 PACKAGE = Path(__file__).resolve().parent.parent / "messenger"
 
@@ -25,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "ui": {"protocol", "client"},
     "cli": {"protocol", "core", "server", "client", "ui", "tls", "_version"},
     "web": set(),  # the web page's files: package data, no code
+    "launch": {"cli"},  # the entry point: imports the command line where it can catch Ctrl+C
 }
 
 
@@ -146,3 +150,41 @@ def test_every_request_has_a_step_in_the_tcp_handler() -> None:
     asked = [cls.TYPE for cls in CLIENT_FRAMES if cls.TYPE not in ANSWERED_HERE]
     missing = [kind for kind in asked if not callable(getattr(ChatHandler, f"on_{kind}", None))]
     assert not missing, f"no on_<type> for {missing}"
+
+
+# The protocol package does no I/O: it imports only the standard library, and none of its I/O.
+FORBIDDEN = {
+    "socket",
+    "socketserver",
+    "threading",
+    "selectors",
+    "asyncio",
+    "ssl",
+    "rich",
+    "typer",
+    "subprocess",
+}
+
+
+def test_protocol_imports_no_io_module() -> None:
+    """Every module of the protocol package, found by walking its directory (so a module added
+    later is checked too), imports only the standard library and the package's own modules."""
+    package = Path(protocol.__file__).parent
+    modules = sorted(package.rglob("*.py"))
+    assert {path.stem for path in modules} >= {"__init__", "frames", "codec", "lines", "names", "textmode"}
+    imported: set[str] = set()
+    for path in modules:
+        source = path.read_text(encoding="utf-8")
+        assert "__import__" not in source and "importlib" not in source
+        depth = len(path.relative_to(package).parts)  # 1 for a module of the package itself
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level <= depth, f"{path.name} imports from outside the protocol package"
+            elif isinstance(node, ast.ImportFrom):
+                imported.add((node.module or "").split(".")[0])
+    assert imported  # the walk did find the imports
+    assert "json" in imported and "unicodedata" in imported
+    assert not imported & FORBIDDEN
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}

@@ -153,7 +153,7 @@ def test_a_login_is_announced_before_any_later_answer(history_server, switchy) -
 def test_private_messages_reach_sender_and_recipient_only_while_others_log_in(
     history_server, switchy
 ) -> None:
-    """The pattern of test_server's test of private messages, many times: each login's
+    """The pattern of test_server_session's test of private messages, many times: each login's
     ``joined`` is in everyone's stream before their next answer."""
     port = history_server.port
     watcher = View(port, "watcher")

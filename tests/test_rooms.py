@@ -29,7 +29,7 @@ from messenger.protocol import (
 
 from .clitools import assert_one_error_line, run_cli
 from .conftest import RawClient, ServerThread, stored_server
-from .test_history import log_in, page
+from .historytools import log_in, page
 
 WAIT = 5.0
 

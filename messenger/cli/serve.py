@@ -4,15 +4,11 @@ and the wait for SIGINT or SIGTERM that ends it."""
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import logging
 import signal
-import socket
 import ssl
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -38,14 +34,14 @@ from .options import (
     size_option,
     unreadable,
 )
-from .serve_files import open_database, open_moderation, read_motd
+from .serve_files import read_motd
+from .serve_ports import open_chat_server, open_web
 from .serve_web import (
     DEFAULT_WEB_PORT,
     NoWebOption,
     WebHostOption,
     WebOriginOption,
     WebPortOption,
-    open_web_port,
 )
 
 log = logging.getLogger("messenger")
@@ -233,25 +229,10 @@ def serve(
     )
     setup_logging(logging.getLevelName(log_level.upper()))
     db_path = db if db is not None else str(default_db_path())
-    with reserve_port(host, port):  # a busy port is the first thing to say, before the database
-        store, accounts = open_database(db_path, Retention(days=retain_days, messages=retain_messages))
-        moderation = open_moderation(db_path, store)
-    try:
-        server = ChatServer(
-            (host, port), config, store=store, tls=tls, accounts=accounts, moderation=moderation
-        )
-        server.registry.motd = motd_text
-    except OSError as exc:
-        store.close()
-        raise listen_failure(host, port, exc) from None
-    url = None
-    if not no_web:
-        try:
-            url = open_web_port(server, web_host or host, web_port, web_origin)
-        except OSError as exc:
-            server.server_close()
-            store.close()
-            raise listen_failure(web_host or host, web_port, exc, "--web-port (or --no-web)") from None
+    retention = Retention(days=retain_days, messages=retain_messages)
+    server, store, accounts = open_chat_server(host, port, config, tls, db_path, retention)
+    server.registry.motd = motd_text
+    url = None if no_web else open_web(server, store, web_host or host, web_port, web_origin)
     announce(server, config, store, accounts, db_path, tls_cert, url)
     try:
         run_until_signalled(server)
@@ -280,44 +261,6 @@ def server_tls(cert: str | None, key: str | None) -> ssl.SSLContext | None:
         return server_context(cert, key)
     except TLSError as exc:
         raise fail(str(exc)) from None
-
-
-def listen_failure(host: str, port: int, exc: OSError, option: str = "--port") -> typer.Exit:
-    if exc.errno == errno.EADDRINUSE:
-        return fail(
-            f"cannot listen on {host}:{port}: the port is in use (is another server running? "
-            f"choose another with {option})"
-        )
-    reason = str(exc.strerror or exc).split(" (while attempting")[0]  # create_server's addition
-    return fail(f"cannot listen on {host}:{port}: {reason}")
-
-
-@contextlib.contextmanager
-def reserve_port(host: str, port: int) -> Iterator[None]:
-    """Hold ``host:port`` while the body runs (the server binds it again right after), so that a
-    second server on a busy port is told about the port, not about the database the first holds.
-    The port is bound, never listened on: a client connecting meanwhile is refused (and tries
-    again), not accepted into a backlog and then reset."""
-    if port == 0:
-        yield  # any free port: nothing can be busy
-        return
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        probe = socket.socket(family, socket.SOCK_STREAM)
-    except OSError as exc:
-        raise listen_failure(host, port, exc) from None
-    try:
-        # As the server does: SO_REUSEADDR binds past connections in TIME_WAIT, never past a
-        # socket that listens.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
-    except OSError as exc:
-        probe.close()
-        raise listen_failure(host, port, exc) from None
-    try:
-        yield
-    finally:
-        probe.close()
 
 
 def setup_logging(level: int) -> None:
