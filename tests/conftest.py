@@ -225,3 +225,12 @@ def serve() -> Iterator[Callable[..., ServeProcess]]:
     yield start
     for process in started:
         process.stop()
+
+
+@pytest.fixture
+def started() -> Iterator[list[ServerThread]]:
+    """Servers a test starts itself (with its own settings), stopped when the test ends."""
+    servers: list[ServerThread] = []
+    yield servers
+    for server in servers:
+        server.stop()

@@ -38,6 +38,7 @@ from .serve_files import read_motd
 from .serve_ports import open_chat_server, open_web
 from .serve_web import (
     DEFAULT_WEB_PORT,
+    NoMetricsOption,
     NoWebOption,
     WebHostOption,
     WebOriginOption,
@@ -87,6 +88,15 @@ SendqOption = Annotated[
 ]
 MaxClientsOption = Annotated[
     int, int_option(1, COUNT_MAX, envvar="MESSENGER_MAX_CLIENTS", help="Most users logged in at once.")
+]
+CrowdOption = Annotated[
+    int,
+    int_option(
+        1,
+        COUNT_MAX,
+        envvar="MESSENGER_CROWD",
+        help="Rooms of more members get their joins and leaves in one summary a second.",
+    ),
 ]
 MaxPerIpOption = Annotated[
     int,
@@ -193,6 +203,7 @@ def serve(
     max_line: MaxLineOption = "16K",  # type: ignore[assignment]  # parsed by the callback
     sendq: SendqOption = "1M",  # type: ignore[assignment]
     max_clients: MaxClientsOption = ServerConfig.max_clients,
+    crowd: CrowdOption = ServerConfig.crowd,
     max_per_ip: MaxPerIpOption = ServerConfig.max_per_ip,
     max_conn_rate: MaxConnRateOption = ServerConfig.conn_rate,
     log_level: LogLevelOption = "info",
@@ -209,6 +220,7 @@ def serve(
     web_port: WebPortOption = DEFAULT_WEB_PORT,
     no_web: NoWebOption = False,
     web_origin: WebOriginOption = None,
+    no_metrics: NoMetricsOption = False,
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
@@ -221,6 +233,7 @@ def serve(
         max_rate=max_rate,
         burst=burst,
         max_clients=max_clients,
+        crowd=crowd,
         history=history,
         max_per_ip=max_per_ip,
         conn_rate=max_conn_rate,
@@ -232,7 +245,11 @@ def serve(
     retention = Retention(days=retain_days, messages=retain_messages)
     server, store, accounts = open_chat_server(host, port, config, tls, db_path, retention)
     server.registry.motd = motd_text
-    url = None if no_web else open_web(server, store, web_host or host, web_port, web_origin)
+    url = (
+        None
+        if no_web
+        else open_web(server, store, web_host or host, web_port, web_origin, metrics=not no_metrics)
+    )
     announce(server, config, store, accounts, db_path, tls_cert, url)
     try:
         run_until_signalled(server)

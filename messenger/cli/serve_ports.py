@@ -43,10 +43,18 @@ def open_chat_server(
     return server, store, accounts
 
 
-def open_web(server: ChatServer, store: SQLiteStore, host: str, port: int, origins: list[str] | None) -> str:
-    """The web page's port and its URL; a failure to listen closes the chat port and the store."""
+def open_web(
+    server: ChatServer,
+    store: SQLiteStore,
+    host: str,
+    port: int,
+    origins: list[str] | None,
+    metrics: bool = True,
+) -> str:
+    """The web page's port (with ``/metrics`` unless told not to) and its URL; a failure to
+    listen closes the chat port and the store."""
     try:
-        return open_web_port(server, host, port, origins)
+        return open_web_port(server, host, port, origins, metrics=metrics)
     except OSError as exc:
         server.server_close()
         store.close()

@@ -1,14 +1,17 @@
-"""``serve``'s web options (the page and its WebSocket on a port of their own) and opening that
-port, with one clear line when it cannot be had."""
+"""``serve``'s web options (the page and its WebSocket on a port of their own, and the metrics
+there) and opening that port, with one clear line when it cannot be had."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 import typer
 
 from ..server import ChatServer
 from .options import int_option
+
+log = logging.getLogger(__name__)
 
 DEFAULT_WEB_PORT = 8080
 
@@ -33,6 +36,16 @@ NoWebOption = Annotated[
         "--no-web", metavar="", envvar="MESSENGER_NO_WEB", help="Serve no web page.", show_default=False
     ),
 ]
+NoMetricsOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-metrics",
+        metavar="",
+        envvar="MESSENGER_NO_METRICS",
+        help="Serve no /metrics on the web port (Prometheus's text format; counts only, no names).",
+        show_default=False,
+    ),
+]
 WebOriginOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -44,7 +57,13 @@ WebOriginOption = Annotated[
 ]
 
 
-def open_web_port(server: ChatServer, host: str, port: int, origins: list[str] | None) -> str:
-    """Serve the page on ``host:port`` beside ``server``; its URL.  Raises OSError."""
-    web = server.open_web((host, port), tuple(origin.rstrip("/") for origin in origins or ()))
+def open_web_port(
+    server: ChatServer, host: str, port: int, origins: list[str] | None, metrics: bool = True
+) -> str:
+    """Serve the page (and ``/metrics``) on ``host:port`` beside ``server``; its URL.  Raises
+    OSError."""
+    extra = tuple(origin.rstrip("/") for origin in origins or ())
+    web = server.open_web((host, port), extra, metrics=metrics)
+    if metrics:
+        log.info("metrics for Prometheus: %smetrics", web.url)
     return web.url

@@ -27,6 +27,7 @@ from ..protocol.frames import (
     Left,
     Message,
     Pong,
+    Presence,
     Renamed,
     RoomList,
     Shutdown,
@@ -313,6 +314,11 @@ class ChatLink:
                     self._users.pop(name_key(frame.user), None)
                 elif self._is_me(frame.user):
                     self._rooms = [r for r in self._rooms if r != room_of(frame)] or [LOBBY]
+            elif isinstance(frame, Presence):  # a crowd's summary: names here now, names gone
+                self._users.update((name_key(user), user) for user in frame.joined)
+                if frame.room is None:  # gone from another room may be a part, still online
+                    for user in frame.left:
+                        self._users.pop(name_key(user), None)
             elif isinstance(frame, RoomList):
                 self._known_rooms.update(info.room for info in frame.rooms)
             elif isinstance(frame, Renamed):

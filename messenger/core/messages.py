@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from ..protocol.frames import LOBBY, ErrorCode, FrameError, Message, timestamp
 from ..protocol.moderation import AwayStatus
@@ -26,6 +27,8 @@ class MessageSteps:
     _members: dict[str, Member]
     _rooms: dict[str, dict[Member, None]]
     _next_id: int
+    _pending: dict[str, dict[str, str]]
+    _settle_for_locked: Callable[[Batch, Member, list[str]], None]  # CrowdSteps'
     store: MessageStore | None
 
     def say(
@@ -67,6 +70,8 @@ class MessageSteps:
             self._next_id += 1
             member.active_at = time.monotonic()
             ignorers = self._ignorers_locked(member)
+            if self._pending:  # its arrival, if still untold, is told before it speaks
+                self._settle_for_locked(out, member, [place])
             if target is None:
                 self._to_room_locked(out, place, frame, skip=ignorers)
             else:

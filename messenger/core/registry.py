@@ -36,6 +36,7 @@ from ..protocol.frames import (
 )
 from ..protocol.moderation import Motd
 from ..protocol.names import name_key
+from .crowd import CROWD, CrowdSteps
 from .events import Batch, Outlet
 from .history import MessageStore
 from .members import Answered, Member, NameTaken, ServerFull
@@ -76,12 +77,13 @@ class _Operation:
             self._registry._lock.release()
 
 
-class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, ModerationSteps):
+class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, ModerationSteps, CrowdSteps):
     """The logged-in members and every delivery to them.
 
     Callers use join / rename / leave / cut / say / join_room / part_room / who / room_list /
-    history / reply / users / close_all.  All of them are thread-safe; none of them blocks on
-    a socket.
+    history / reply / users / close_all, and announce_presence about once a second.  All of
+    them are thread-safe; none of them blocks on a socket.  A room of more than ``crowd``
+    members is told its joins and leaves in one summary per announce_presence (crowd.py).
     """
 
     def __init__(
@@ -91,8 +93,10 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
         max_members: int | None = None,
         store: MessageStore | None = None,
         moderation: Moderation | None = None,
+        crowd: int = CROWD,
     ) -> None:
         self.server_name = server_name
+        self.crowd = max(1, crowd)
         self.outlet = outlet
         self.max_members = max_members
         self.store = store
@@ -117,6 +121,8 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
         self._settings: dict[str, RoomSettings] = {}
         # Name key -> the members ignoring it (presence.py).
         self._ignored_by: dict[str, set[Member]] = {}
+        # Room -> who came or went there since its last summary (crowd.py).
+        self._pending: dict[str, dict[str, str]] = {}
 
     def _operation(self, member: Member | None = None) -> _Operation:
         """Hold the lock for one operation and collect its events in one Batch, committed at once
@@ -133,6 +139,10 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
 
     def __len__(self) -> int:
         return len(self._members)
+
+    def room_count(self) -> int:
+        """The rooms that exist now, the lobby included (a read of one length: no lock)."""
+        return len(self._rooms)
 
     def _users_locked(self) -> tuple[str, ...]:
         return tuple([name for _, name in self._sorted])
@@ -191,20 +201,23 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
             member.since, member.active_at = timestamp(), time.monotonic()
             self._restore_ignores_locked(member, member.ignoring)
             out.admit(member)
+            users, count = self._crowded_welcome_locked(member)
             welcome = Welcome(
                 user=name,
-                users=self._users_locked(),
+                users=users,
                 server=self.server_name,
                 account=member.account,
                 topic=self._topic_of_locked(LOBBY),
+                count=count,
             )
             out.send(welcome, (member,))
             if self.motd is not None:
                 out.send(Motd(text=self.motd), (member,))
             self._replay_locked(out, member, LOBBY, history)
             member.rooms = [LOBBY]
-            self._rooms[LOBBY][member] = None
-            self._to_room_locked(out, LOBBY, Joined(user=name, ts=timestamp()))
+            lobby = self._rooms[LOBBY]
+            lobby[member] = None
+            self._presence_locked(out, LOBBY, Joined(user=name, ts=timestamp()), member, len(lobby))
 
     def _replace_locked(self, out: Batch, holder: Member) -> None:
         assert holder.name is not None
@@ -231,6 +244,7 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
             if banned is not None:
                 raise FrameError(ErrorCode.BANNED, banned, "nick")
             self._check_not_muted_locked(member, "nick")  # a mute follows the name: keep it
+            self._settle_for_locked(out, member, member.rooms)  # its arrival before its new name
             old_name, old_key = member.name, member.key
             assert old_name is not None
             self._remove_locked(member)
@@ -263,11 +277,12 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
         self._drop_ignores_locked(member)
         ts = timestamp()
         for room in member.rooms:
+            size = len(self._rooms.get(room, ()))
             self._drop_from_room_locked(member, room)
             self._elsewhere.get(room, set()).discard(member)
             label = None if room == LOBBY else room
             left = Left(user=member.name, ts=ts, reason=reason.value, room=label, by=by, message=message)
-            self._to_room_locked(out, room, left)
+            self._presence_locked(out, room, left, member, size)
         member.rooms = []
 
     def cut(self, member: Member) -> bool:
@@ -286,6 +301,7 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
             self._rooms = {LOBBY: {}}
             self._elsewhere.clear()
             self._ignored_by.clear()
+            self._pending.clear()
             for member in members:
                 out.dismiss(member)
         return members

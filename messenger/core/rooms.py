@@ -17,6 +17,7 @@ from ..protocol.frames import (
     LeaveReason,
     Left,
     Message,
+    Presence,
     RoomInfo,
     RoomList,
     Users,
@@ -35,6 +36,7 @@ class RoomSteps:
     _rooms: dict[str, dict[Member, None]]
     _elsewhere: dict[str, set[Member]]
     _topic_of_locked: Callable[[str], str | None]  # RoomSettingsSteps'
+    _presence_locked: Callable[..., None]  # CrowdSteps'
 
     @staticmethod
     def _room_name(raw: str, re: str) -> str:
@@ -65,7 +67,7 @@ class RoomSteps:
             member.rooms.append(room)
             self._rooms.setdefault(room, {})[member] = None
             self._track_current_locked(member)
-            self._to_room_locked(out, room, joined)
+            self._presence_locked(out, room, joined, member, len(self._rooms[room]))
             self._on_entering_locked(out, member, room)
 
     def part_room(self, member: Member, raw: str) -> None:
@@ -83,9 +85,8 @@ class RoomSteps:
                 raise FrameError(
                     ErrorCode.LAST_ROOM, f"{room} is your only room; join another first, or /quit", "part"
                 )
-            self._to_room_locked(
-                out, room, Left(user=member.name, ts=timestamp(), reason=LeaveReason.PART.value, room=room)
-            )
+            left = Left(user=member.name, ts=timestamp(), reason=LeaveReason.PART.value, room=room)
+            self._presence_locked(out, room, left, member, len(self._rooms[room]))
             member.rooms.remove(room)
             self._drop_from_room_locked(member, room)
             self._elsewhere.get(room, set()).discard(member)
@@ -142,7 +143,11 @@ class RoomSteps:
             self._forget_settings_locked(room)
 
     def _to_room_locked(
-        self, out: Batch, room: str, frame: Message | Joined | Left, skip: set[Member] | None = None
+        self,
+        out: Batch,
+        room: str,
+        frame: Message | Joined | Left | Presence,
+        skip: set[Member] | None = None,
     ) -> None:
         """Send ``frame`` to everyone in ``room`` but ``skip`` (those ignoring its sender).  A chat
         message reaches the members whose current room is another one (and who show one room at

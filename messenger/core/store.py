@@ -68,6 +68,19 @@ class StoreError(Exception):
 
 
 @dataclass(frozen=True)
+class WriterFigures:
+    """The writer's state for the server's metrics: messages waiting to be committed, the age
+    of the oldest of them (0 when none wait; an upper bound when more than a batch waited),
+    messages committed, given up while the file could not be written, and failed writes."""
+
+    queued: int
+    lag: float
+    written: int
+    dropped: int
+    failures: int
+
+
+@dataclass(frozen=True)
 class Retention:
     """How much history to keep: at most ``days`` old and/or the newest ``messages``."""
 
@@ -97,6 +110,7 @@ class SQLiteStore:
         self._failing: str | None = None  # why writing fails, while it does (said once)
         self._dropped = 0  # unsaved messages given up while writing failed
         self._failed_tries = 0
+        self._oldest_at = 0.0  # when the oldest queued message was added (under the queue lock)
         self._db = self._open()
         self._last_id = self._read_last_id()
         self._next_retention = 0.0
@@ -185,6 +199,8 @@ class SQLiteStore:
 
     def add(self, message: StoredMessage) -> None:
         with self._pending_lock:
+            if not self._pending:
+                self._oldest_at = time.monotonic()
             self._pending.append(message)
             self._added += 1
             self._last_id = max(self._last_id, message.id)
@@ -220,6 +236,13 @@ class SQLiteStore:
             found[message.id] = message
         return [found[key] for key in sorted(found)[-limit:]]
 
+    def figures(self) -> WriterFigures:
+        with self._pending_lock:
+            queued, oldest = len(self._pending), self._oldest_at
+            written, dropped = self._written - self._dropped, self._dropped
+        lag = time.monotonic() - oldest if queued else 0.0
+        return WriterFigures(queued, lag, written, dropped, self._failed_tries)
+
     def flush(self) -> None:
         with self._pending_lock:
             target = self._added
@@ -250,14 +273,17 @@ class SQLiteStore:
                         break
                 batch = self._pending[:BATCH_MAX]
                 closing = self._closing and len(batch) == len(self._pending)
+                # What is queued after this batch is written was added after now, unless the
+                # batch is not the whole queue (then the oldest's time stays, an upper bound).
+                after = time.monotonic() if len(batch) == len(self._pending) else self._oldest_at
             if batch:
-                self._write(batch)
+                self._write(batch, after)
             if time.monotonic() >= self._next_retention:
                 self._apply_retention()
             if closing:
                 return
 
-    def _write(self, batch: list[StoredMessage]) -> None:
+    def _write(self, batch: list[StoredMessage], after: float) -> None:
         try:
             with self._db_lock:
                 self._db.execute("BEGIN")
@@ -281,6 +307,7 @@ class SQLiteStore:
             self._failing = None
         with self._pending_lock:
             del self._pending[: len(batch)]
+            self._oldest_at = after
             self._written += len(batch)
             self._pending_lock.notify_all()
 
@@ -357,5 +384,6 @@ __all__ = [
     "SQLiteStore",
     "StoreError",
     "StoredMessage",
+    "WriterFigures",
     "default_db_path",
 ]

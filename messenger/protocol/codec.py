@@ -30,6 +30,7 @@ from .frames import (
     Message,
     Ping,
     Pong,
+    Presence,
     Renamed,
     RoomInfo,
     RoomList,
@@ -255,7 +256,7 @@ def _readers(
 
 _CLIENT_READERS = _readers(CLIENT_FRAMES)
 # The server frames without a reader of their own below.
-_SERVER_READERS = _readers(MODERATION_ANSWERS)
+_SERVER_READERS = _readers((*MODERATION_ANSWERS, Presence))
 
 
 def _str_tuple(obj: dict[str, Any], key: str, kind: str) -> tuple[str, ...]:
@@ -310,6 +311,7 @@ def _welcome(obj: dict[str, Any]) -> Welcome:
         protocol=_optional_integer(obj, "protocol", kind) or PROTOCOL_VERSION,
         account=_require(obj, "account", str, kind, optional=True),
         topic=_require(obj, "topic", str, kind, optional=True),
+        count=_optional_integer(obj, "count", kind),
     )
 
 

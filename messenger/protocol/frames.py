@@ -179,6 +179,9 @@ class Welcome:
     protocol: int = PROTOCOL_VERSION
     account: str | None = None  # the registered name whose password this login gave, if any
     topic: str | None = None  # the lobby's topic, when it has one
+    # How many are online, set only in a crowd (more than the server's crowd size): ``users``
+    # then lists some of them (the first in sort order, the newcomer always), not everyone.
+    count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,24 @@ class Left:
     room: str | None = None
     by: str | None = None  # kicked or banned: by whom
     message: str | None = None  # kicked or banned: why, as the operator said it
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Server → client: who came and went in a crowded room since the last such frame, one
+    frame per room per interval instead of a ``joined`` or ``left`` each.  ``joined``: names
+    here now that arrived (or came back) meanwhile; ``left``: names gone now that were here or
+    came and went meanwhile; both cut to a few, in the order they came, ``joins`` and ``leaves``
+    counting all of them; ``count``: how many are in the room now."""
+
+    TYPE: ClassVar[str] = "presence"
+    joined: tuple[str, ...]
+    left: tuple[str, ...]
+    joins: int
+    leaves: int
+    count: int
+    ts: str
+    room: str | None = None  # None: the lobby
 
 
 @dataclass(frozen=True)
@@ -307,11 +328,11 @@ CLIENT_FRAMES: tuple[type[ClientFrame], ...] = (
 )  # fmt: skip
 ServerFrame = (
     Welcome | Joined | Left | Message | Users | Renamed | Pong | Error | HistoryEnd | RoomList | Shutdown
-    | BanList | Topic | RoomMode | AwayStatus | Whois | IgnoredList | Notice | Motd
+    | BanList | Topic | RoomMode | AwayStatus | Whois | IgnoredList | Notice | Motd | Presence
 )  # fmt: skip
 SERVER_FRAMES: tuple[type[ServerFrame], ...] = (
     Welcome, Joined, Left, Message, Users, Renamed, Pong, Error, HistoryEnd, RoomList, Shutdown,
-    BanList, Topic, RoomMode, AwayStatus, Whois, IgnoredList, Notice, Motd,
+    BanList, Topic, RoomMode, AwayStatus, Whois, IgnoredList, Notice, Motd, Presence,
 )  # fmt: skip
 SERVER_FRAME_TYPES = frozenset(cls.TYPE for cls in SERVER_FRAMES)
 Frame = ClientFrame | ServerFrame
@@ -330,6 +351,6 @@ class FrameError(ValueError):
         return Error(code=self.code.value, message=self.message, re=self.re)
 
 
-def room_of(frame: Message | Joined | Left) -> str:
+def room_of(frame: Message | Joined | Left | Presence) -> str:
     """The room a frame is about: its ``room`` field, the lobby when there is none."""
     return frame.room or LOBBY

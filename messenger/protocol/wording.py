@@ -22,6 +22,7 @@ from .frames import (
     Message,
     Mode,
     Pong,
+    Presence,
     Renamed,
     RoomInfo,
     RoomList,
@@ -95,13 +96,34 @@ def _left(frame: Left, current_room: str) -> str:
 
 
 def _welcome(frame: Welcome, current_room: str) -> str:
-    count = len(frame.users)
+    count = len(frame.users) if frame.count is None else frame.count
     people = "person" if count == 1 else "people"
-    names = ", ".join(frame.users)
+    names = _some(frame.users, count)
     line = f"Welcome, {frame.user}! {count} {people} online: {names}. Type /help for commands."
     if not frame.topic:
         return for_terminal(line)
     return for_terminal(line) + "\n" + for_terminal(f"Topic of {LOBBY}: {_single(frame.topic)}")
+
+
+def _some(names: tuple[str, ...], total: int) -> str:
+    """``a, b, c``, or ``a, b, c and 9 more`` when ``names`` holds only some of ``total``."""
+    more = f" and {total - len(names)} more" if total > len(names) else ""
+    return ", ".join(names) + more
+
+
+def _presence(frame: Presence, current_room: str) -> str:
+    """``12 people joined the chat: a, b and 10 more; 2 left: c, d (5012 online)``."""
+    where = "the chat" if frame.room is None else frame.room
+    parts = []
+    if frame.joins:
+        people = "person" if frame.joins == 1 else "people"
+        parts.append(f"{frame.joins} {people} joined {where}: {_some(frame.joined, frame.joins)}")
+    if frame.leaves:
+        people = "" if parts else (" person" if frame.leaves == 1 else " people")
+        gone = f"{frame.leaves}{people} left{'' if parts else ' ' + where}: {_some(frame.left, frame.leaves)}"
+        parts.append(gone)
+    total = f"{frame.count} online" if frame.room is None else f"{frame.count} in {frame.room}"
+    return "; ".join(parts) + f" ({total})"
 
 
 def _users(frame: Users, current_room: str) -> str:
@@ -194,4 +216,5 @@ _WORDING: dict[type[Any], Callable[[Any, str], str]] = {
     IgnoredList: _ignored,
     Notice: lambda frame, _: f"*** {_single(frame.text)}",
     Motd: _motd,
+    Presence: _presence,
 }

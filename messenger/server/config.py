@@ -46,3 +46,8 @@ class ServerConfig:
     # "required" only accounts.  ``password``: a password every unregistered login must give.
     auth: str = "open"
     password: str | None = None
+    # A room of more members than this is crowded: its joins and leaves are told in one
+    # ``presence`` summary per ``presence_interval`` seconds, and a welcome beyond it lists this
+    # many names and a count (core/crowd.py says why 100).
+    crowd: int = 100
+    presence_interval: float = 1.0

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..protocol.frames import Mode
+from .counters import DeliveryStats
 from .outbox import NEVER, Batches, Entry, Outbox, Snapshot
 from .pacing import Pacer
 
@@ -78,6 +79,12 @@ class Pending:
         self._operations.append((ChatLog._close_locked, outbox))
         return self
 
+    def message(self, read_at: float) -> Pending:
+        """The entries of this commit carry one chat message, read (``time.monotonic``) at
+        ``read_at``: counted, and its fan-out latency measured by the round that sends them."""
+        self._operations.append((ChatLog._message_locked, read_at))
+        return self
+
     def commit(self) -> None:
         """Apply everything collected so far at once; the Pending may then be reused."""
         if self._operations:
@@ -107,6 +114,9 @@ class ChatLog:
         self._pokes = 0  # under the lock: closes and aborts so far
         self._pokes_seen = 0
         self._pacer = Pacer()
+        self._members = 0  # outboxes that joined and have not left: a broadcast's recipients
+        self._stamps: list[float] = []  # when each chat message appended since the last round was read
+        self.stats = DeliveryStats()
         self._asleep = False
         self._stopping = False
         self._selector = selectors.DefaultSelector()
@@ -191,15 +201,24 @@ class ChatLog:
         self._entries.append(entry)
         if entry.targets is not None:
             self._targeted.append(seq)
+        self.stats.deliveries += self._members if entry.targets is None else len(entry.targets)
         for mode, offsets in self._offsets.items():
             offsets.append(offsets[-1] + len(entry.data.get(mode, b"")))
 
     def _join_locked(self, outbox: Outbox) -> None:
+        if outbox.member_from == NEVER:  # it joins at most once
+            self._members += 1
         outbox.member_from = self.head
         outbox.member_until = NEVER
 
     def _leave_locked(self, outbox: Outbox) -> None:
+        if outbox.member_from != NEVER and outbox.member_until == NEVER:
+            self._members -= 1
         outbox.member_until = self.head
+
+    def _message_locked(self, read_at: float) -> None:
+        self.stats.messages += 1
+        self._stamps.append(read_at)
 
     def _close_locked(self, outbox: Outbox) -> None:
         outbox.closed = True
@@ -276,6 +295,7 @@ class ChatLog:
             # Closed before this snapshot: everything queued for them lies before ``head``.
             closing = {outbox for outbox in outboxes if outbox.closed}
             self._pokes_seen = self._pokes
+            stamps, self._stamps = self._stamps, []  # metrics: the messages this round sends first
         started = time.monotonic()
         batches = Batches(snapshot, outboxes)
         overflowed: list[Outbox] = []
@@ -299,6 +319,7 @@ class ChatLog:
                 overflowed.append(outbox)
         self._settled = settled
         self._pacer.round_took(time.monotonic() - started)
+        self.stats.round_done(stamps)  # metrics: the fan-out latency of those messages
         with self._lock:
             self._trim_locked()
         for outbox in overflowed:
@@ -341,6 +362,7 @@ class ChatLog:
             outbox.dead = True
             outbox.rest = b""
             return
+        self.stats.bytes_sent += sent  # metrics
         outbox.rest = data[sent:] if sent < len(data) else b""
         if outbox.rest:
             outbox.waiting = True

@@ -43,6 +43,7 @@ from ..protocol.lines import EOF, NEED_DATA, LineDecoder
 from ..protocol.names import BadName, normalize_name
 from ..tls import TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
 from .config import HISTORY_MAX
+from .counters import READ_TIME
 from .delivery import Outbox
 from .limits import TokenBucket
 from .login import LoginSteps
@@ -131,6 +132,7 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
         None for TLS records that held no application data (read again)."""
         try:
             data = self.request.recv(RECV_SIZE)
+            READ_TIME.at = time.monotonic()  # metrics: a message's fan-out latency starts here
             if self.channel is not None:
                 plain = self.channel.decrypt(data)
                 if data and not plain:
@@ -213,10 +215,20 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
                 return True
             if event is EOF:
                 return False
-            delay = self.bucket.delay()
-            if delay and self.server.stopping.wait(delay):
+            if self._flood_wait():
                 return False
             self._act(event)
+        return False
+
+    def _flood_wait(self) -> bool:
+        """Charge a line to flood control, wait as it says (not counted as fan-out latency)."""
+        delay = self.bucket.delay()
+        if not delay:
+            return False
+        self.server.reader_stats.flood_delayed(delay)
+        if self.server.stopping.wait(delay):
+            return True
+        READ_TIME.at = time.monotonic()
         return False
 
     def _act(self, event: Event) -> None:
@@ -340,6 +352,8 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
             self.send_raw(answer.text.encode("utf-8"))
 
     def error(self, code: ErrorCode, message: str, re: str | None = None) -> None:
+        if re == "hello":  # a refused login (a password asked for is not refused)
+            self.server.reader_stats.refuse(code.value)
         self.send(Error(code=code.value, message=message, re=re))
 
     def close(self) -> None:
@@ -361,6 +375,7 @@ class ChatHandler(LoginSteps, PresenceRequests, ModerationRequests, socketserver
 
     def too_slow(self) -> None:
         """Called by the Flusher when this connection's unsent output passed ``--sendq``."""
+        self.server.chat_log.stats.too_slow += 1  # the Flusher's figure
         if self.member is not None and self.logged_in:
             self.server.registry.cut(self.member)
         self.abort()

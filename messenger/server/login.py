@@ -75,6 +75,7 @@ class LoginSteps:
             return
         self.account = account
         self.connection.accept_login()
+        self.server.reader_stats.logged_in()
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.link.mode.value)
 
     def _login_verdict(self, frame: Hello) -> tuple[str, Account | None, bool] | None:

@@ -11,6 +11,7 @@ text bytes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 
 from ..core.members import Member
@@ -18,6 +19,7 @@ from ..protocol.codec import encode
 from ..protocol.frames import LOBBY, HistoryEnd, Message, Mode, ServerFrame
 from ..protocol.textmode import encode_text
 from ..protocol.websocket import text_frame
+from .counters import READ_TIME
 from .delivery import ChatLog, Pending
 from .outbox import Outbox
 
@@ -36,14 +38,21 @@ def encode_as(mode: Mode, frame: ServerFrame, aside: bool = False) -> bytes:
 
 
 class LogBatch:
-    """A Batch (core/events.py) over one Pending of the ChatLog."""
+    """A Batch (core/events.py) over one Pending of the ChatLog.
 
-    __slots__ = ("_out",)
+    An operation that sends a chat message (a ``say``: one message, in one or two entries) is
+    marked once in its commit with when the reader thread read it (``READ_TIME``), for the
+    metrics; the core knows nothing of it."""
+
+    __slots__ = ("_message", "_out")
 
     def __init__(self, out: Pending) -> None:
         self._out = out
+        self._message = False
 
     def send(self, frame: ServerFrame, to: Iterable[Member] | None = None, aside: bool = False) -> None:
+        if type(frame) is Message:
+            self._message = True
         if to is None:
             line = encode(frame)
             text = encode_as(Mode.TEXT, frame, aside)
@@ -85,6 +94,9 @@ class LogBatch:
         self._out.close(member.link)
 
     def commit(self) -> None:
+        if self._message:
+            self._message = False
+            self._out.message(READ_TIME.at or time.monotonic())  # not read from a socket: now
         self._out.commit()
 
 

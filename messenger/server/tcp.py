@@ -26,11 +26,12 @@ from ..core.store import MessageStore
 from ..protocol.codec import encode
 from ..protocol.frames import Error, ErrorCode, Shutdown
 from .config import ServerConfig
+from .counters import ReaderStats
 from .delivery import ChatLog
 from .handler import ChatHandler
 from .limits import AddressLimits, CheckGate
 from .outlet import LogOutlet
-from .web import WebServer
+from .web import WebHandler, WebServer
 from .webpages import Pages
 
 log = logging.getLogger(__name__)
@@ -72,15 +73,23 @@ class ChatServer(socketserver.ThreadingTCPServer):
             max_members=self.config.max_clients,
             store=store,
             moderation=moderation,
+            crowd=self.config.crowd,
         )
         self.moderation = self.registry.moderation
         self.web: WebServer | None = None  # the web port, once open_web ran
         self._expired_at = time.monotonic()
+        self._presence_at = time.monotonic()  # the last crowd summary (accept thread only)
         self.stopping = threading.Event()
         self._connections: set[ChatHandler] = set()
         self._connections_lock = threading.Lock()
         self.limits = AddressLimits(self.config.max_per_ip, self.config.conn_rate)
         self.password_checks = CheckGate()
+        self.reader_stats = ReaderStats()
+        # Imported here: prometheus_client is for a running server, not for every command line
+        # that imports this module (connect, send, users would start 0.1 s slower).
+        from .metrics import ServerMetrics
+
+        self.metrics = ServerMetrics(self)  # GET /metrics on the web port
         self._serving = False
         try:
             super().__init__(address, ChatHandler, bind_and_activate)
@@ -105,12 +114,22 @@ class ChatServer(socketserver.ThreadingTCPServer):
     def track(self, handler: ChatHandler) -> None:
         with self._connections_lock:
             self._connections.add(handler)
+        self.reader_stats.connection(self.transport_of(handler), 1)
         if self.stopping.is_set():
             handler.abort()
 
     def untrack(self, handler: ChatHandler) -> None:
         with self._connections_lock:
+            tracked = handler in self._connections
             self._connections.discard(handler)
+        if tracked:
+            self.reader_stats.connection(self.transport_of(handler), -1)
+
+    def transport_of(self, handler: ChatHandler) -> str:
+        """How ``handler``'s connection came, as the metrics name it: tcp, tls or web."""
+        if isinstance(handler, WebHandler):
+            return "web"
+        return "tcp" if self.tls is None else "tls"
 
     def connections(self) -> list[ChatHandler]:
         with self._connections_lock:
@@ -154,9 +173,13 @@ class ChatServer(socketserver.ThreadingTCPServer):
             log.info("the mute of %s expired", mute.name)
 
     def service_actions(self) -> None:
-        """Runs in the serve_forever loop once per poll interval: close logins that took too long
-        and connections that were asked to close but whose peer does not read."""
+        """Runs in the serve_forever loop once per poll interval: tell crowded rooms who came and
+        went, close logins that took too long and connections that were asked to close but whose
+        peer does not read."""
         now = time.monotonic()
+        if now - self._presence_at >= self.config.presence_interval:
+            self._presence_at = now
+            self.registry.announce_presence()
         self.limits.forget_quiet()
         if now - self._expired_at > EXPIRE_EVERY:
             self._expired_at = now
@@ -178,11 +201,16 @@ class ChatServer(socketserver.ThreadingTCPServer):
     # -- stopping -----------------------------------------------------------------------------
 
     def open_web(
-        self, address: tuple[str, int], origins: tuple[str, ...] = (), pages: Pages | None = None
+        self,
+        address: tuple[str, int],
+        origins: tuple[str, ...] = (),
+        pages: Pages | None = None,
+        metrics: bool = True,
     ) -> WebServer:
-        """Listen for the web page and its WebSocket on ``address`` too, served by a thread of
-        its own until ``stop``; raises OSError when the address cannot be had."""
-        self.web = WebServer(self, address, origins, pages)
+        """Listen for the web page and its WebSocket on ``address`` too (and ``/metrics``, unless
+        ``metrics`` is False), served by a thread of its own until ``stop``; raises OSError when
+        the address cannot be had."""
+        self.web = WebServer(self, address, origins, pages, metrics)
         thread = threading.Thread(
             target=self.web.serve_forever, kwargs={"poll_interval": 0.5}, name="web-accept", daemon=True
         )

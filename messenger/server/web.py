@@ -41,7 +41,7 @@ from ..protocol.connection import ServerConnection
 from ..protocol.frames import ErrorCode, Mode
 from .handler import ChatHandler
 from .outbox import Outbox
-from .webpages import SECURITY_HEADERS, Answer, Pages, origin_allowed, plain
+from .webpages import SECURITY_HEADERS, Answer, Pages, origin_allowed, plain, same_site
 
 if TYPE_CHECKING:
     from .tcp import ChatServer
@@ -67,10 +67,12 @@ class WebServer(socketserver.ThreadingTCPServer):
         address: tuple[str, int],
         origins: tuple[str, ...] = (),
         pages: Pages | None = None,
+        metrics: bool = True,
     ) -> None:
         self.chat = chat
         self.origins = origins
         self.pages = pages if pages is not None else Pages()
+        self.metrics = metrics  # whether GET /metrics answers (else 404)
         super().__init__(address, WebHandler)
 
     def __getattr__(self, name: str) -> Any:
@@ -132,7 +134,7 @@ class WebHandler(ChatHandler):
         raw, request = head
         if request.target.split(b"?", 1)[0] != b"/ws":
             method = request.method.decode("ascii", "replace")
-            self._respond(self.server.pages.answer(method, _text(request.target)), head_only=method == "HEAD")
+            self._respond(self._answer(method, request), head_only=method == "HEAD")
             return
         if self._upgrade(raw, request):
             self._chat()
@@ -164,6 +166,20 @@ class WebHandler(ChatHandler):
                 self._respond(plain(431, "request head too large"))
                 return None
             parser.receive_data(data)
+
+    def _answer(self, method: str, request: h11.Request) -> Answer:
+        """A plain HTTP request's answer: a page, or the metrics (not for other sites' pages)."""
+        headers = _headers(request)
+        scheme = "https" if self.channel is not None else "http"
+
+        def metrics() -> Answer:
+            if not same_site(headers, scheme, self.server.origins):
+                log.info("%s: /metrics from another site refused", self.address)
+                return plain(403, "the metrics are not for other sites' pages")
+            return self.server.chat.metrics.answer(headers.get("accept"))
+
+        target = _text(request.target)
+        return self.server.pages.answer(method, target, metrics if self.server.metrics else None)
 
     def _receive_before(self, deadline: float) -> bytes:
         """The next bytes (decrypted), or b"" once the deadline passed or the peer closed."""
@@ -212,8 +228,7 @@ class WebHandler(ChatHandler):
 
     def _upgrade(self, raw: bytes, request: h11.Request) -> bool:
         """The WebSocket handshake, if ``Origin`` allows it; False when refused (answered)."""
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.headers}
-        # h11 gives names lower-cased already; the dict keeps the last of repeated headers.
+        headers = _headers(request)
         scheme = "https" if self.channel is not None else "http"
         if not origin_allowed(headers.get("origin"), headers.get("host"), scheme, self.server.origins):
             log.info("%s: WebSocket from origin %s refused", self.address, headers.get("origin"))
@@ -278,8 +293,7 @@ class WebHandler(ChatHandler):
                 if event.message_finished:
                     self.error(ErrorCode.BAD_FRAME, "binary messages are not read; send JSON text")
             elif isinstance(event, Ping):  # charged like a message: a ping flood waits too
-                delay = self.bucket.delay()
-                if delay and self.server.stopping.wait(delay):
+                if self._flood_wait():
                     return False
                 self._control(self.ws.send(event.response()))
             elif isinstance(event, CloseConnection):
@@ -301,8 +315,7 @@ class WebHandler(ChatHandler):
         data, too_long = bytes(self._message), self._message_too_long
         self._message, self._message_too_long = bytearray(), False
         event = self.connection.message_event(data, too_long)
-        delay = self.bucket.delay()
-        if delay and self.server.stopping.wait(delay):
+        if self._flood_wait():
             return False
         self._act(event)
         return True
@@ -315,6 +328,11 @@ class WebHandler(ChatHandler):
 
 def _text(target: bytes) -> str:
     return target.decode("ascii", "replace")
+
+
+def _headers(request: h11.Request) -> dict[str, str]:
+    """The request's headers by lower-case name (h11 gives them so); the last of repeated ones."""
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.headers}
 
 
 _REASONS = {

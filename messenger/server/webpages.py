@@ -1,6 +1,7 @@
 """What the web port answers over plain HTTP: the page's files, ``/commands.json``,
-``/healthz``, errors; and the headers every answer carries.  No sockets here: a request's
-method, path and headers in, an ``Answer`` (status, headers, body) out.
+``/healthz``, ``/metrics`` (made by the caller), errors; and the headers every answer carries.
+No sockets here: a request's method, path and headers in, an ``Answer`` (status, headers, body)
+out.
 
 The files come only from the package's ``web/static`` folder (or a folder given in tests): a
 path names one file of that folder by its exact name, so nothing outside it can be reached.
@@ -9,6 +10,7 @@ path names one file of that folder by its exact name, so nothing outside it can 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -77,13 +79,17 @@ class Pages:
                     self.files[path.name] = (path.read_bytes(), kind)
         self.commands = commands_json()
 
-    def answer(self, method: str, target: str) -> Answer:
-        """The answer to ``method target`` (the WebSocket path is the caller's)."""
+    def answer(self, method: str, target: str, metrics: Callable[[], Answer] | None = None) -> Answer:
+        """The answer to ``method target`` (the WebSocket path is the caller's); ``metrics``
+        answers ``/metrics`` (None: there are none, 404)."""
         if method not in ("GET", "HEAD"):
-            return plain(405, "method not allowed")
+            refused = plain(405, "method not allowed")
+            return Answer(405, refused.body, (*refused.headers, ("Allow", "GET, HEAD")))
         path = target.split("?", 1)[0]
         if path == "/healthz":
             return plain(200, "ok")
+        if path == "/metrics" and metrics is not None:
+            return metrics()
         if path == "/commands.json":
             return Answer(200, self.commands, (("Content-Type", "application/json"),))
         if path in ("/", "/index.html"):
@@ -110,3 +116,12 @@ def origin_allowed(origin: str | None, host: str | None, scheme: str, extra: tup
     if host is not None and origin == f"{scheme}://{host}":
         return True
     return origin in extra
+
+
+def same_site(headers: dict[str, str], scheme: str, extra: tuple[str, ...]) -> bool:
+    """Whether a request (lower-case header names) may read what only the server's own pages
+    and tools should: not a fetch by another site's page.  A scraper or ``curl`` sends neither
+    header; a browser says ``Sec-Fetch-Site``, and ``Origin`` on a cross-origin fetch."""
+    if headers.get("sec-fetch-site", "none") not in ("none", "same-origin"):
+        return False
+    return origin_allowed(headers.get("origin"), headers.get("host"), scheme, extra)

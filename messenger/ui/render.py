@@ -35,6 +35,7 @@ from ..protocol.frames import (
     Left,
     Message,
     Pong,
+    Presence,
     Renamed,
     RoomList,
     ServerFrame,
@@ -74,7 +75,7 @@ MENTION_STYLE = "bold reverse"  # the body of a message that mentions you
 MIN_BODY_WIDTH = 16
 
 # Frames shown in text mode's words (protocol/wording.py), which already pass through for_terminal.
-_WORDED = frozenset(MODERATION_ANSWERS)
+_WORDED = frozenset((*MODERATION_ANSWERS, Presence))  # shown in text mode's wording
 
 _LEFT_REASONS = {
     LeaveReason.TOO_SLOW.value: "too slow",
@@ -209,7 +210,7 @@ class Renderer:
         elif isinstance(frame, Renamed):
             body = _notice(_name(frame.old), " is now known as ", _name(frame.new))
         elif isinstance(frame, Welcome):
-            body = render_users(frame.users)
+            body = render_users(frame.users, total=frame.count)
             if frame.topic:  # the lobby's, on a line of its own (as text mode words it)
                 body.append_text(_notice("\n" + text_line(frame).split("\n", 1)[1]))
         elif isinstance(frame, Users):
@@ -274,13 +275,17 @@ class Renderer:
         return stamp
 
 
-def render_users(users: tuple[str, ...], room: str | None = None) -> Text:
+def render_users(users: tuple[str, ...], room: str | None = None, total: int | None = None) -> Text:
+    """``Online (3): a, b, c``; with ``total`` (a crowd's welcome): ``Online (250): a, b and 248 more``."""
     where = "" if room is None else f" in {for_terminal(room)}"
-    line = Text(f"Online{where} ({len(users)}): ", style=NOTICE_STYLE)
+    total = len(users) if total is None else total
+    line = Text(f"Online{where} ({total}): ", style=NOTICE_STYLE)
     for index, user in enumerate(users):
         if index:
             line.append(", ", style=NOTICE_STYLE)
         line.append_text(_name(user))
+    if total > len(users):
+        line.append(f" and {total - len(users)} more", style=NOTICE_STYLE)
     return line
 
 

@@ -295,6 +295,7 @@ export class App {
   askMembers(room) {
     const conv = this.state.conversations.get(room);
     if (!conv || conv.kind !== "room") return;
+    if (conv.count !== null) return; // a crowd: its summaries keep the list (/who asks for all)
     if (this.link.send({ type: "who", room })) this.silentWho.push(room);
   }
 

@@ -92,6 +92,7 @@ function joined(app, frame) {
   }
   const conv = state.conversations.get(room);
   if (!conv) return;
+  if (conv.count !== null && !conv.members.has(nameKey(frame.user))) conv.count += 1;
   conv.setMember(frame.user);
   const where = frame.room ? frame.room : "the chat!";
   app.notice(room, [{ name: frame.user }, ` has joined ${where}`], "", frame.ts);
@@ -113,6 +114,7 @@ function left(app, frame) {
   }
   const conv = state.conversations.get(room);
   if (!conv) return;
+  if (conv.count !== null) conv.count = Math.max(conv.members.size - 1, conv.count - 1);
   conv.removeMember(frame.user);
   if (frame.by) {
     app.notice(room, [{ name: frame.user }, " " + removal(frame, "was")], "", frame.ts);
@@ -165,6 +167,7 @@ function users(app, frame) {
     const conv = app.state.conversations.get(room);
     if (!conv) return;
     conv.members.clear();
+    conv.count = null; // the whole list: nobody else
     for (const name of list) conv.setMember(name, away[name] ?? null);
     if (room === app.state.current) app.renderSidebar();
     return;
@@ -175,6 +178,48 @@ function users(app, frame) {
   const awayNames = Object.keys(away);
   if (awayNames.length) parts.push("; away: " + awayNames.map((n) => `${n} (${away[n]})`).join(", "));
   app.notice(app.state.current, parts);
+}
+
+/**
+ * A crowded room's summary, once a second instead of a joined or left each: the names here now
+ * and gone now (a few of each), how many came and went, and how many are here.
+ */
+function presence(app, frame) {
+  const conv = app.state.conversations.get(roomOf(frame));
+  if (!conv || typeof frame.count !== "number") return;
+  const names = (list) => (Array.isArray(list) ? list.filter((name) => typeof name === "string") : []);
+  const joined = names(frame.joined);
+  const left = names(frame.left);
+  for (const name of joined) {
+    if (!conv.members.has(nameKey(name))) conv.setMember(name);
+  }
+  for (const name of left) conv.removeMember(name);
+  conv.count = frame.count;
+  app.notice(conv.id, presenceWords(frame, joined, left), "", frame.ts);
+  if (conv.id === app.state.current) app.renderSidebar();
+}
+
+/** "12 people joined the chat: a, b and 10 more; 1 left: c (5012 online)", names as names. */
+function presenceWords(frame, joined, left) {
+  const where = frame.room ? frame.room : "the chat";
+  const parts = [];
+  const some = (list, total) => {
+    list.forEach((name, index) => parts.push(...(index ? [", "] : []), { name }));
+    if (total > list.length) parts.push(` and ${total - list.length} more`);
+  };
+  const joins = Number(frame.joins) || 0;
+  const leaves = Number(frame.leaves) || 0;
+  if (joins) {
+    parts.push(`${joins} ${joins === 1 ? "person" : "people"} joined ${where}: `);
+    some(joined, joins);
+  }
+  if (leaves) {
+    const people = leaves === 1 ? "person" : "people";
+    parts.push(joins ? `; ${leaves} left: ` : `${leaves} ${people} left ${where}: `);
+    some(left, leaves);
+  }
+  parts.push(frame.room ? ` (${frame.count} in ${frame.room})` : ` (${frame.count} online)`);
+  return parts;
 }
 
 function rooms(app, frame) {
@@ -293,8 +338,16 @@ function pongText(token) {
 }
 
 function welcome(app, frame) {
-  app.welcomed(frame);
   const lobby = app.state.conversation(LOBBY);
+  lobby.count = null;
+  if (typeof frame.count === "number" && Array.isArray(frame.users)) {
+    // A crowd: the welcome names some of them and counts everyone. The list is kept from these
+    // names and the summaries, not asked for: a who per login would cost every login the crowd.
+    lobby.members.clear();
+    for (const name of frame.users) if (typeof name === "string") lobby.setMember(name);
+    lobby.count = frame.count;
+  }
+  app.welcomed(frame);
   if (typeof frame.topic === "string") lobby.topic = frame.topic;
   app.renderHeader();
 }
@@ -306,6 +359,7 @@ const HANDLERS = {
   left,
   nick,
   users,
+  presence,
   rooms,
   topic,
   mode,

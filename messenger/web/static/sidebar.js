@@ -86,6 +86,8 @@ export class Sidebar {
       li.append(button);
       return li;
     });
+    const more = conv.count === null ? 0 : conv.count - conv.members.size;
+    if (more > 0) items.push(element("li", "person more", `and ${more} more`));
     this.people.replaceChildren(...items);
   }
 

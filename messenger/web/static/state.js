@@ -37,6 +37,7 @@ export class Conversation {
     this.firstUnread = null; // the entry the "new messages" line goes above
     this.topic = "";
     this.members = new Map(); // name key -> {name, away}
+    this.count = null; // in a crowded room: how many are here (members holds some of them)
     this.more = kind === "room"; // older history may exist
     this.loading = false;
   }
