@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve test lint clean system-packages
+.PHONY: serve test lint clean system-packages bench-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,10 +30,16 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check messenger tests benchmarks
 	$(BIN)/ruff format --check messenger tests benchmarks
 
-# The system's own packages the tests need (Debian's chromium for the browser tests), through
+# The system's own packages the tests need (Debian's chromium for the browser tests, ngircd for
+# the benchmark's IRC side), through
 # apt-get when missing and allowed; otherwise it says how to get them and those tests skip.
 system-packages:
-	tools/ensure-system-packages chromium
+	tools/ensure-system-packages chromium ngircd
+
+# What the benchmark needs besides the venv: ngircd, the C IRC server that
+# `benchmarks/fanout.py --server ngircd` compares messenger with (benchmarks/README.md).
+bench-deps: $(TEST_STAMP)
+	tools/ensure-system-packages ngircd
 
 # The browser tests run after the rest, in one process with one browser: run beside the others on
 # 2 cores, chromium starved the command-line tests' deadlines.

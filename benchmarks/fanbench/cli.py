@@ -15,6 +15,15 @@ from fanbench.run import Runner, RunResult
 from fanbench.server import GENERATOR_CPU, pin_to
 
 
+def servers(value: str) -> tuple[str, ...]:
+    """``--server``: one name, ``both`` (messenger and naive), or names separated by commas."""
+    names = ("messenger", "naive") if value == "both" else tuple(dict.fromkeys(value.split(",")))
+    unknown = [name for name in names if name not in SERVERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(SERVERS)} (or both)")
+    return names
+
+
 def positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -36,9 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stalled", type=int, default=0, help="extra clients that never read")
     parser.add_argument(
         "--server",
-        choices=(*SERVERS, "both"),
+        type=servers,
         default="messenger",
-        help="server under test; both = messenger and naive, alternating, in one invocation",
+        metavar="SERVER[,SERVER...]",
+        help="server(s) under test: messenger, naive, ngircd, or several separated by commas"
+        " (e.g. messenger,ngircd), alternating in one invocation; both = messenger,naive",
     )
     parser.add_argument(
         "--transport",
@@ -81,7 +92,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     if args.rate < 0 or args.stalled < 0 or args.probes < 0 or args.timeout <= 0:
         parser.error("--rate, --stalled and --probes cannot be negative; --timeout must be positive")
     config = Config(
-        servers=SERVERS if args.server == "both" else (args.server,),
+        servers=args.server,
         clients=clients,
         senders=args.senders,
         messages=args.messages,
@@ -102,6 +113,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     )
     if not config.setups:
         parser.error("the naive server has no web port: --transport web needs --server messenger")
+    if "ngircd" in config.servers:
+        check_ngircd(parser, args)
     if args.stalled and "web" in config.transports:
         parser.error("--stalled readers are TCP clients: use --transport tcp")
     if args.db not in ("file", ":memory:"):
@@ -109,6 +122,15 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     if args.bans < 0 or args.ignores < 0 or (args.bans and args.db != "file"):
         parser.error("--bans and --ignores cannot be negative; --bans needs --db file")
     return config, args.json
+
+
+def check_ngircd(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """What an IRC run cannot do: stalled readers (they log in in text mode), lines over IRC's
+    512 bytes, ignores (a messenger command)."""
+    if args.stalled or args.ignores:
+        parser.error("--stalled and --ignores are for messenger and naive, not ngircd")
+    if args.size > 480:
+        parser.error("--size above 480 does not fit in an IRC line (512 bytes) with ngircd")
 
 
 def run_all(config: Config, console: Console) -> list[RunResult]:

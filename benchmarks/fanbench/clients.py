@@ -297,7 +297,11 @@ class WebSender(WebTransport, Sender):
 
 
 def make_client(spec: ClientSpec, port: int, config: Config, transport: str = "tcp") -> Client:
-    """The right Client class for the spec's role and the transport."""
+    """The right Client class for the spec's role and the transport (irc: ngircd's clients)."""
+    if transport == "irc":
+        from fanbench.irc import make_irc_client  # irc.py builds on this module's classes
+
+        return make_irc_client(spec, port, config)
     web = transport == "web"
     if spec.role == SENDER:
         return (WebSender if web else Sender)(spec, port, config)

@@ -9,7 +9,7 @@ from pathlib import Path
 # -- constants ------------------------------------------------------------------------------------
 
 HOST = "127.0.0.1"  # the generator never connects anywhere else
-SERVERS = ("messenger", "naive")
+SERVERS = ("messenger", "naive", "ngircd")  # ngircd: the C IRC server (``make bench-deps``)
 TRANSPORTS = ("tcp", "web")  # web: WebSocket on messenger's web port (benchmarks/wsclients.py)
 NAIVE_SERVER = Path(__file__).resolve().parent.parent / "baselines" / "naive_server.py"
 BANNER_PREFIX = "Server is running on "
@@ -26,6 +26,11 @@ SEND_BATCH = 64 * 1024  # a flat-out sender builds at most this much before hand
 STALLED_RCVBUF = 4096  # receive buffer of a stalled reader: small, so the server's side fills up
 LOGIN_BUFFER_LIMIT = 4 * 1024 * 1024  # bytes a client may receive before its own join line
 
+# ngircd listens with a small backlog: a thousand simultaneous connects overflow it and wait out
+# TCP's SYN retries (1, 3, 7, 15 s...), so each worker keeps at most this many IRC connects
+# unanswered at a time (connected clients may wait for their JOIN meanwhile: ngircd holds each
+# new client's commands for about a second).
+IRC_CONNECTING = 4
 SELECT_INTERVAL = 0.01  # longest a worker sleeps in select(), seconds
 CONTROL_INTERVAL = 0.05  # how often workers publish counters and look at the control events
 PROGRESS_INTERVAL = 0.1  # how often the main process refreshes the progress bar
@@ -75,8 +80,14 @@ class Config:
 
     @property
     def setups(self) -> list[tuple[str, str]]:
-        """(server, transport) of every run of one repetition; only messenger has a web port."""
-        return [(k, t) for k in self.servers for t in self.transports if k == "messenger" or t == "tcp"]
+        """(server, transport) of every run of one repetition; only messenger has a web port, and
+        ngircd's clients speak IRC (transport "irc") where the others' use text mode."""
+        setups = []
+        for kind in self.servers:
+            for transport in self.transports:
+                if kind == "messenger" or transport == "tcp":
+                    setups.append((kind, "irc" if kind == "ngircd" else transport))
+        return setups
 
     @property
     def expected_deliveries(self) -> int:

@@ -60,7 +60,14 @@ ROWS = (
 
 # Smaller is worse for these; for every other "worst" row larger is worse.
 LOWER_IS_WORSE = {"deliveries", "echoes", "complete_clients", "stalled_cut_off"}
-RATIO_KEYS = ("deliveries_per_s", "latency_p50_ms", "latency_p99_ms", "login_s", "server_rss_idle_mb")
+RATIO_KEYS = (
+    "deliveries_per_s",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "login_s",
+    "server_cpu_per_million_s",
+    "server_rss_idle_mb",
+)
 WEB_RATIO_KEYS = (
     *RATIO_KEYS,
     "server_cpu_login_s",
@@ -94,12 +101,18 @@ def summarise(config: Config, results: Sequence[RunResult]) -> Summary:
         if runs:
             summary[name] = {row.key: combine(row, [run[row.key] for run in runs]) for row in ROWS}
             summary[name]["server_rss_peak_mb"] = statistics.median(run["server_rss_peak_mb"] for run in runs)
+            summary[name]["expected_echoes"] = max(run["expected_echoes"] for run in runs)
     return summary
 
 
 def ratios(summary: Summary) -> dict[str, float]:
     """messenger / naive for the headline figures, when both ran."""
     return _ratios(summary, "messenger", "naive", RATIO_KEYS)
+
+
+def ngircd_ratios(summary: Summary) -> dict[str, float]:
+    """messenger / ngircd for the headline figures, when both ran."""
+    return _ratios(summary, "messenger", "ngircd", RATIO_KEYS)
 
 
 def web_ratios(summary: Summary) -> dict[str, float]:
@@ -157,7 +170,11 @@ def render_table(config: Config, results: Sequence[RunResult], summary: Summary)
 
 
 def ratio_columns(summary: Summary) -> list[tuple[str, dict[str, float]]]:
-    return [("messenger/naive", ratios(summary)), ("web/tcp", web_ratios(summary))]
+    return [
+        ("messenger/naive", ratios(summary)),
+        ("messenger/ngircd", ngircd_ratios(summary)),
+        ("web/tcp", web_ratios(summary)),
+    ]
 
 
 def _cell(row: Row, figures: dict[str, float | None], config: Config) -> str:
@@ -166,7 +183,7 @@ def _cell(row: Row, figures: dict[str, float | None], config: Config) -> str:
         return "never (lost)"
     text = row.fmt.format(value)
     if row.key == "echoes":
-        text += f" / {config.expected_echoes:,}"
+        text += f" / {figures.get('expected_echoes') or 0:,.0f}"
     if row.key == "complete_clients":
         text += f" / {config.clients:,}"
     if row.key == "stalled_cut_off":
@@ -210,6 +227,7 @@ def write_json(target: str, config: Config, results: Sequence[RunResult], summar
         "runs": [asdict(r) for r in results],
         "summary": summary,
         "ratio_messenger_over_naive": ratios(summary),
+        "ratio_messenger_over_ngircd": ngircd_ratios(summary),
         "ratio_web_over_tcp": web_ratios(summary),
     }
     text = json.dumps(document, indent=2)

@@ -289,7 +289,7 @@ class Runner:
         """Phase 4: release the senders, wait for every delivery or the time-out, then stop."""
         config = self.config
         result.expected = config.expected_deliveries
-        result.expected_echoes = config.expected_echoes
+        result.expected_echoes = 0 if result.transport == "irc" else config.expected_echoes
         task = self.progress.add_task(f"{server.label}: deliveries", total=result.expected)
         deadline = time.monotonic() + config.timeout
         pool.controls.send.set()

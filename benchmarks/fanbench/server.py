@@ -18,6 +18,7 @@ from fanbench.config import (
     WEB_BANNER_PREFIX,
     Config,
 )
+from fanbench.ngircd import listening_port, ngircd_command, ngircd_version
 
 
 @dataclass
@@ -82,9 +83,13 @@ class ServerProcess:
         self.source = server_source(kind, workdir)
         if kind == "messenger" and config.bans:
             seed_bans(workdir / "history.db", config.bans)
+        if kind == "ngircd":
+            command = ngircd_command(config, workdir)
+        else:
+            command = server_command(kind, config, transport)
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                server_command(kind, config, transport),
+                command,
                 cwd=workdir,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -100,7 +105,9 @@ class ServerProcess:
         while time.monotonic() < deadline:
             port = 0
             for line in self.stdout_path.read_text(errors="replace").split("\n")[:-1]:  # whole lines
-                if line.startswith(BANNER_PREFIX) and ":" in line:
+                if self.kind == "ngircd":
+                    port = port or listening_port(line)
+                elif line.startswith(BANNER_PREFIX) and ":" in line:
                     port = int(line.rsplit(":", 1)[1])
                 elif line.startswith(WEB_BANNER_PREFIX):  # Web page: http://127.0.0.1:PORT/
                     self.web_port = int(line.rstrip("/").rsplit(":", 1)[1])
@@ -140,6 +147,8 @@ def server_source(kind: str, workdir: Path) -> str:
     package that ``python -m messenger`` imports when run in ``workdir``."""
     if kind == "naive":
         return str(NAIVE_SERVER)
+    if kind == "ngircd":
+        return ngircd_version()
     probe = "import os, messenger; print(os.path.dirname(messenger.__file__), messenger.__version__)"
     found = subprocess.run(
         [sys.executable, "-c", probe], cwd=workdir, capture_output=True, text=True, timeout=BANNER_TIMEOUT
@@ -165,7 +174,7 @@ def seed_bans(path: Path, count: int) -> None:
 
 def label(kind: str, transport: str) -> str:
     """The name of a (server, transport) setup in the report: the server's, plus " web"."""
-    return kind if transport == "tcp" else f"{kind} web"
+    return f"{kind} web" if transport == "web" else kind
 
 
 def server_command(kind: str, config: Config, transport: str = "tcp") -> list[str]:

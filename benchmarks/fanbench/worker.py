@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import selectors
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from fanbench.config import (
     DISCONNECTED,
     ECHOES,
     FAILED,
+    IRC_CONNECTING,
     LOGGED_IN,
     NS,
     SELECT_INTERVAL,
@@ -84,6 +86,7 @@ class Worker:
         self.id = worker_id
         self.config = config
         self.counters = counters
+        self.transport = transport
         self.clients = [make_client(spec, port, config, transport) for spec in specs]
         self.senders = [c for c in self.clients if isinstance(c, Sender)]
         self.selector = selectors.DefaultSelector()
@@ -108,19 +111,32 @@ class Worker:
 
     # phase 2: login
 
-    def log_in(self, deadline: float) -> LoginReport:
-        """Connect every client at once and wait for each one's own join line."""
+    def start(self, clients: Iterator[Client], count: int) -> int:
+        """Begin connecting the next ``count`` clients; return how many failed at once."""
         failed = 0
-        for client in self.clients:
+        for client in itertools.islice(clients, count):
             try:
                 self.selector.register(client.start_connect(), selectors.EVENT_WRITE, client)
                 self.active.add(client)
             except (LoginFailed, OSError) as exc:
                 failed += 1
                 self.drop(client, str(exc))
+        return failed
+
+    def log_in(self, deadline: float) -> LoginReport:
+        """Connect every client at once (with IRC, at most IRC_CONNECTING connects unanswered at
+        a time) and wait for each one's own join line."""
+        waiting = iter(self.clients)
+        window = IRC_CONNECTING if self.transport == "irc" else len(self.clients)
+        failed = self.start(waiting, window)
         logged_in, done_ns = 0, 0
         next_publish = 0.0
         while logged_in + failed < len(self.clients) and time.monotonic() < deadline:
+            connecting = sum(
+                1 for key in self.selector.get_map().values() if key.events == selectors.EVENT_WRITE
+            )
+            if connecting < window:
+                failed += self.start(waiting, window - connecting)
             for key, mask in self.selector.select(SELECT_INTERVAL):
                 client = key.data
                 try:

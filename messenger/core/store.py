@@ -2,9 +2,9 @@
 
 The registry hands every chat message to ``MessageStore.add`` while it holds its lock, so the
 call must never wait for a disk: ``SQLiteStore`` queues the message and a writer thread commits
-queued messages in batches, usually within milliseconds.  Readers (history replayed on login,
-``history`` requests) see the database plus whatever is still queued, so a message is in the
-history from the moment it is broadcast.
+what is queued every ``COMMIT_INTERVAL`` (at once when a batch is full), one transaction a
+batch.  Readers (history replayed on login, ``history`` requests) see the database plus whatever
+is still queued, so a message is in the history from the moment it is broadcast.
 
 Durability: the database runs in WAL mode with ``synchronous=NORMAL``; a committed message
 survives the server process being killed (``kill -9``), and the writer commits within
@@ -204,7 +204,11 @@ class SQLiteStore:
             self._pending.append(message)
             self._added += 1
             self._last_id = max(self._last_id, message.id)
-            self._pending_lock.notify()
+            # The writer wakes by itself every COMMIT_INTERVAL; waking it for every message
+            # would make every message a transaction of its own at everyday rates (a thread
+            # wake-up and a commit each).  A full batch is written at once.
+            if len(self._pending) >= BATCH_MAX:
+                self._pending_lock.notify()
 
     def recent(
         self, viewer_key: str, limit: int, before: int | None = None, room: str = LOBBY

@@ -25,12 +25,14 @@ import logging
 import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
 from .outbox import NEVER, Batches, Entry, Outbox, Snapshot
+from .pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,12 @@ class ChatLog:
         self._offsets: dict[Mode, list[int]] = {mode: [0] for mode in Mode}  # bytes before each entry
         self._outboxes: set[Outbox] = set()
         self._seen_head = 0  # the head at the last round
+        # Flusher only: whether the last round left every connection waiting or caught up, and
+        # the pokes (close, abort) it had seen; a poke since then means another round is due.
+        self._settled = True
+        self._pokes = 0  # under the lock: closes and aborts so far
+        self._pokes_seen = 0
+        self._pacer = Pacer()
         self._members = 0  # outboxes that joined and have not left: a broadcast's recipients
         self._stamps: list[float] = []  # when each chat message appended since the last round was read
         self.stats = DeliveryStats()
@@ -162,6 +170,7 @@ class ChatLog:
         """Drop what is queued for ``outbox`` and shut its socket down now; never blocks."""
         with self._lock:
             outbox.closed = outbox.dead = True
+            self._pokes += 1
             self._wake_locked()
         with contextlib.suppress(OSError):
             outbox.sock.shutdown(socket.SHUT_RDWR)
@@ -213,6 +222,7 @@ class ChatLog:
 
     def _close_locked(self, outbox: Outbox) -> None:
         outbox.closed = True
+        self._pokes += 1
 
     def _wake_locked(self) -> None:
         if self._asleep:
@@ -258,7 +268,7 @@ class ChatLog:
         head = self.head
         if head != self._seen_head:
             return False  # new entries: someone may have more to send, or be further behind
-        return all(o.waiting or (o.cursor >= head and not o.closed) for o in self._outboxes)
+        return self._settled and self._pokes == self._pokes_seen
 
     def _round(self) -> bool:
         with self._lock:
@@ -266,13 +276,17 @@ class ChatLog:
                 return False
             self._asleep = self._idle_locked()
             timeout = None if self._asleep else 0
+        woken = False
         for key, _ in self._selector.select(timeout):
             if key.data is None:
+                woken = True
                 with contextlib.suppress(BlockingIOError):
                     while self._wake_reader.recv(4096):
                         pass
             else:
                 key.data.waiting = False
+        if woken and timeout is None:
+            self._gather()
         with self._lock:
             self._asleep = False
             snapshot = Snapshot(self._entries, self._base, self._targeted)
@@ -280,9 +294,12 @@ class ChatLog:
             outboxes = list(self._outboxes)
             # Closed before this snapshot: everything queued for them lies before ``head``.
             closing = {outbox for outbox in outboxes if outbox.closed}
+            self._pokes_seen = self._pokes
             stamps, self._stamps = self._stamps, []  # metrics: the messages this round sends first
+        started = time.monotonic()
         batches = Batches(snapshot, outboxes)
         overflowed: list[Outbox] = []
+        settled = True
         for outbox in outboxes:
             if outbox.dead:
                 self._release(outbox)
@@ -296,9 +313,12 @@ class ChatLog:
                 if not outbox.rest and outbox in closing and outbox.cursor >= head:
                     self._release(outbox)
                     continue
+                settled = settled and not (outbox.waiting is False and (outbox.closed or outbox.dead))
             if outbox.waiting and not outbox.overflowed and self.unsent(outbox) > outbox.limit:
                 outbox.overflowed = True
                 overflowed.append(outbox)
+        self._settled = settled
+        self._pacer.round_took(time.monotonic() - started)
         self.stats.round_done(stamps)  # metrics: the fan-out latency of those messages
         with self._lock:
             self._trim_locked()
@@ -306,6 +326,13 @@ class ChatLog:
             if outbox.on_overflow is not None:
                 outbox.on_overflow()
         return True
+
+    def _gather(self) -> None:
+        """Woken by an append after sleeping: when wake-ups come fast, wait a moment so that
+        what arrives meanwhile goes out in the same round (pacing.py)."""
+        delay = self._pacer.gather_for(time.monotonic())
+        if delay > 0:
+            time.sleep(delay)
 
     @staticmethod
     def _take(outbox: Outbox, batches: Batches) -> bytes:
