@@ -26,13 +26,13 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
-from .outbox import NEVER, Batches, Entry, Outbox, Snapshot
+from .outbox import NEVER, Batches, Entry, Outbox, Snapshot, take
 from .pacing import Pacer
+from .pending import Operation, Pending
 
 log = logging.getLogger(__name__)
 
@@ -42,54 +42,6 @@ MAX_SEND = 256 * 1024
 # Trim the log once this many entries lie behind the slowest cursor: often enough that a burst
 # of logins (each welcome lists every user) does not pile up, rarely enough to cost nothing.
 TRIM_EVERY = 256
-
-# One step of a Pending: a ChatLog method to run under the log's lock, and its argument.
-Operation = Callable[["ChatLog", Any], None]
-
-
-class Pending:
-    """The log operations of one registry operation, applied together by ``commit``: under the
-    log's lock at once, with one wake-up.  The Flusher therefore never sees a part of them
-    (a welcome without its ``joined``), and nothing appended by another thread lands in
-    between (an answer to someone else that takes no registry lock).  Operations apply in the
-    order given, so a ``join`` before an ``append`` counts that entry in, as it would if each
-    were applied at once."""
-
-    __slots__ = ("_log", "_operations")
-
-    def __init__(self, chat_log: ChatLog) -> None:
-        self._log = chat_log
-        self._operations: list[tuple[Operation, Any]] = []
-
-    def append(self, data: dict[Mode, bytes], targets: Iterable[Outbox] | None = None) -> Pending:
-        """Queue one frame (``data`` in each mode) for every member, or for ``targets``."""
-        entry = Entry(data, None if targets is None else frozenset(targets))
-        self._operations.append((ChatLog._append_locked, entry))
-        return self
-
-    def join(self, outbox: Outbox) -> Pending:
-        self._operations.append((ChatLog._join_locked, outbox))
-        return self
-
-    def leave(self, outbox: Outbox) -> Pending:
-        self._operations.append((ChatLog._leave_locked, outbox))
-        return self
-
-    def close(self, outbox: Outbox) -> Pending:
-        self._operations.append((ChatLog._close_locked, outbox))
-        return self
-
-    def message(self, read_at: float) -> Pending:
-        """The entries of this commit carry one chat message, read (``time.monotonic``) at
-        ``read_at``: counted, and its fan-out latency measured by the round that sends them."""
-        self._operations.append((ChatLog._message_locked, read_at))
-        return self
-
-    def commit(self) -> None:
-        """Apply everything collected so far at once; the Pending may then be reused."""
-        if self._operations:
-            operations, self._operations = self._operations, []
-            self._log._commit(operations)
 
 
 class ChatLog:
@@ -113,6 +65,11 @@ class ChatLog:
         self._settled = True
         self._pokes = 0  # under the lock: closes and aborts so far
         self._pokes_seen = 0
+        self._poked: list[Outbox] = []  # under the lock: outboxes closed or aborted since the last snapshot
+        # Flusher only: outboxes closed (or found dead) and not released yet, and those waiting
+        # for their socket (their cursors are the only ones that hold back trimming).
+        self._closing: set[Outbox] = set()
+        self._waiters: set[Outbox] = set()
         self._pacer = Pacer()
         self._members = 0  # outboxes that joined and have not left: a broadcast's recipients
         self._stamps: list[float] = []  # when each chat message appended since the last round was read
@@ -171,6 +128,7 @@ class ChatLog:
         with self._lock:
             outbox.closed = outbox.dead = True
             self._pokes += 1
+            self._poked.append(outbox)
             self._wake_locked()
         with contextlib.suppress(OSError):
             outbox.sock.shutdown(socket.SHUT_RDWR)
@@ -190,10 +148,10 @@ class ChatLog:
 
     # -- internals (log lock held) ------------------------------------------------------------
 
-    def _commit(self, operations: list[tuple[Operation, Any]]) -> None:
+    def _commit(self, operations: list[Operation]) -> None:
         with self._lock:
-            for operation, argument in operations:
-                operation(self, argument)
+            for name, argument in operations:
+                getattr(self, name)(argument)
             self._wake_locked()
 
     def _append_locked(self, entry: Entry) -> None:
@@ -223,6 +181,7 @@ class ChatLog:
     def _close_locked(self, outbox: Outbox) -> None:
         outbox.closed = True
         self._pokes += 1
+        self._poked.append(outbox)
 
     def _wake_locked(self) -> None:
         if self._asleep:
@@ -238,7 +197,10 @@ class ChatLog:
     def _trim_locked(self) -> None:
         if len(self._entries) < TRIM_EVERY:
             return
-        low = min((o.cursor for o in self._outboxes), default=self.head)
+        # Only a connection waiting for its socket lags behind the last round's head: every
+        # other one has had everything for it below that head, whatever its cursor says.
+        low = min((o.cursor for o in self._waiters), default=self._seen_head)
+        low = min(low, self._seen_head)
         drop = low - self._base
         if drop < TRIM_EVERY:
             return
@@ -276,7 +238,7 @@ class ChatLog:
                 return False
             self._asleep = self._idle_locked()
             timeout = None if self._asleep else 0
-        woken = False
+        woken, writable = False, []
         for key, _ in self._selector.select(timeout):
             if key.data is None:
                 woken = True
@@ -285,39 +247,23 @@ class ChatLog:
                         pass
             else:
                 key.data.waiting = False
+                writable.append(key.data)
         if woken and timeout is None:
             self._gather()
         with self._lock:
             self._asleep = False
             snapshot = Snapshot(self._entries, self._base, self._targeted)
-            head = self._seen_head = snapshot.head
-            outboxes = list(self._outboxes)
-            # Closed before this snapshot: everything queued for them lies before ``head``.
-            closing = {outbox for outbox in outboxes if outbox.closed}
+            previous, head = self._seen_head, snapshot.head
+            self._seen_head = head
+            outboxes = list(self._outboxes) if snapshot.targets_since(previous) is None else None
+            self._closing.update(self._poked)  # closed before this snapshot: all queued lies below head
+            self._poked = []
             self._pokes_seen = self._pokes
             stamps, self._stamps = self._stamps, []  # metrics: the messages this round sends first
         started = time.monotonic()
-        batches = Batches(snapshot, outboxes)
-        overflowed: list[Outbox] = []
-        settled = True
-        for outbox in outboxes:
-            if outbox.dead:
-                self._release(outbox)
-                continue
-            if not outbox.waiting:
-                if not outbox.rest and outbox.cursor < head:
-                    outbox.rest = self._take(outbox, batches)
-                    outbox.cursor = head
-                if outbox.rest:
-                    self._send(outbox)
-                if not outbox.rest and outbox in closing and outbox.cursor >= head:
-                    self._release(outbox)
-                    continue
-                settled = settled and not (outbox.waiting is False and (outbox.closed or outbox.dead))
-            if outbox.waiting and not outbox.overflowed and self.unsent(outbox) > outbox.limit:
-                outbox.overflowed = True
-                overflowed.append(outbox)
-        self._settled = settled
+        if outboxes is None:
+            outboxes = self._visits(snapshot, previous, writable)
+        overflowed = self._deliver(outboxes, Batches(snapshot, outboxes), head)
         self._pacer.round_took(time.monotonic() - started)
         self.stats.round_done(stamps)  # metrics: the fan-out latency of those messages
         with self._lock:
@@ -327,24 +273,54 @@ class ChatLog:
                 outbox.on_overflow()
         return True
 
+    def _visits(self, snapshot: Snapshot, previous: int, writable: list[Outbox]) -> list[Outbox]:
+        """The connections a round with no broadcast since the last one must visit: the targets
+        of its entries, the sockets that became writable, and the closing ones.  Every other
+        connection not waiting had everything for it below the last round's head, so a cursor
+        it has not moved since may jump there (its rest is empty: nothing is skipped)."""
+        chosen = snapshot.targets_since(previous) or set()
+        chosen.update(writable)
+        chosen.update(self._closing)
+        visits = [outbox for outbox in chosen if not outbox.released.is_set()]
+        for outbox in visits:
+            if not outbox.waiting and not outbox.rest and outbox.cursor < previous:
+                outbox.cursor = previous
+        return visits
+
+    def _deliver(self, outboxes: list[Outbox], batches: Batches, head: int) -> list[Outbox]:
+        """Send each of ``outboxes`` what it has up to ``head``; return those now over their limit."""
+        overflowed: list[Outbox] = []
+        settled = True
+        for outbox in outboxes:
+            if outbox.dead:
+                self._release(outbox)
+                continue
+            if not outbox.waiting:
+                if outbox.rest:
+                    self._send(outbox)
+                if not outbox.rest and not outbox.waiting and outbox.cursor < head:
+                    outbox.rest = take(outbox, batches)
+                    outbox.cursor = head
+                    if outbox.rest:
+                        self._send(outbox)
+                if not outbox.rest and outbox in self._closing and outbox.cursor >= head:
+                    self._release(outbox)
+                    continue
+                if outbox.dead or (outbox.closed and not outbox.waiting):
+                    settled = False
+                    self._closing.add(outbox)
+            if outbox.waiting and not outbox.overflowed and self.unsent(outbox) > outbox.limit:
+                outbox.overflowed = True
+                overflowed.append(outbox)
+        self._settled = settled
+        return overflowed
+
     def _gather(self) -> None:
         """Woken by an append after sleeping: when wake-ups come fast, wait a moment so that
         what arrives meanwhile goes out in the same round (pacing.py)."""
         delay = self._pacer.gather_for(time.monotonic())
         if delay > 0:
             time.sleep(delay)
-
-    @staticmethod
-    def _take(outbox: Outbox, batches: Batches) -> bytes:
-        chunk = batches.for_outbox(outbox)
-        if outbox.encrypt is None:
-            return chunk
-        try:
-            return outbox.encrypt(chunk)
-        except Exception:  # a broken TLS connection: nothing more can go out on it
-            log.debug("encrypting for %s failed", outbox.sock, exc_info=True)
-            outbox.dead = True
-            return b""
 
     def _send(self, outbox: Outbox) -> None:
         data = outbox.rest
@@ -370,6 +346,7 @@ class ChatLog:
                 try:
                     self._selector.register(outbox.sock, selectors.EVENT_WRITE, outbox)
                     outbox.registered = True
+                    self._waiters.add(outbox)
                 except (ValueError, KeyError, OSError):
                     # The socket was closed under us (its handler gave up waiting): nothing
                     # more can be sent on it.
@@ -379,12 +356,15 @@ class ChatLog:
             with contextlib.suppress(ValueError, KeyError, OSError):
                 self._selector.unregister(outbox.sock)
             outbox.registered = False
+            self._waiters.discard(outbox)
 
     def _release(self, outbox: Outbox) -> None:
         if outbox.registered:
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self._selector.unregister(outbox.sock)
             outbox.registered = False
+        self._waiters.discard(outbox)
+        self._closing.discard(outbox)
         with self._lock:
             self._outboxes.discard(outbox)
         with contextlib.suppress(OSError):

@@ -5,11 +5,14 @@ joins for every cursor.  delivery.py owns the log itself and the Flusher thread.
 from __future__ import annotations
 
 import bisect
+import logging
 import socket
 import threading
 from collections.abc import Callable
 
 from ..protocol.frames import Mode
+
+log = logging.getLogger(__name__)
 
 NEVER = 1 << 62  # a sequence number no log reaches
 
@@ -90,6 +93,21 @@ class Snapshot:
         self.targeted = targeted
         self.targeted_count = len(targeted)  # every targeted entry so far lies below ``head``
 
+    def targets_since(self, start: int) -> set[Outbox] | None:
+        """The outboxes the entries in [start, head) are for, or None if one is a broadcast.
+
+        A round whose new entries are all targeted (a login storm's welcomes, pongs) need only
+        visit these, not every connection."""
+        end = self.targeted_count
+        first = bisect.bisect_left(self.targeted, start, 0, end)
+        if end - first != self.head - start:
+            return None
+        found: set[Outbox] = set()
+        entries, base = self.entries, self.base
+        for seq in self.targeted[first:end]:
+            found.update(entries[seq - base].targets or ())
+        return found
+
 
 class Batches:
     """What one Flusher round hands each connection: everything from its cursor to the head.
@@ -102,7 +120,7 @@ class Batches:
 
     def __init__(self, snapshot: Snapshot, outboxes: list[Outbox]) -> None:
         entries, base, head, targeted = snapshot.entries, snapshot.base, snapshot.head, snapshot.targeted
-        starts = [o.cursor for o in outboxes if o.cursor < head and not o.waiting and not o.rest]
+        starts = [o.cursor for o in outboxes if o.cursor < head and not o.waiting]
         self.low = max(min(starts, default=head), base)
         self.head = head
         self.window = entries[self.low - base : head - base]
@@ -151,3 +169,17 @@ class Batches:
         if lo < hi:
             pieces.append(self._broadcasts(mode, lo, hi))
         return b"".join(pieces)
+
+
+def take(outbox: Outbox, batches: Batches) -> bytes:
+    """The next chunk for ``outbox`` (ciphertext for TLS); a connection whose TLS broke is
+    marked dead and gets nothing."""
+    chunk = batches.for_outbox(outbox)
+    if outbox.encrypt is None:
+        return chunk
+    try:
+        return outbox.encrypt(chunk)
+    except Exception:  # a broken TLS connection: nothing more can go out on it
+        log.debug("encrypting for %s failed", outbox.sock, exc_info=True)
+        outbox.dead = True
+        return b""

@@ -1,0 +1,60 @@
+"""A Pending: the log operations of one registry operation, applied together (delivery.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..protocol.frames import Mode
+from .outbox import Entry, Outbox
+
+if TYPE_CHECKING:
+    from .delivery import ChatLog
+
+# One step of a Pending: the name of a ChatLog method to run under the log's lock, and its argument.
+Operation = tuple[str, Any]
+
+
+class Pending:
+    """The log operations of one registry operation, applied together by ``commit``: under the
+    log's lock at once, with one wake-up.  The Flusher therefore never sees a part of them
+    (a welcome without its ``joined``), and nothing appended by another thread lands in
+    between (an answer to someone else that takes no registry lock).  Operations apply in the
+    order given, so a ``join`` before an ``append`` counts that entry in, as it would if each
+    were applied at once."""
+
+    __slots__ = ("_log", "_operations")
+
+    def __init__(self, chat_log: ChatLog) -> None:
+        self._log = chat_log
+        self._operations: list[Operation] = []
+
+    def append(self, data: dict[Mode, bytes], targets: Iterable[Outbox] | None = None) -> Pending:
+        """Queue one frame (``data`` in each mode) for every member, or for ``targets``."""
+        entry = Entry(data, None if targets is None else frozenset(targets))
+        self._operations.append(("_append_locked", entry))
+        return self
+
+    def join(self, outbox: Outbox) -> Pending:
+        self._operations.append(("_join_locked", outbox))
+        return self
+
+    def leave(self, outbox: Outbox) -> Pending:
+        self._operations.append(("_leave_locked", outbox))
+        return self
+
+    def close(self, outbox: Outbox) -> Pending:
+        self._operations.append(("_close_locked", outbox))
+        return self
+
+    def message(self, read_at: float) -> Pending:
+        """The entries of this commit carry one chat message, read (``time.monotonic``) at
+        ``read_at``: counted, and its fan-out latency measured by the round that sends them."""
+        self._operations.append(("_message_locked", read_at))
+        return self
+
+    def commit(self) -> None:
+        """Apply everything collected so far at once; the Pending may then be reused."""
+        if self._operations:
+            operations, self._operations = self._operations, []
+            self._log._commit(operations)
