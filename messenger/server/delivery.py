@@ -30,7 +30,7 @@ from collections.abc import Iterable
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
-from .outbox import NEVER, Batches, Entry, Outbox, Snapshot, take
+from .outbox import NEVER, Batches, Entry, Outbox, Snapshot, own_bytes, take
 from .pacing import Pacer
 from .pending import Operation, Pending
 
@@ -57,7 +57,8 @@ class ChatLog:
         self._entries: list[Entry] = []
         self._base = 0  # sequence number of _entries[0]
         self._targeted: list[int] = []  # sequence numbers of entries with targets, ascending
-        self._offsets: dict[Mode, list[int]] = {mode: [0] for mode in Mode}  # bytes before each entry
+        # Bytes of the broadcasts before each entry, per mode (targeted entries count 0).
+        self._offsets: dict[Mode, list[int]] = {mode: [0] for mode in Mode}
         self._outboxes: set[Outbox] = set()
         self._seen_head = 0  # the head at the last round
         # Flusher only: whether the last round left every connection waiting or caught up, and
@@ -134,8 +135,7 @@ class ChatLog:
             outbox.sock.shutdown(socket.SHUT_RDWR)
 
     def unsent(self, outbox: Outbox) -> int:
-        """Bytes queued for ``outbox`` that the kernel has not taken yet (entries not addressed
-        to it are counted too: a close upper bound)."""
+        """Bytes queued for ``outbox`` that the kernel has not taken yet."""
         with self._lock:
             return self._unsent_locked(outbox)
 
@@ -161,7 +161,7 @@ class ChatLog:
             self._targeted.append(seq)
         self.stats.deliveries += self._members if entry.targets is None else len(entry.targets)
         for mode, offsets in self._offsets.items():
-            offsets.append(offsets[-1] + len(entry.data.get(mode, b"")))
+            offsets.append(offsets[-1] + (0 if entry.targets is not None else len(entry.data.get(mode, b""))))
 
     def _join_locked(self, outbox: Outbox) -> None:
         if outbox.member_from == NEVER:  # it joins at most once
@@ -190,9 +190,14 @@ class ChatLog:
                 self._wake_writer.send(b"\0")
 
     def _unsent_locked(self, outbox: Outbox) -> int:
+        """The rest, the broadcasts since the cursor while it is a member, and the entries
+        addressed to it (counted once each, see ``own_bytes``): never what is for others."""
+        base, head = self._base, self.head
+        lo = min(max(outbox.cursor, outbox.member_from, base), head) - base
+        hi = max(min(outbox.member_until, head), base) - base
         offsets = self._offsets[outbox.mode]
-        start = max(outbox.cursor, self._base) - self._base
-        return len(outbox.rest) + offsets[-1] - offsets[start]
+        broadcasts = offsets[hi] - offsets[lo] if lo < hi else 0
+        return len(outbox.rest) + broadcasts + own_bytes(outbox, self._entries, base, self._targeted)
 
     def _trim_locked(self) -> None:
         if len(self._entries) < TRIM_EVERY:

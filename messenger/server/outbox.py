@@ -68,6 +68,11 @@ class Outbox:
         # Flusher when the socket fails.  The Flusher reads ``closed`` in its snapshot.
         self.closed = False
         self.dead = False
+        # Under the log's lock (``own_bytes``): the bytes of the entries addressed to it in
+        # [cursor, counted_to), valid while the cursor is still ``counted_from``.
+        self.counted_from = -1
+        self.counted_to = 0
+        self.counted = 0
         # Touched by the Flusher thread only:
         self.rest = b""
         self.waiting = False
@@ -183,3 +188,21 @@ def take(outbox: Outbox, batches: Batches) -> bytes:
         log.debug("encrypting for %s failed", outbox.sock, exc_info=True)
         outbox.dead = True
         return b""
+
+
+def own_bytes(outbox: Outbox, entries: list[Entry], base: int, targeted: list[int]) -> int:
+    """Bytes of the entries addressed to ``outbox`` from its cursor on (log lock held).
+
+    Each call looks only at the targeted entries appended since the last call for the same
+    cursor, so a connection waiting through a login storm costs each round O(new entries),
+    not O(everything queued since it began to wait)."""
+    start = max(outbox.cursor, base)
+    if outbox.counted_from != outbox.cursor or outbox.counted_to < start:
+        outbox.counted_from, outbox.counted_to, outbox.counted = outbox.cursor, start, 0
+    counted, mode = outbox.counted, outbox.mode
+    for seq in targeted[bisect.bisect_left(targeted, outbox.counted_to) :]:
+        entry = entries[seq - base]
+        if outbox in entry.targets:  # type: ignore[operator]  # targeted: never None
+            counted += len(entry.data.get(mode, b""))
+    outbox.counted, outbox.counted_to = counted, base + len(entries)
+    return counted
