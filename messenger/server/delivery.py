@@ -25,14 +25,12 @@ import logging
 import selectors
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
 from .outbox import NEVER, Batches, Entry, Outbox, Snapshot
-from .pacing import Pacer
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +111,6 @@ class ChatLog:
         self._settled = True
         self._pokes = 0  # under the lock: closes and aborts so far
         self._pokes_seen = 0
-        self._pacer = Pacer()
         self._members = 0  # outboxes that joined and have not left: a broadcast's recipients
         self._stamps: list[float] = []  # when each chat message appended since the last round was read
         self.stats = DeliveryStats()
@@ -276,17 +273,13 @@ class ChatLog:
                 return False
             self._asleep = self._idle_locked()
             timeout = None if self._asleep else 0
-        woken = False
         for key, _ in self._selector.select(timeout):
             if key.data is None:
-                woken = True
                 with contextlib.suppress(BlockingIOError):
                     while self._wake_reader.recv(4096):
                         pass
             else:
                 key.data.waiting = False
-        if woken and timeout is None:
-            self._gather()
         with self._lock:
             self._asleep = False
             snapshot = Snapshot(self._entries, self._base, self._targeted)
@@ -296,7 +289,6 @@ class ChatLog:
             closing = {outbox for outbox in outboxes if outbox.closed}
             self._pokes_seen = self._pokes
             stamps, self._stamps = self._stamps, []  # metrics: the messages this round sends first
-        started = time.monotonic()
         batches = Batches(snapshot, outboxes)
         overflowed: list[Outbox] = []
         settled = True
@@ -318,7 +310,6 @@ class ChatLog:
                 outbox.overflowed = True
                 overflowed.append(outbox)
         self._settled = settled
-        self._pacer.round_took(time.monotonic() - started)
         self.stats.round_done(stamps)  # metrics: the fan-out latency of those messages
         with self._lock:
             self._trim_locked()
@@ -326,13 +317,6 @@ class ChatLog:
             if outbox.on_overflow is not None:
                 outbox.on_overflow()
         return True
-
-    def _gather(self) -> None:
-        """Woken by an append after sleeping: when wake-ups come fast, wait a moment so that
-        what arrives meanwhile goes out in the same round (pacing.py)."""
-        delay = self._pacer.gather_for(time.monotonic())
-        if delay > 0:
-            time.sleep(delay)
 
     @staticmethod
     def _take(outbox: Outbox, batches: Batches) -> bytes:
