@@ -14,13 +14,16 @@ Run phases, per server and per repetition:
 2. login: every worker connects its clients and waits for each one's own join line;
 3. stalled readers (``--stalled``) log in from the main process and never read again;
 4. messages: senders send, everybody counts, until every expected delivery arrived or the
-   time-out passed (``--idle`` stops after login instead);
-5. collect the workers' reports, read the server's CPU and memory, stop the server.
+   time-out passed (``--idle``: one sender, one message to all);
+5. collect the workers' reports, read the server's CPU and memory, and messenger's own figures
+   from ``GET /metrics`` on its web port (scraped at the start and around the message phase),
+   stop the server.
 
 The generator connects only to 127.0.0.1, and every loop in it has a deadline.
 
 This file is the entry point; the parts are in ``benchmarks/fanbench/`` (config, clients, worker,
-server, run, report, cli).  The names below are re-exported for tests/test_benchmark_smoke.py.
+server, metrics, run, report, cli).  The names below are re-exported for
+tests/test_benchmark_smoke.py.
 """
 
 from __future__ import annotations

@@ -19,11 +19,37 @@ RUN_TIMEOUT = 90
 
 
 def run_fanout(*args: str) -> dict[str, Any]:
-    """Run the benchmark with JSON on stdout; fail with its output if it does not exit 0."""
+    """Run the benchmark with JSON on stdout; fail with its output if it does not exit 0.  The
+    table (on stderr) is returned as the report's "table"."""
     command = [sys.executable, str(FANOUT), "--repeat", "1", "--timeout", "30", "--json", "-", *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert done.returncode == 0, f"exit {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
-    return json.loads(done.stdout)
+    return {**json.loads(done.stdout), "table": done.stderr}
+
+
+METRICS_ROWS = (
+    "server: deliveries (/metrics)",
+    "server: messages (/metrics)",
+    "server counts = generator's",
+    "server: delivery rounds",
+    "server: too_slow cut-offs",
+    "server: refused logins",
+)
+
+
+def check_server_figures(run: dict[str, Any], table: str) -> None:
+    """messenger's own /metrics figures are in the table and count what the generator counted
+    (a message to all is one frame per member, its sender's echo included); the naive server's
+    are absent."""
+    assert all(row in table for row in METRICS_ROWS), table
+    if run["server"] != "messenger":
+        assert run["server_deliveries"] is run["server_counts_match"] is run["server_too_slow"] is None
+        return
+    assert run["server_deliveries"] == run["deliveries"] + run["echoes"]
+    assert run["server_messages"] == run["echoes"] == run["senders"] * run["messages"]
+    assert run["server_counts_match"] is True
+    assert run["server_rounds"] >= 1
+    assert run["server_too_slow"] == run["server_refused"] == 0
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 10)
@@ -48,6 +74,10 @@ def test_fanout_counts_every_delivery(server: str, transport: str) -> None:
     assert run["server_exit"] is not None
     # CPU is read in 10 ms ticks: a run this small may show none, so only the arithmetic is checked.
     assert run["server_cpu_per_million_s"] == pytest.approx(run["server_cpu_s"] / expected * 1e6)
+    check_server_figures(run, report["table"])
+    if server == "messenger":
+        assert 0 < run["server_fanout_p50_ms"] <= run["server_fanout_p99_ms"]
+        assert "server: fan-out p99 (ms)" in report["table"]
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 10)
@@ -75,14 +105,19 @@ def test_fanout_with_bans_and_ignores_in_place_counts_every_delivery() -> None:
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 10)
-def test_idle_mode_logs_everyone_in() -> None:
-    report = run_fanout("--server", "messenger", "--idle", "8")
+def test_idle_mode_logs_everyone_in_then_reaches_everyone_with_one_message() -> None:
+    """The login storm at a tiny scale: everyone logs in, nobody is cut or refused, one message
+    reaches all, and the server's own count of it is the generator's."""
+    report = run_fanout("--server", "messenger", "--idle", "8", "--workers", "3")
     (run,) = report["runs"]
     assert run["error"] is None
     assert run["idle"] is True
-    assert run["clients"] == 8
-    assert run["login_failed"] == 0
-    assert run["deliveries"] == run["expected"] == 0
+    assert (run["clients"], run["senders"], run["messages"]) == (8, 1, 1)
+    assert run["login_failed"] == run["disconnected"] == 0
+    assert run["deliveries"] == run["expected"] == 7
+    assert run["complete_clients"] == 8
+    assert run["server_deliveries"] == 8  # the sender's echo included
+    check_server_figures(run, report["table"])
     assert run["server_rss_idle_mb"] > 0
 
 

@@ -65,7 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=60.0, help="seconds allowed for login, and again for messages"
     )
     parser.add_argument("--sendq", help="messenger's --sendq (e.g. 1M)")
-    parser.add_argument("--idle", type=positive, metavar="N", help="log in N clients, send nothing")
+    parser.add_argument(
+        "--idle",
+        type=positive,
+        metavar="N",
+        help="the login storm: log in N clients at once (spread over --workers), then one of them"
+        " sends one message to all; --senders, --messages and --rate do not apply",
+    )
     parser.add_argument(
         "--db",
         default="file",
@@ -94,10 +100,10 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     config = Config(
         servers=args.server,
         clients=clients,
-        senders=args.senders,
-        messages=args.messages,
+        senders=1 if args.idle else args.senders,
+        messages=1 if args.idle else args.messages,
         size=args.size,
-        rate=args.rate,
+        rate=0.0 if args.idle else args.rate,
         stalled=args.stalled,
         workers=min(args.workers, clients),
         probes=args.probes,
@@ -173,5 +179,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     report_problems(console, results)
     if json_target:
         write_json(json_target, config, results, summary)
-    failed = any(r.error or r.lost for r in results)
+    failed = any(r.error or r.lost or r.server_counts_match is False for r in results)
     return 1 if failed else 0

@@ -92,11 +92,11 @@ class Config:
     @property
     def expected_deliveries(self) -> int:
         """Each message reaches every connected reader except its sender (stalled ones excluded)."""
-        return 0 if self.idle else self.senders * self.messages * (self.clients - 1)
+        return self.senders * self.messages * (self.clients - 1)
 
     @property
     def expected_echoes(self) -> int:
-        return 0 if self.idle else self.senders * self.messages
+        return self.senders * self.messages
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def plan_clients(config: Config) -> list[list[ClientSpec]]:
     are spaced evenly over all indices, so they land on every worker and at every position in
     the server's join order."""
     n = config.clients
-    senders = [] if config.idle else [i * n // config.senders for i in range(config.senders)]
+    senders = [i * n // config.senders for i in range(config.senders)]
     others = sorted(set(range(n)) - set(senders))
     probe_count = 0 if config.idle else min(config.probes, len(others))
     probes = {others[(2 * j + 1) * len(others) // (2 * probe_count)] for j in range(probe_count)}

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fanbench.config import Config
+from fanbench.metrics import mismatch
 from fanbench.run import RunResult
 from fanbench.server import label
 
@@ -27,7 +28,8 @@ class Row:
     key: str
     fmt: str
     worst: bool = False  # combine repeats by the worst value instead of the median
-    messages_only: bool = False
+    messages_only: bool = False  # hidden in idle runs (rates of a single message say nothing)
+    metrics: bool = False  # from the server's /metrics: "–" for a server without it
 
 
 ROWS = (
@@ -35,13 +37,21 @@ ROWS = (
     Row("latency p50 (ms)", "latency_p50_ms", "{:.1f}", messages_only=True),
     Row("latency p99 (ms)", "latency_p99_ms", "{:.1f}", messages_only=True),
     Row("latency max (ms)", "latency_max_ms", "{:.1f}", messages_only=True),
-    Row("deliveries", "deliveries", "{:,.0f}", worst=True, messages_only=True),
-    Row("expected", "expected", "{:,.0f}", messages_only=True),
-    Row("lost", "lost", "{:,.0f}", worst=True, messages_only=True),
-    Row("echoes / expected", "echoes", "{:,.0f}", worst=True, messages_only=True),
-    Row("receivers complete", "complete_clients", "{:,.0f}", worst=True, messages_only=True),
-    Row("receivers disconnected", "disconnected", "{:,.0f}", worst=True, messages_only=True),
-    Row("order errors", "order_errors", "{:,.0f}", worst=True, messages_only=True),
+    Row("deliveries", "deliveries", "{:,.0f}", worst=True),
+    Row("expected", "expected", "{:,.0f}"),
+    Row("lost", "lost", "{:,.0f}", worst=True),
+    Row("echoes / expected", "echoes", "{:,.0f}", worst=True),
+    Row("receivers complete", "complete_clients", "{:,.0f}", worst=True),
+    Row("receivers disconnected", "disconnected", "{:,.0f}", worst=True),
+    Row("order errors", "order_errors", "{:,.0f}", worst=True),
+    Row("server: deliveries (/metrics)", "server_deliveries", "{:,.0f}", metrics=True),
+    Row("server: messages (/metrics)", "server_messages", "{:,.0f}", metrics=True),
+    Row("server counts = generator's", "server_counts_match", "{}", worst=True, metrics=True),
+    Row("server: fan-out p50 (ms)", "server_fanout_p50_ms", "{:.2f}", metrics=True, messages_only=True),
+    Row("server: fan-out p99 (ms)", "server_fanout_p99_ms", "{:.2f}", metrics=True, messages_only=True),
+    Row("server: delivery rounds", "server_rounds", "{:,.0f}", metrics=True),
+    Row("server: too_slow cut-offs", "server_too_slow", "{:,.0f}", worst=True, metrics=True),
+    Row("server: refused logins", "server_refused", "{:,.0f}", worst=True, metrics=True),
     Row("stalled readers cut off", "stalled_cut_off", "{:,.0f}"),
     Row("window (s)", "window_s", "{:.2f}", messages_only=True),
     Row("connect+login (s)", "login_s", "{:.2f}"),
@@ -59,7 +69,7 @@ ROWS = (
 )
 
 # Smaller is worse for these; for every other "worst" row larger is worse.
-LOWER_IS_WORSE = {"deliveries", "echoes", "complete_clients", "stalled_cut_off"}
+LOWER_IS_WORSE = {"deliveries", "echoes", "complete_clients", "stalled_cut_off", "server_counts_match"}
 RATIO_KEYS = (
     "deliveries_per_s",
     "latency_p50_ms",
@@ -180,7 +190,9 @@ def ratio_columns(summary: Summary) -> list[tuple[str, dict[str, float]]]:
 def _cell(row: Row, figures: dict[str, float | None], config: Config) -> str:
     value = figures[row.key]
     if value is None:
-        return "never (lost)"
+        return "–" if row.metrics else "never (lost)"  # no /metrics, or counts not comparable
+    if row.key == "server_counts_match":
+        return "yes" if value else "NO"
     text = row.fmt.format(value)
     if row.key == "echoes":
         text += f" / {figures.get('expected_echoes') or 0:,.0f}"
@@ -209,6 +221,13 @@ def report_problems(console: Console, results: Sequence[RunResult]) -> None:
     """Print run errors, client errors and server log lines, which the table cannot show."""
     for number, result in enumerate(results, 1):
         notes = [f"error: {result.error}"] if result.error else []
+        if mismatch_line := mismatch(result):
+            notes.append(f"counts differ: {mismatch_line}")
+        if result.error and result.server_too_slow is not None:  # the table leaves failed runs out
+            notes.append(
+                f"server (/metrics): {result.server_too_slow:,.0f} cut off as too_slow,"
+                f" {result.server_refused:,.0f} logins refused"
+            )
         notes += [f"client: {line}" for line in result.client_errors]
         if result.server_log_lines:
             notes.append(f"server stderr ({result.server_log_lines} lines), first ones:")

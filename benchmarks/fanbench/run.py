@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.progress import Progress
 
+from fanbench import metrics
 from fanbench.config import (
     COUNTER_SLOTS,
     DELIVERED,
@@ -80,6 +81,17 @@ class RunResult:
     server_rss_end_mb: float = 0.0
     server_rss_peak_mb: float = 0.0
     server_threads: int = 0
+    # The server's own figures from its /metrics (messenger only; None for the others): the
+    # message phase's counts, fan-out latency and delivery rounds, the whole run's cut-offs and
+    # refused logins, and whether its counts are the generator's (None: not comparable).
+    server_deliveries: float | None = None
+    server_messages: float | None = None
+    server_counts_match: bool | None = None
+    server_fanout_p50_ms: float | None = None
+    server_fanout_p99_ms: float | None = None
+    server_rounds: float | None = None
+    server_too_slow: float | None = None
+    server_refused: float | None = None
     generator_cpu_s: float = 0.0
     generator_busy_pct: float = 0.0
     server_exit: int | None = None
@@ -207,8 +219,8 @@ class Runner:
             server=kind,
             transport=transport,
             clients=config.clients,
-            senders=0 if config.idle else config.senders,
-            messages=0 if config.idle else config.messages,
+            senders=config.senders,
+            messages=config.messages,
             size=config.size,
             rate=config.rate,
             stalled=config.stalled,
@@ -236,22 +248,26 @@ class Runner:
         config = self.config
         start = server.stats()
         result.server_rss_start_mb = start.rss_bytes / MIB
+        first = metrics.take(server)
         login_deadline = time.monotonic() + config.timeout
         hard_deadline = login_deadline + config.timeout + WORKER_SLACK
-        web = server.wants_web
+        web = result.transport == "web"
         pool = WorkerPool(config, server.web_port if web else server.port, hard_deadline, result.transport)
         stalled: list[socket.socket] = []
         try:
             self._login(server, pool, result, login_deadline)
             stalled = connect_stalled(server.port, config.stalled, login_deadline)
+            before = metrics.take(server)  # before the CPU reading: the scrape is not the phase's
             idle = server.stats()
             result.server_rss_idle_mb = idle.rss_bytes / MIB
             result.server_rss_per_conn_kb = (
                 (idle.rss_bytes - start.rss_bytes) / 1024 / (config.clients + config.stalled)
             )
             result.server_threads = idle.threads
-            if not config.idle and not result.error:
+            if not result.error:  # idle runs send one message, from one client to all
                 self._messages(server, pool, result, idle)
+            if server.alive:  # also after a failed login: who the server cut or refused
+                metrics.fold(result, first, before, metrics.take(server))
             end = server.stats()
             result.server_rss_end_mb = end.rss_bytes / MIB
             result.server_rss_peak_mb = end.peak_rss_bytes / MIB

@@ -76,8 +76,10 @@ class ServerProcess:
     def __init__(self, kind: str, config: Config, workdir: Path, transport: str = "tcp") -> None:
         self.kind = kind
         self.label = label(kind, transport)
-        self.wants_web = transport == "web"
-        self.web_port = 0  # messenger's web port, when it has one (``Web page:`` in the banner)
+        # messenger always opens its web port: the clients of a web run connect to it, and every
+        # run reads the server's own figures from its /metrics
+        self.wants_web = kind == "messenger"
+        self.web_port = 0  # messenger's web port (``Web page:`` in the banner)
         self.stdout_path = workdir / f"{kind}.out"
         self.stderr_path = workdir / f"{kind}.err"
         self.source = server_source(kind, workdir)
@@ -118,6 +120,11 @@ class ServerProcess:
             time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"{self.kind} server did not start: {self.log_lines()[-3:]}")
+
+    @property
+    def has_metrics(self) -> bool:
+        """Whether the server serves ``GET /metrics`` (on ``web_port``): messenger only."""
+        return self.kind == "messenger"
 
     def stats(self) -> ProcStats:
         return read_proc(self.process.pid)
@@ -178,14 +185,14 @@ def label(kind: str, transport: str) -> str:
 
 
 def server_command(kind: str, config: Config, transport: str = "tcp") -> list[str]:
-    """The command line that starts a server of ``kind`` (with its web port, on any free port,
-    only when the clients use it)."""
+    """The command line that starts a server of ``kind`` (messenger with its web port, and so its
+    /metrics, on any free port)."""
     if kind == "naive":
         return [sys.executable, str(NAIVE_SERVER), "--port", "0"]
     command = [sys.executable, "-m", "messenger", "serve", "--port", "0", "--max-rate", "0"]
     command += ["--max-clients", str(config.clients + config.stalled + 10), "--log-level", "warning"]
     command += ["--max-per-ip", "0", "--max-conn-rate", "0"]  # every client comes from 127.0.0.1
-    command += ["--web-port", "0"] if transport == "web" else ["--no-web"]
+    command += ["--web-port", "0"]  # the web clients' port, and /metrics for every run
     if config.sendq:
         command += ["--sendq", config.sendq]
     # "file": a new history database in the run's temporary directory (the cwd), never the

@@ -282,7 +282,7 @@ def worker_main(
         # clients that never log in are reported as such rather than as a silent worker.
         reports.put(("login", worker.log_in(deadline - config.timeout - WORKER_SLACK)))
         worker.serve([controls.send, controls.exit], deadline)
-        if controls.send.is_set() and not config.idle:
+        if controls.send.is_set():
             reports.put(("messages", worker.send_messages(controls.stop, deadline)))
         worker.serve([controls.exit], deadline)  # keep reading so the server is never blocked by us
     finally:

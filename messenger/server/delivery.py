@@ -25,13 +25,11 @@ import logging
 import selectors
 import socket
 import threading
-import time
 from collections.abc import Iterable
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
 from .outbox import NEVER, Batches, Entry, Outbox, Snapshot, own_bytes, take
-from .pacing import Pacer
 from .pending import Operation, Pending
 
 log = logging.getLogger(__name__)
@@ -71,7 +69,6 @@ class ChatLog:
         # for their socket (their cursors are the only ones that hold back trimming).
         self._closing: set[Outbox] = set()
         self._waiters: set[Outbox] = set()
-        self._pacer = Pacer()
         self._members = 0  # outboxes that joined and have not left: a broadcast's recipients
         self._stamps: list[float] = []  # when each chat message appended since the last round was read
         self.stats = DeliveryStats()
@@ -243,18 +240,15 @@ class ChatLog:
                 return False
             self._asleep = self._idle_locked()
             timeout = None if self._asleep else 0
-        woken, writable = False, []
+        writable = []
         for key, _ in self._selector.select(timeout):
             if key.data is None:
-                woken = True
                 with contextlib.suppress(BlockingIOError):
                     while self._wake_reader.recv(4096):
                         pass
             else:
                 key.data.waiting = False
                 writable.append(key.data)
-        if woken and timeout is None:
-            self._gather()
         with self._lock:
             self._asleep = False
             snapshot = Snapshot(self._entries, self._base, self._targeted)
@@ -265,11 +259,9 @@ class ChatLog:
             self._poked = []
             self._pokes_seen = self._pokes
             stamps, self._stamps = self._stamps, []  # metrics: the messages this round sends first
-        started = time.monotonic()
         if outboxes is None:
             outboxes = self._visits(snapshot, previous, writable)
         overflowed = self._deliver(outboxes, Batches(snapshot, outboxes), head)
-        self._pacer.round_took(time.monotonic() - started)
         self.stats.round_done(stamps)  # metrics: the fan-out latency of those messages
         with self._lock:
             self._trim_locked()
@@ -319,13 +311,6 @@ class ChatLog:
                 overflowed.append(outbox)
         self._settled = settled
         return overflowed
-
-    def _gather(self) -> None:
-        """Woken by an append after sleeping: when wake-ups come fast, wait a moment so that
-        what arrives meanwhile goes out in the same round (pacing.py)."""
-        delay = self._pacer.gather_for(time.monotonic())
-        if delay > 0:
-            time.sleep(delay)
 
     def _send(self, outbox: Outbox) -> None:
         data = outbox.rest

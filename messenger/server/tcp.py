@@ -220,7 +220,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         the address cannot be had."""
         self.web = WebServer(self, address, origins, pages, metrics)
         thread = threading.Thread(
-            target=self.web.serve_forever, kwargs={"poll_interval": 0.5}, name="web-accept", daemon=True
+            target=self.web.serve_forever, kwargs={"poll_interval": 0.2}, name="web-accept", daemon=True
         )
         thread.start()
         return self.web
