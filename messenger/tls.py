@@ -124,6 +124,26 @@ class TLSChannel:
         finally:
             sock.settimeout(None)
 
+    def handshake_step(self, data: bytes) -> tuple[bool, bytes]:
+        """One step of a handshake driven by the caller (the server's reader loop, which
+        never blocks): feed the ciphertext that came (``b""``: the peer closed); returns
+        whether the handshake is complete and the bytes to send the peer now.  Raises
+        TLSError (TLSPeerClosed when the peer closed).  The caller keeps the deadline."""
+        if not data:
+            raise TLSPeerClosed("the other end closed the connection during the TLS handshake")
+        with self._lock:
+            self._incoming.write(data)
+            try:
+                self._tls.do_handshake()
+                done = True
+            except ssl.SSLWantReadError:
+                done = False
+            except ssl.SSLError as exc:
+                raise TLSError(f"the TLS handshake failed: {_reason(exc)}") from None
+            if done:
+                self.version = self._tls.version()
+            return done, self._outgoing.read()
+
     def _flush(self, sock: socket.socket, deadline: float) -> None:
         with self._lock:
             data = self._outgoing.read()

@@ -1,11 +1,10 @@
-"""ChatHandler: one client connection, in its own thread: the TCP transport of a
-``protocol.ServerConnection``.
-
-``handle`` reads bytes (decrypting TLS), feeds them to the connection, applies flood control to
-each line's event, dispatches requests to ``on_<type>`` and sends answers (the first line fixes
-the mode and gives the connection its Outbox); ``finish`` (which runs even when ``handle``
-raises) announces the departure and closes the outbox.  What a line means (mode, login gate,
-text commands, password prompt) is the connection's; the login steps that need the server
+"""One client connection: what it is (``ChatConnection``: its fields, its login and request
+steps, its output) apart from what drives it: ``ChatHandler``, a thread of its own that blocks
+in ``recv`` (the web port's connections), or the chat port's reader loop (``LoopConnection`` in
+looped.py, run by readers.ReaderLoop).  Both drivers feed bytes to the sans-I/O
+``protocol.ServerConnection``, charge flood control per line, and hand each line's event to the
+same ``_act``: every request has one implementation.  What a line means (mode, login gate, text
+commands, password prompt) is the connection's; the login steps that need the server
 (``hello``, passwords, who may hold a name) are in ``login.LoginSteps``."""
 
 from __future__ import annotations
@@ -58,24 +57,27 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class ChatHandler(
-    TransportSteps, LoginSteps, PresenceRequests, ModerationRequests, socketserver.BaseRequestHandler
-):
-    """One client connection.
+class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
+    """What one client connection is, whatever drives it: its fields, its login steps, its
+    request handlers and its output (``send``, ``close``, ``abort``).
 
-    Reads with ``recv`` into its ServerConnection's LineDecoder rather than through ``rfile``
-    so that no line is ever buffered past the limit.  Dispatches the connection's requests (JSON
-    frames and text-mode commands alike) to ``on_<type>`` methods; writes only by appending to
-    the server's ChatLog (``send``, ``send_raw``, ``error``).
+    A driver feeds bytes to its ServerConnection (whose LineDecoder is the only input buffer),
+    charges flood control per line and calls ``_act`` for each line, in order: ``ChatHandler``
+    below is the driver of a thread that blocks in ``recv`` (the web port), ``LoopConnection``
+    (looped.py) that of the chat port's reader loop.  Requests (JSON frames and text-mode
+    commands alike) go to ``on_<type>`` methods; output goes only to the server's ChatLog.
     """
 
     server: ChatServer
     request: socket.socket
+    client_address: tuple[str, int]
 
     def setup(self) -> None:
         config = self.server.config
-        # Which thread owns each field: "handler" is this connection's thread; "others" are the
-        # accept thread (service_actions, stop), the Flusher (too_slow) and the main thread (stop).
+        # Which thread owns each field: "handler" is this connection's driver (its own thread,
+        # or the reader loop, or a login worker while the loop has paused the connection);
+        # "others" are the loop / accept thread (service_actions), the Flusher (too_slow) and the
+        # main thread (stop).
         # Fixed here, read by any thread:
         self.address = "{}:{}".format(*self.client_address[:2])
         self.opened_at = time.monotonic()
@@ -91,6 +93,9 @@ class ChatHandler(
         self.leave_reason = LeaveReason.DISCONNECTED
         self.history_wanted = 0
         self.account: Account | None = None  # the account whose password this connection gave
+        # When the line that needs a password check was read (the reader loop's login workers:
+        # the check gate's wait counts from then); None: now.
+        self.check_since: float | None = None
         # Set once by the handler (on the first line; the TLS channel before it); others read
         # them and find None until then (the outbox is set a moment before the member).
         self.channel: TLSChannel | None = None
@@ -100,8 +105,6 @@ class ChatHandler(
         # a cut-off or shutdown); the handler's loop stops once it is set.  Any value means
         # "closing", so two writers racing is harmless.
         self.closing_at: float | None = None
-        self._poller = select.poll()  # handler only: waits for input without holding a buffer
-        self._poller.register(self.request, select.POLLIN)
         tune_socket(self.request)
         self.server.track(self)
         log.info("connection from %s", self.address)
@@ -117,49 +120,7 @@ class ChatHandler(
         """The connection's line decoder: its buffer is this connection's whole input buffer."""
         return self.connection.decoder
 
-    def handle(self) -> None:
-        if not self._start_transport():
-            return
-        if self.channel is not None:
-            # Lines that came with the end of the handshake are already in the channel.
-            early = self.channel.decrypt(None)
-            if early:
-                self.connection.receive_data(early)
-                if not self._handle_events():
-                    return
-        while self.closing_at is None:
-            data = self._receive()
-            if data is None:
-                continue
-            self.connection.receive_data(data)
-            if not self._handle_events():
-                return
-
-    def finish(self) -> None:
-        self.server.untrack(self)
-        self._announce_departure()
-        if self.outbox is not None:
-            # Let a last error or goodbye go out; a stalled peer cannot keep us here.
-            self.server.chat_log.close(self.outbox)
-            if not self.outbox.released.wait(self.server.config.shutdown_grace):
-                self.server.chat_log.abort(self.outbox)
-                self.outbox.released.wait(self.server.config.shutdown_grace)
-        log.debug("connection from %s closed", self.address)
-
     # -- input --------------------------------------------------------------------------------
-
-    def _handle_events(self) -> bool:
-        """Act on every complete line; False once the connection should end."""
-        while self.closing_at is None:
-            event = self.connection.next_event()
-            if event is NEED_DATA:
-                return True
-            if event is EOF:
-                return False
-            if self._flood_wait():
-                return False
-            self._act(event)
-        return False
 
     def _act_before_login(self, event: Event) -> None:
         """Act on a line with the login clock stopped: the server's own delays must not close a
@@ -175,17 +136,6 @@ class ChatHandler(
     def login_overdue(self, now: float) -> bool:
         """Whether the client has had its time to log in (read by the accept thread)."""
         return not self.logged_in and self.acting_since is None and now > self.login_deadline
-
-    def _flood_wait(self) -> bool:
-        """Charge a line to flood control, wait as it says (not counted as fan-out latency)."""
-        delay = self.bucket.delay()
-        if not delay:
-            return False
-        self.server.reader_stats.flood_delayed(delay)
-        if self.server.stopping.wait(delay):
-            return True
-        READ_TIME.at = time.monotonic()
-        return False
 
     def _act(self, event: Event) -> None:
         if self.logged_in:
@@ -345,3 +295,67 @@ class ChatHandler(
     def _shut_socket(self) -> None:
         with contextlib.suppress(OSError):
             self.request.shutdown(socket.SHUT_RDWR)
+
+
+class ChatHandler(ChatConnection, TransportSteps, socketserver.BaseRequestHandler):
+    """A connection driven by a thread of its own that blocks in ``poll``/``recv`` (and in
+    flood control's waits): the web port's WebHandler.  socketserver runs ``setup``,
+    ``handle`` and ``finish`` in the connection's thread."""
+
+    def setup(self) -> None:
+        super().setup()
+        self._poller = select.poll()  # waits for input without holding a buffer
+        self._poller.register(self.request, select.POLLIN)
+
+    def handle(self) -> None:
+        if not self._start_transport():
+            return
+        if self.channel is not None:
+            # Lines that came with the end of the handshake are already in the channel.
+            early = self.channel.decrypt(None)
+            if early:
+                self.connection.receive_data(early)
+                if not self._handle_events():
+                    return
+        while self.closing_at is None:
+            data = self._receive()
+            if data is None:
+                continue
+            self.connection.receive_data(data)
+            if not self._handle_events():
+                return
+
+    def finish(self) -> None:
+        self.server.untrack(self)
+        self._announce_departure()
+        if self.outbox is not None:
+            # Let a last error or goodbye go out; a stalled peer cannot keep us here.
+            self.server.chat_log.close(self.outbox)
+            if not self.outbox.released.wait(self.server.config.shutdown_grace):
+                self.server.chat_log.abort(self.outbox)
+                self.outbox.released.wait(self.server.config.shutdown_grace)
+        log.debug("connection from %s closed", self.address)
+
+    def _handle_events(self) -> bool:
+        """Act on every complete line; False once the connection should end."""
+        while self.closing_at is None:
+            event = self.connection.next_event()
+            if event is NEED_DATA:
+                return True
+            if event is EOF:
+                return False
+            if self._flood_wait():
+                return False
+            self._act(event)
+        return False
+
+    def _flood_wait(self) -> bool:
+        """Charge a line to flood control, wait as it says (not counted as fan-out latency)."""
+        delay = self.bucket.delay()
+        if not delay:
+            return False
+        self.server.reader_stats.flood_delayed(delay)
+        if self.server.stopping.wait(delay):
+            return True
+        READ_TIME.at = time.monotonic()
+        return False

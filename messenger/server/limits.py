@@ -175,15 +175,17 @@ class CheckGate:
         self.wait = wait
         self._pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="password-check")
 
-    def run(self, check: Callable[[], T]) -> tuple[bool, T | None]:
+    def run(self, check: Callable[[], T], since: float | None = None) -> tuple[bool, T | None]:
         """``(True, check())`` once a worker ran it, or ``(False, None)`` when none was free in
-        time (the check is then dropped from the line, never run)."""
+        time (the check is then dropped from the line, never run).  The wait counts from
+        ``since`` (monotonic) when given: the time a login already spent in line before."""
         try:
             future = self._pool.submit(check)
         except RuntimeError:  # closed: the server is stopping
             return False, None
+        waited = 0.0 if since is None else max(0.0, time.monotonic() - since)
         try:
-            return True, future.result(timeout=self.wait)
+            return True, future.result(timeout=max(0.0, self.wait - waited))
         except FutureTimeout:
             if future.cancel():
                 return False, None

@@ -33,6 +33,7 @@ class LoginSteps:
     connection: ServerConnection
     history_wanted: int
     address: str
+    check_since: float | None
 
     def on_hello(self, frame: Hello) -> None:
         assert self.member is not None
@@ -124,7 +125,7 @@ class LoginSteps:
         if password is None:
             return self._without_password(name)
         checked, verdict = self.server.password_checks.run(
-            lambda: self._check_password(name, password, account_only)
+            lambda: self._check_password(name, password, account_only), since=self.check_since
         )
         if not checked:
             limits.give_back(address)

@@ -1,5 +1,5 @@
-"""ChatServer: a ThreadingTCPServer whose handlers (handler.ChatHandler) speak the protocol to one
-client each.
+"""ChatServer: the chat port, whose connections are accepted and read by one reader loop
+(readers.ReaderLoop, each connection a looped.LoopConnection), not a thread apiece.
 
 ChatServer owns the listening socket, the Registry of logged-in members, the set of open
 connections (for login time-outs and shutdown), the ChatLog whose Flusher thread writes every
@@ -28,10 +28,12 @@ from ..protocol.frames import Error, ErrorCode, Shutdown
 from .config import ServerConfig
 from .counters import ReaderStats
 from .delivery import ChatLog
-from .handler import ChatHandler
+from .handler import ChatConnection
 from .limits import AddressLimits, CheckGate
+from .looped import LoopConnection
 from .memory import TRIM_EVERY, release_free_memory
 from .outlet import LogOutlet
+from .readers import ReaderLoop
 from .web import WebHandler, WebServer
 from .webpages import Pages
 
@@ -41,16 +43,15 @@ log = logging.getLogger(__name__)
 EXPIRE_EVERY = 60.0
 
 
-class ChatServer(socketserver.ThreadingTCPServer):
-    """A chat server: every connection gets a ChatHandler thread; one Flusher thread writes.
+class ChatServer(socketserver.TCPServer):
+    """A chat server: one reader loop accepts and reads every connection; one Flusher thread
+    writes.  (socketserver gives it the listening socket; its serve_forever is the loop's.)
 
     Callers use ``serve_forever`` (in any thread), ``stop`` (from another thread), ``port``
-    and ``registry``.  Subclasses may override ``handler_class`` hooks as socketserver allows.
+    and ``registry``.
     """
 
     allow_reuse_address = True  # restart on the same port at once (SO_REUSEADDR)
-    daemon_threads = True
-    block_on_close = False
     # A burst of logins must not overflow the backlog: a connection dropped from a full one is
     # reset, without a word, once the kernel's SYN cookies for it fail.  Linux caps it at
     # net.core.somaxconn (4096 by default; docs/operations.md).
@@ -85,7 +86,7 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self._trimmed_at = time.monotonic()  # accept thread only
         self._presence_at = time.monotonic()  # the last crowd summary (accept thread only)
         self.stopping = threading.Event()
-        self._connections: set[ChatHandler] = set()
+        self._connections: set[ChatConnection] = set()
         self._connections_lock = threading.Lock()
         self.limits = AddressLimits(self.config.max_per_ip, self.config.conn_rate)
         self.password_checks = CheckGate()
@@ -97,14 +98,23 @@ class ChatServer(socketserver.ThreadingTCPServer):
         self.metrics = ServerMetrics(self)  # GET /metrics on the web port
         self._serving = False
         try:
-            super().__init__(address, ChatHandler, bind_and_activate)
+            super().__init__(address, LoopConnection, bind_and_activate)  # type: ignore[arg-type]
         except BaseException:
             self.chat_log.stop()
             raise
+        self.loop = ReaderLoop(self)
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Accept, read and act on every connection in this thread (the reader loop), calling
+        ``service_actions`` every ``poll_interval`` seconds, until ``stop``."""
         self._serving = True
-        super().serve_forever(poll_interval)
+        self.loop.run(poll_interval)
+
+    def shutdown(self) -> None:
+        """End ``serve_forever`` (from another thread) and wait for it, as socketserver's."""
+        self.loop.stop()
+        if self._serving:
+            self.loop.finished.wait()
 
     @property
     def host(self) -> str:
@@ -116,35 +126,35 @@ class ChatServer(socketserver.ThreadingTCPServer):
 
     # -- connection tracking ------------------------------------------------------------------
 
-    def track(self, handler: ChatHandler) -> None:
+    def track(self, handler: ChatConnection) -> None:
         with self._connections_lock:
             self._connections.add(handler)
         self.reader_stats.connection(self.transport_of(handler), 1)
         if self.stopping.is_set():
             handler.abort()
 
-    def untrack(self, handler: ChatHandler) -> None:
+    def untrack(self, handler: ChatConnection) -> None:
         with self._connections_lock:
             tracked = handler in self._connections
             self._connections.discard(handler)
         if tracked:
             self.reader_stats.connection(self.transport_of(handler), -1)
 
-    def transport_of(self, handler: ChatHandler) -> str:
+    def transport_of(self, handler: ChatConnection) -> str:
         """How ``handler``'s connection came, as the metrics name it: tcp, tls or web."""
         if isinstance(handler, WebHandler):
             return "web"
         return "tcp" if self.tls is None else "tls"
 
-    def connections(self) -> list[ChatHandler]:
+    def connections(self) -> list[ChatConnection]:
         with self._connections_lock:
             return list(self._connections)
 
     # -- socketserver hooks -------------------------------------------------------------------
 
     def verify_request(self, request: object, client_address: object) -> bool:
-        """Turn away a connection over the per-address limits: closed at once, before any
-        thread is started for it (and, as the protocol says, without a word before its first
+        """Turn away a connection over the per-address limits: closed at once, before anything
+        is set up for it (and, as the protocol says, without a word before its first
         line)."""
         address = client_address[0] if isinstance(client_address, tuple) else client_address
         ban = self.moderation.bans.check_address(str(address))
@@ -232,8 +242,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
         ``shutdown_grace`` seconds however the clients behave.
         """
         self.stopping.set()
-        if self._serving:
-            self.shutdown()
+        if self._serving:  # the loop lets go of the listening socket, then it is closed
+            self.loop.stop_accepting()
+            self.loop.not_accepting.wait(self.config.shutdown_grace)
         self.server_close()
         if self.web is not None:
             self.web.shutdown()
@@ -253,6 +264,9 @@ class ChatServer(socketserver.ThreadingTCPServer):
             handler.abort()
         for outbox in outboxes:
             outbox.released.wait(max(0.0, deadline + 0.5 - time.monotonic()))
+        self.loop.stop()  # it closes what is left
+        if self.loop.finished.wait(self.config.shutdown_grace):
+            self.loop.close()
         self.chat_log.stop()
         self.password_checks.close()
         log.info("server stopped")

@@ -102,15 +102,18 @@ class TransportSteps:
     def _refuse_plaintext(self, first: int) -> None:
         """A plaintext client on a TLS port gets one clear line, in its own mode, then the
         connection closes (a TLS server must not read its lines)."""
-        message = "this server requires TLS; connect with a TLS client (messenger connect --tls)"
-        if first == ord("{"):
-            line = encode(Error(code=ErrorCode.TLS_REQUIRED.value, message=message))
-        else:
-            line = f"error: {message}\n".encode()
         with contextlib.suppress(OSError):
             self.request.settimeout(1.0)
-            self.request.sendall(line)
+            self.request.sendall(plaintext_refusal(first))
         log.info("%s spoke plaintext to the TLS port; closed", self.address)
+
+
+def plaintext_refusal(first: int) -> bytes:
+    """The line a plaintext client on a TLS port gets, in the mode its first byte shows."""
+    message = "this server requires TLS; connect with a TLS client (messenger connect --tls)"
+    if first == ord("{"):
+        return encode(Error(code=ErrorCode.TLS_REQUIRED.value, message=message))
+    return f"error: {message}\n".encode()
 
 
 def tune_socket(sock: socket.socket) -> None:
