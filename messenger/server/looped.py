@@ -239,9 +239,11 @@ class LoopConnection(ChatConnection):
         self.ended = True
         self._cancel_timer()
         self.closing_at = self.closing_at or time.monotonic()
-        self.server.untrack(self)
-        self._announce_departure()
-        self.loop.closing(self)
+        try:
+            self.server.untrack(self)
+            self._announce_departure()
+        finally:
+            self.loop.closing(self)  # the descriptor and the address's count are given back
 
     def fail(self) -> None:
         """A step raised (a bug, never the client's bytes): cut the connection, go on."""
