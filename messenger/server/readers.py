@@ -35,8 +35,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Connections accepted per wake-up of the listening socket, before the others' input is read.
-ACCEPT_BATCH = 64
+# Connections accepted at a time (the backlog drained), and how many connections' input is read
+# between two looks at the backlog: in a storm of logins, acting on the lines of those already
+# in must not leave the kernel's backlog (4,096) to overflow, which resets clients.
+ACCEPT_BATCH = 1024
+ACCEPT_EVERY = 32
 # Login workers: each acts on one password login at a time, most of it waiting for the check
 # gate (limits.CheckGate, 3 checks at once); one more than the gate keeps it busy.
 LOGIN_WORKERS = 4
@@ -141,8 +144,10 @@ class ReaderLoop:
                 self._listen()
             tick = time.monotonic()
             while not self._stop:
-                for key, _ in self.selector.select(self._timeout(tick)):
+                for count, (key, _) in enumerate(self.selector.select(self._timeout(tick)), 1):
                     self._ready(key.data)
+                    if count % ACCEPT_EVERY == 0 and self._listening:
+                        self._accept()
                 self._run_calls()
                 self._run_timers()
                 now = time.monotonic()
