@@ -212,3 +212,21 @@ def test_the_loop_accepts_after_a_storm_of_refusals(make_server, opened) -> None
         assert client.closed()
     kept[0].send_json({"type": "ping", "token": "in"})
     assert until_type(kept[0], "pong")[-1]["token"] == "in"
+
+
+def test_a_text_mode_password_line_is_checked_off_the_loop(accounts_server, opened) -> None:
+    alice = json_login(accounts_server.port, "alice", opened)
+    until_type(alice, "welcome")
+    release = occupy(accounts_server.server.password_checks)
+    try:
+        carol = RawClient(accounts_server.port)
+        opened.append(carol)
+        carol.send("carol\n")
+        assert "password" in carol.line()
+        carol.send("carols-password\n/who\n")  # the password waits for the gate; /who after it
+        alice.send_json({"type": "ping", "token": "meanwhile"})
+        assert until_type(alice, "pong")[-1]["token"] == "meanwhile"
+    finally:
+        release.set()
+    lines = carol.until(lambda line: line.startswith("Online ("))
+    assert lines[0].startswith("Welcome, carol!") and "alice" in lines[-1]
