@@ -27,8 +27,8 @@ def looks_like_tls(start: bytes) -> bool:
     return start[:2] == bytes((TLS_HANDSHAKE_BYTE, TLS_RECORD_MAJOR))
 
 
-# A client that connects and never finishes its handshake is given up after this long; the
-# handshake runs in that connection's own thread, so until then it blocks nobody else.
+# A client that connects and never finishes its handshake is given up after this long; until
+# then it blocks nobody else (the server's reader loop steps the handshake as bytes come).
 HANDSHAKE_TIMEOUT = 10.0
 RECV_SIZE = 64 * 1024
 
@@ -79,8 +79,9 @@ def client_context(cafile: str | None = None, insecure: bool = False) -> ssl.SSL
 
 
 class TLSChannel:
-    """One TLS connection's crypto: ``handshake`` on the socket, then ``encrypt`` and
-    ``decrypt`` from any thread (one at a time, under the channel's lock)."""
+    """One TLS connection's crypto: ``handshake`` on the socket (blocking) or ``handshake_step``
+    (driven by the caller), then ``encrypt`` and ``decrypt`` from any thread (one at a time,
+    under the channel's lock)."""
 
     def __init__(
         self, context: ssl.SSLContext, server_side: bool, server_hostname: str | None = None
