@@ -98,20 +98,19 @@ class Snapshot:
         self.targeted = targeted
         self.targeted_count = len(targeted)  # every targeted entry so far lies below ``head``
 
-    def targets_since(self, start: int) -> set[Outbox] | None:
-        """The outboxes the entries in [start, head) are for, or None if one is a broadcast.
+    def since(self, start: int) -> tuple[set[Outbox], bool]:
+        """The outboxes the targeted entries in [start, head) are for, and whether a broadcast
+        is among those entries.
 
         A round whose new entries are all targeted (a login storm's welcomes, pongs) need only
-        visit these, not every connection."""
+        visit these, not every connection; so does a round that holds its broadcasts back."""
         end = self.targeted_count
         first = bisect.bisect_left(self.targeted, start, 0, end)
-        if end - first != self.head - start:
-            return None
         found: set[Outbox] = set()
         entries, base = self.entries, self.base
         for seq in self.targeted[first:end]:
             found.update(entries[seq - base].targets or ())
-        return found
+        return found, end - first != self.head - start
 
 
 class Batches:
