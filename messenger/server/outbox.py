@@ -140,7 +140,8 @@ class Batches:
         else:
             self.broadcast_seqs = [s for s, e in enumerate(self.window, self.low) if e.targets is None]
         self._data: dict[Mode, list[bytes]] = {}
-        self._joined: dict[tuple[Mode, int, int], bytes] = {}
+        self._joined: dict[tuple[Mode, int, int], bytes] = {}  # by indexes into broadcast_seqs
+        self._ranges: dict[tuple[Mode, int, int], bytes] = {}  # by sequence numbers [lo, hi)
 
     def _broadcasts(self, mode: Mode, lo: int, hi: int) -> bytes:
         """Joined broadcast entries with sequence numbers in [lo, hi), in ``mode``."""
@@ -161,7 +162,15 @@ class Batches:
     def for_outbox(self, outbox: Outbox) -> bytes:
         mode, start = outbox.mode, outbox.cursor
         lo, hi = max(start, outbox.member_from), min(self.head, outbox.member_until)
-        own = [seq for seq in self.own.get(outbox, ()) if seq >= start]
+        if outbox not in self.own:  # the common case, kept short: it runs once per connection
+            if lo >= hi:
+                return b""
+            key = (mode, lo, hi)
+            joined = self._ranges.get(key)
+            if joined is None:
+                joined = self._ranges[key] = self._broadcasts(mode, lo, hi)
+            return joined
+        own = [seq for seq in self.own[outbox] if seq >= start]
         if not own:
             return self._broadcasts(mode, lo, hi) if lo < hi else b""
         pieces = []

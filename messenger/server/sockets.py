@@ -51,16 +51,8 @@ class Sockets:
         """Hand the kernel as much of ``outbox.rest`` as it takes now; wait for the socket when
         it did not take it all; mark the outbox dead when the socket failed."""
         data = outbox.rest
-        sent = 0
         try:
-            while sent < len(data):
-                view = memoryview(data)[sent : sent + MAX_SEND]
-                count = outbox.sock.send(view, socket.MSG_DONTWAIT)
-                sent += count
-                if count < len(view):
-                    break
-        except BlockingIOError:
-            pass
+            sent = self._send_all(outbox.sock, data)
         except OSError:
             outbox.dead = True
             outbox.rest = b""
@@ -81,6 +73,28 @@ class Sockets:
                     outbox.rest = b""
         elif outbox.registered:
             self.forget(outbox)
+
+    @staticmethod
+    def _send_all(sock: socket.socket, data: bytes) -> int:
+        """How much of ``data`` the kernel took now, in calls of at most MAX_SEND bytes (one
+        call, without a memoryview, for the usual small chunk: this runs once per connection
+        per round)."""
+        if len(data) <= MAX_SEND:
+            try:
+                return sock.send(data, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return 0
+        sent = 0
+        try:
+            while sent < len(data):
+                view = memoryview(data)[sent : sent + MAX_SEND]
+                count = sock.send(view, socket.MSG_DONTWAIT)
+                sent += count
+                if count < len(view):
+                    break
+        except BlockingIOError:
+            pass
+        return sent
 
     def forget(self, outbox: Outbox) -> None:
         """Stop waiting for ``outbox``'s socket."""
