@@ -154,6 +154,7 @@ def test_a_taken_nick_is_433_and_another_nick_logs_in() -> None:
     door.feed(b"NICK alice\r\nUSER a 0 * :A\r\n")
     lines = door.take()
     assert [(m.command, m.params[:2]) for m in lines] == [("433", ("*", "alice"))]
+    assert door.requests == [Hello(user="alice", history=0)]  # nothing follows a refused login
     door.feed(b"NICK alice_\r\n")
     assert door.conn.logged_in and door.requests[-3] == Hello(user="alice_", history=0)
 
