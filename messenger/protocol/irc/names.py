@@ -8,7 +8,7 @@ neither a digit nor ``-``.  Every messenger name gets one nick, and that nick le
   written ``|`` (``j.doe`` is ``j|doe``): readable, and typed as it is seen;
 - any other name (non-ASCII letters, a leading digit or ``-``) is ``^`` followed by its
   Punycode (RFC 3492, the encoding of internationalised domain names), with ``.`` written
-  ``|`` too: ``José`` is ``^Jos-dma``, ``Жора`` is ``^80ajt0a``, ``42`` is ``^42-``.
+  ``|`` too: ``José`` is ``^Jos-dma``, ``張偉`` is ``^uxqq77a``, ``42`` is ``^42-``.
 
 Why this form: messenger names never contain ``^`` or ``|``, so the two forms cannot collide
 with each other or with a plain name; Punycode is injective, compact (a 32-letter Chinese name
