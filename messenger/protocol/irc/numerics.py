@@ -31,6 +31,15 @@ RPL_LOGGEDIN, RPL_SASLSUCCESS, ERR_SASLFAIL, ERR_SASLTOOLONG = "900", "903", "90
 ERR_SASLABORTED, ERR_SASLALREADY, RPL_SASLMECHS = "906", "907", "908"
 
 
+def as_word(text: str) -> str:
+    """Text a client sent, made fit to be echoed as a middle parameter (``NICK :a b`` is
+    answered about ``a_b``): no space, no leading ``:``, never empty."""
+    word = text.replace(" ", "_").lstrip(":")
+    return word or "*"
+
+
 def numeric(server: str, target: str, code: str, *params: str) -> bytes:
-    """``:server CODE target params...`` with its CRLF; the last parameter is the text."""
-    return serialise(code, target, *params, source=server)
+    """``:server CODE target params...`` with its CRLF; the last parameter is the text, the
+    others are made words (they may echo what a client sent)."""
+    words = [as_word(param) for param in params[:-1]]
+    return serialise(code, as_word(target), *words, *params[-1:], source=server)
