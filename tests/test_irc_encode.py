@@ -241,3 +241,18 @@ def test_away_answers() -> None:
     door.send(AwayStatus(user="alice"))
     door.send(AwayStatus(user="bob", text="lunch"))
     assert door.numerics() == ["306", "305", "301"]
+
+
+def test_a_message_for_one_reader_carries_the_account_it_is_given() -> None:
+    door = registered()
+    door.conn.caps.add("account-tag")
+    door.out += door.conn.send(say(to="alice"), account="bob")
+    assert door.take()[0].tags == {"account": "bob"}
+
+
+def test_the_actor_of_a_frame_is_who_gets_the_own_bytes() -> None:
+    from messenger.protocol.irc.encode import actor_of
+
+    assert actor_of(say()) == "bob"
+    assert actor_of(AwayStatus(user="carol")) == "carol"
+    assert actor_of(Joined(user="bob", ts=TS)) is None

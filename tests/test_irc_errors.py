@@ -14,7 +14,8 @@ from .irctools import Door, registered
     ("line", "code", "re", "numeric", "subject"),
     [
         (b"PRIVMSG ^Jos-dma :hi", ErrorCode.UNKNOWN_USER, "say", "401", "^Jos-dma"),
-        (b"PRIVMSG #dev :hi", ErrorCode.NOT_IN_ROOM, "say", "442", "#dev"),
+        (b"PRIVMSG #dev :hi", ErrorCode.NOT_IN_ROOM, "say", "404", "#dev"),
+        (b"TOPIC #dev :x", ErrorCode.NOT_IN_ROOM, "topic", "442", "#dev"),
         (b"PRIVMSG #dev :hi", ErrorCode.MODERATED, "say", "404", "#dev"),
         (b"PRIVMSG #dev :hi", ErrorCode.MUTED, "say", "404", "#dev"),
         (b"JOIN #vip", ErrorCode.INVITE_ONLY, "join", "473", "#vip"),
@@ -82,3 +83,12 @@ def test_login_refusals_before_registration() -> None:
         door.feed(b"NICK alice\r\nUSER a 0 * :A\r\n")
         got = door.take()[0]
         assert (got.command, got.params[0]) == (numeric, "*")
+
+
+def test_a_notice_refused_by_the_server_is_not_answered() -> None:
+    door = registered()
+    door.on_request = lambda door, frame: door.send(Error(code="unknown_user", message="no", re="say"))
+    door.feed(b"NOTICE ghost :hi\r\n")
+    assert door.requests and not door.out
+    door.feed(b"PRIVMSG ghost :hi\r\n")  # the same refusal of a PRIVMSG is answered
+    assert door.numerics() == ["401"]

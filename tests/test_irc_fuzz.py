@@ -17,7 +17,7 @@ WORDS = [
     "bob", "^Jos-dma", "^", "^!!", "[x]", "José", "a b", "", "0", "302", "LS", "REQ", "END", "PLAIN",
     "\x01ACTION x\x01", "\x01", "\x03", "x" * 300, "é" * 100, "+k", "nick!*@*", "*!*@10.0.0.0/8",
 ]  # fmt: skip
-VERBS = sorted(COMMANDS) + ["FOO", "001", "OPER"]
+VERBS = [*sorted(COMMANDS), "FOO", "001", "OPER"]
 
 
 def _random_line(generator: random.Random) -> bytes:

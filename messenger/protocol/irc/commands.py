@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..frames import Away, Bye, Join, Me, Nick, Part, Rooms, Say, TopicRequest, Who, WhoisRequest
@@ -64,7 +65,8 @@ def _privmsg(conn: IRCConnection, message: IRCMessage) -> list[Event]:
     text = plain_text(text)
     if is_blank(text):
         return [] if notice else [conn.reply(n.ERR_NOTEXTTOSEND, "No text to send")]
-    return [event for target in targets for event in _one_message(conn, target, text, action, notice)]
+    events = [event for target in targets for event in _one_message(conn, target, text, action, notice)]
+    return [replace(e, quiet=True) if notice and isinstance(e, Request) else e for e in events]
 
 
 def _one_message(conn: IRCConnection, target: str, text: str, action: bool, notice: bool) -> list[Event]:

@@ -184,16 +184,27 @@ def encode_shared(
     return b""
 
 
-def encode_direct(frame: ServerFrame, conn: IRCConnection) -> bytes:
-    """A frame for ``conn`` alone."""
+def encode_direct(frame: ServerFrame, conn: IRCConnection, account: str | None = None) -> bytes:
+    """A frame for ``conn`` alone (``account``: a message's sender's, for ``account-tag``)."""
     from .replies import direct_reply  # the answers' wording, which needs the connection
 
     answer = direct_reply(frame, conn)
     if answer is not None:
         return answer
     variant = variant_of(conn.caps)
-    own = getattr(frame, "sender", getattr(frame, "user", None)) == conn.current_name()
-    return encode_shared(frame, variant, own, conn.network, conn.server, conn.account if own else None)
+    own = actor_of(frame) == conn.current_name()
+    return encode_shared(frame, variant, own, conn.network, conn.server, account)
+
+
+def actor_of(frame: ServerFrame) -> str | None:
+    """The member whose own copy of a shared frame differs (``own``): a message's sender (who
+    gets it back only with echo-message), whoever went away (305/306 instead of AWAY).  The
+    outlet gives that member's connection, if IRC, the ``own`` bytes."""
+    if isinstance(frame, Message):
+        return frame.sender
+    if isinstance(frame, AwayStatus):
+        return frame.user
+    return None
 
 
 def encode_page(messages: Sequence[Message], end: HistoryEnd | None, conn: IRCConnection) -> bytes:

@@ -19,6 +19,7 @@ class Request:
 
     frame: ClientFrame
     charge: bool = True
+    quiet: bool = False  # from a NOTICE: a refusal is not answered (IRC never answers a NOTICE)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ class IRCConnection:
         self.subjects: dict[str, str] = {}  # request type -> the nick or channel it named
         self.expected: dict[str, deque[str]] = {}  # answer key -> how to word it (replies.py)
         self.last_whois = "whois"  # how the last refused whois was asked (errors.py)
+        self.quiet = False  # the request being acted on came from a NOTICE (errors.py)
 
     # -- bytes in, events out -------------------------------------------------------------------
 
@@ -113,6 +114,7 @@ class IRCConnection:
 
     def next_event(self) -> Event:
         """The next thing to act on, or NEED_DATA, or EOF."""
+        self.quiet = False
         self._settle()
         while not self._queue:
             event = self.decoder.next_event()
@@ -279,6 +281,7 @@ class IRCConnection:
     # -- what follows a request -----------------------------------------------------------------
 
     def _note_handed_out(self, event: Request) -> None:
+        self.quiet = event.quiet
         frame = event.frame
         kind = getattr(frame, "TYPE", "")
         if kind == "hello":
@@ -344,9 +347,10 @@ class IRCConnection:
         """A standard reply (IRCv3 ``FAIL``) for what no numeric names."""
         return serialise("FAIL", command, code, text, source=self.server)
 
-    def send(self, frame: ServerFrame) -> bytes:
-        """A frame for this connection alone, in IRC lines (numerics name their reader)."""
-        return encode_direct(frame, self)
+    def send(self, frame: ServerFrame, account: str | None = None) -> bytes:
+        """A frame for this connection alone, in IRC lines (numerics name their reader);
+        ``account``: the account of a message's sender, for ``account-tag``."""
+        return encode_direct(frame, self, account)
 
     def send_page(self, messages: Sequence[Message], end: HistoryEnd | None) -> bytes:
         """A page of history: in a ``chathistory`` batch when the client asked for ``batch``."""
