@@ -256,3 +256,13 @@ def test_the_actor_of_a_frame_is_who_gets_the_own_bytes() -> None:
     assert actor_of(say()) == "bob"
     assert actor_of(AwayStatus(user="carol")) == "carol"
     assert actor_of(Joined(user="bob", ts=TS)) is None
+
+
+def test_a_kicked_member_sees_the_kick_then_error() -> None:
+    door = registered()
+    door.send(Left(user="alice", ts=TS, reason="kicked", by="op", message="spam"))
+    got = door.take()
+    assert [m.command for m in got] == ["KICK", "ERROR"]
+    assert "op" in got[1].params[0] and "spam" in got[1].params[0]
+    door.send(Left(user="bob", ts=TS, reason="kicked", by="op"))
+    assert door.numerics() == ["KICK"]

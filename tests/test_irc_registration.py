@@ -211,3 +211,16 @@ def test_a_line_past_every_limit_is_dropped_as_it_arrives() -> None:
     door.feed(b"\r\nPING ok\r\n")
     assert door.numerics() == ["417", "PONG"]
     assert door.conn.decoder.buffered == 0
+
+
+def test_away_notify_cannot_be_asked_for_after_registration() -> None:
+    """The login said whether it follows presence; asking later would promise AWAY lines that
+    never come."""
+    door = Door()
+    door.feed(b"NICK alice\r\nUSER a 0 * :A\r\n")
+    door.out.clear()
+    door.feed(b"CAP REQ :away-notify\r\nCAP REQ :server-time\r\n")
+    assert [m.params[1] for m in door.take()] == ["NAK", "ACK"]
+    early = Door()
+    early.feed(b"CAP REQ :away-notify\r\nNICK alice\r\nUSER a 0 * :A\r\nCAP END\r\n")
+    assert early.requests[0] == Hello(user="alice", history=0, presence=True)

@@ -227,7 +227,9 @@ def _cap(conn: IRCConnection, message: IRCMessage) -> list[Event]:
     if sub == "REQ":
         conn.cap_hold = conn.cap_hold or not conn.logged_in
         asked = message.param(1).split()
-        if not asked or any(cap.removeprefix("-") not in CAPS for cap in asked):
+        # The login asked for presence (AWAY lines) or not: away-notify is settled by then.
+        late = conn.logged_in and "away-notify" in asked and "away-notify" not in conn.caps
+        if late or not asked or any(cap.removeprefix("-") not in CAPS for cap in asked):
             return [Lines(serialise("CAP", target, "NAK", message.param(1), source=conn.server))]
         for cap in asked:
             if cap.startswith("-"):

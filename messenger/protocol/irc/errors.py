@@ -57,6 +57,8 @@ def error_lines(frame: Error, conn: IRCConnection) -> bytes:
     """An error frame for ``conn``, as its numeric (or FAIL, or ERROR)."""
     re = frame.re or ""
     _forget_expectation(conn, re)
+    if conn.quiet and re in ("say", "me"):
+        return b""  # a NOTICE is never answered, not even with an error
     if frame.code in _CLOSING:
         return serialise("ERROR", frame.message)
     subject = conn.subjects.get(re, "*")
@@ -67,6 +69,8 @@ def error_lines(frame: Error, conn: IRCConnection) -> bytes:
         if frame.code == ErrorCode.UNKNOWN_USER.value and re == "whois":
             return _no_such_nick_in_whois(conn, subject, frame.message)
         return conn.reply(_ABOUT_NICK[frame.code], subject, frame.message).data
+    if frame.code == ErrorCode.NOT_IN_ROOM.value and re in ("say", "me"):
+        return conn.reply(n.ERR_CANNOTSENDTOCHAN, subject, frame.message).data
     if frame.code in _ABOUT_CHANNEL:
         return conn.reply(_ABOUT_CHANNEL[frame.code], subject, frame.message).data
     if frame.code == ErrorCode.NOT_OPERATOR.value:

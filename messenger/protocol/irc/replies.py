@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..frames import LOBBY, Error, ErrorCode, HistoryEnd, Pong, RoomList, ServerFrame, Users, Welcome
+from ..frames import LOBBY, Error, ErrorCode, HistoryEnd, Left, Pong, RoomList, ServerFrame, Users, Welcome
 from ..moderation import AwayStatus, BanList, IgnoredList, Motd, Notice, RoomMode, Topic, Whois
 from . import numerics as n
 from .encode import away_own, mode_string
@@ -181,7 +181,7 @@ def _away(frame: AwayStatus, conn: IRCConnection) -> bytes:
     return conn.reply(n.RPL_AWAY, to_nick(frame.user), frame.text).data
 
 
-_REPLIES: dict[type, Callable[..., bytes]] = {
+_REPLIES: dict[type, Callable[..., bytes | None]] = {
     Welcome: welcome,
     Users: _users,
     Whois: _whois,
@@ -198,6 +198,7 @@ _REPLIES: dict[type, Callable[..., bytes]] = {
     Notice: lambda frame, conn: notice(conn, frame.text),
     IgnoredList: lambda frame, conn: notice(conn, "You ignore: " + (", ".join(frame.users) or "nobody")),
     HistoryEnd: lambda frame, conn: b"",
+    Left: lambda frame, conn: _removed(frame, conn),
     Pong: lambda frame, conn: b"",
 }
 
@@ -206,6 +207,18 @@ def _motd(conn: IRCConnection) -> bytes:
     from .commands import motd_lines
 
     return motd_lines(conn)
+
+
+def _removed(frame: Left, conn: IRCConnection) -> bytes | None:
+    """The member itself kicked or banned: the KICK, then ERROR, as the connection closes."""
+    if frame.user != conn.current_name() or frame.reason not in ("kicked", "banned"):
+        return None
+    from .encode import encode_shared, variant_of
+
+    kick = encode_shared(frame, variant_of(conn.caps), network=conn.network, server=conn.server)
+    by = f" by {frame.by}" if frame.by else ""
+    why = f": {frame.message}" if frame.message else ""
+    return kick + serialise("ERROR", f"Closing link: {frame.reason}{by}{why}")
 
 
 def direct_reply(frame: ServerFrame, conn: IRCConnection) -> bytes | None:

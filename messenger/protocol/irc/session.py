@@ -264,7 +264,7 @@ class IRCConnection:
         if account is None:
             return self._sasl_fail()
         self._sasl, self.account = None, account
-        mask = f"{self.me}!~m@{self.network}"
+        mask = f"{to_nick(self.login_name) if self.login_name else '*'}!~m@{self.network}"
         lines = self.reply(n.RPL_LOGGEDIN, mask, to_nick(account), f"You are now logged in as {account}")
         self._queue.extend(self._try_register())
         return Lines(lines.data + self.reply(n.RPL_SASLSUCCESS, "SASL authentication successful").data)
