@@ -87,7 +87,7 @@ def test_commands_become_messenger_requests(line: bytes, frames: list[object]) -
 
 def test_join_asks_for_the_names_and_history_once_it_worked() -> None:
     door = registered(history=5)
-    door.conn.caps.add("server-time")
+    door.conn.caps |= {"server-time"}
     door.feed(b"JOIN #dev,#Ops\r\n")
     assert door.requests == [
         Join(room="#dev"),

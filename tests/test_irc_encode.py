@@ -221,7 +221,7 @@ def test_history_pages_come_in_a_batch_with_times_only_when_asked() -> None:
         "PRIVMSG",
         "PRIVMSG",
     ]
-    door.conn.caps.update({"batch", "server-time"})
+    door.conn.caps |= {"batch", "server-time"}
     got = lines(door.conn.send_page(page, HistoryEnd(count=2)))
     assert [m.command for m in got] == ["BATCH", "PRIVMSG", "PRIVMSG", "BATCH"]
     assert got[0].params == ("+history1", "chathistory", "#dev")
@@ -245,7 +245,7 @@ def test_away_answers() -> None:
 
 def test_a_message_for_one_reader_carries_the_account_it_is_given() -> None:
     door = registered()
-    door.conn.caps.add("account-tag")
+    door.conn.caps |= {"account-tag"}
     door.out += door.conn.send(say(to="alice"), account="bob")
     assert door.take()[0].tags == {"account": "bob"}
 

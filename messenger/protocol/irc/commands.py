@@ -231,11 +231,9 @@ def _cap(conn: IRCConnection, message: IRCMessage) -> list[Event]:
         late = conn.logged_in and "away-notify" in asked and "away-notify" not in conn.caps
         if late or not asked or any(cap.removeprefix("-") not in CAPS for cap in asked):
             return [Lines(serialise("CAP", target, "NAK", message.param(1), source=conn.server))]
-        for cap in asked:
-            if cap.startswith("-"):
-                conn.caps.discard(cap[1:])
-            else:
-                conn.caps.add(cap)
+        removed = {cap[1:] for cap in asked if cap.startswith("-")}
+        added = {cap for cap in asked if not cap.startswith("-")}
+        conn.caps = (conn.caps - removed) | added  # a new set: encoders read it from other threads
         return [Lines(serialise("CAP", target, "ACK", message.param(1), source=conn.server))]
     if sub == "END":
         return [] if conn.logged_in else conn.cap_end()

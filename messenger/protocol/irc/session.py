@@ -19,6 +19,13 @@ or a login (the room's names, its history) is decided then, by looking at ``room
 
 Frames the server sends this connection alone are turned into lines by ``send`` (numerics name
 their reader); frames for many by ``encode.encode_shared``, once per variant (encode.py).
+
+Threads: one thread at a time drives a connection (``receive_data``, ``next_event``, acting on
+the events); it owns every field.  ``send`` may run in another thread (an operator's kick, a
+private message), under the registry's lock: it reads ``caps`` (a frozenset, replaced whole),
+``logged_in`` and the ``name()`` callback.  What it also changes — ``expected`` (popped) and
+``last_whois`` — it changes only for answers to this connection's own requests, which the
+server builds while the driving thread acts on them, so no lock is needed.
 """
 
 from __future__ import annotations
@@ -89,7 +96,7 @@ class IRCConnection:
         self.server, self.network, self.history = server, network, history
         self.motd, self.password_needed = motd, password_needed
         self._name, self._rooms = name, rooms
-        self.caps: set[str] = set()
+        self.caps: frozenset[str] = frozenset()  # replaced whole, never changed in place
         self.logged_in = False
         self.login_name: str | None = None  # the name the last Hello asked for
         self.password: str | None = None  # PASS
