@@ -151,6 +151,8 @@ SAMPLES = [
     "e\u0301" * 300,  # e and a combining acute accent, 3 bytes a pair
     "x" * 1000,
     "a " * 500,
+    "a" + "\u0301" * 500,  # one letter with 500 accents: a cluster longer than any line
+    "👩\u200d" * 300,
 ]
 
 

@@ -202,39 +202,66 @@ def body_length(line: bytes) -> int:
     return len(line)
 
 
-def _breaks_here(text: str, index: int) -> bool:
-    """Whether a cut before ``text[index]`` leaves whole characters on both sides: never
-    before a combining mark or a variation selector, nor around a zero-width joiner."""
-    char = text[index]
+def _char_at(data: bytes, index: int) -> str:
+    """The character whose UTF-8 sequence starts at ``data[index]``."""
+    lead = data[index]
+    size = 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+    return data[index : index + size].decode("utf-8")
+
+
+def _char_before(data: bytes, index: int) -> str:
+    start = index - 1
+    while data[start] & 0xC0 == 0x80:
+        start -= 1
+    return data[start:index].decode("utf-8")
+
+
+def _breaks_at(data: bytes, index: int) -> bool:
+    """Whether a cut before the character at ``data[index]`` leaves whole characters on both
+    sides: never before a combining mark or a variation selector, nor around a zero-width
+    joiner (an emoji sequence)."""
+    char = _char_at(data, index)
     if unicodedata.category(char) in ("Mn", "Mc", "Me") or char == "\u200d":
         return False
     if 0xFE00 <= ord(char) <= 0xFE0F or 0xE0100 <= ord(char) <= 0xE01EF:
         return False
-    return text[index - 1] != "\u200d"
+    return _char_before(data, index) != "\u200d"
+
+
+def _cut(data: bytes, start: int, budget: int) -> int:
+    """Where the piece starting at ``start`` ends: at most ``budget`` bytes on, at a character
+    boundary, before a whole cluster when one ends within the last 32 characters."""
+    end = start + budget
+    while data[end] & 0xC0 == 0x80:  # inside a UTF-8 sequence: back to its start
+        end -= 1
+    cut = end
+    for _ in range(32):
+        if cut <= start or _breaks_at(data, cut):
+            break
+        cut -= 1
+        while data[cut] & 0xC0 == 0x80:
+            cut -= 1
+    return cut if start < cut and _breaks_at(data, cut) else end
 
 
 def split_text(text: str, budget: int) -> list[str]:
     """``text`` in pieces of at most ``budget`` UTF-8 bytes each, cut between characters (at a
     space when one lies in the second half of a piece; the space then starts no piece).  A
     character cluster longer than the budget is cut between its characters; ``budget`` must
-    hold the longest character (4 bytes)."""
+    hold the longest character (4 bytes).  Works on the encoded bytes: linear in the text."""
     if budget < 4:
         raise ValueError("a piece must hold at least one character (4 bytes)")
+    data = text.encode("utf-8")
     pieces: list[str] = []
     start = 0
-    while len(text[start:].encode("utf-8")) > budget:
-        end, used, last_ok, last_space = start, 0, start, -1
-        while used + len(text[end].encode("utf-8")) <= budget:
-            used += len(text[end].encode("utf-8"))
-            end += 1
-            if end < len(text) and _breaks_here(text, end):
-                last_ok = end
-                if text[end] == " ":
-                    last_space = end
-        cut = end if last_ok == start else last_ok  # one cluster over the budget: cut inside it
-        if last_space > start + (cut - start) // 2:
-            cut = last_space
-        pieces.append(text[start:cut])
-        start = cut + 1 if cut < len(text) and text[cut] == " " and cut == last_space else cut
-    pieces.append(text[start:])
+    while len(data) - start > budget:
+        cut = _cut(data, start, budget)
+        space = data.rfind(b" ", start + (cut - start) // 2 + 1, cut + 1)
+        if space > 0:
+            pieces.append(data[start:space].decode("utf-8"))
+            start = space + 1
+        else:
+            pieces.append(data[start:cut].decode("utf-8"))
+            start = cut
+    pieces.append(data[start:].decode("utf-8"))
     return pieces
