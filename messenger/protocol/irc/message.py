@@ -27,8 +27,6 @@ MAX_INPUT = MAX_TAGS + MAX_LINE
 
 _TAG_ESCAPES = {"\\": "\\\\", ";": "\\:", " ": "\\s", "\r": "\\r", "\n": "\\n"}
 _TAG_UNESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
-# Never inside a line: they end it (CR, LF) or end C strings in other servers (NUL).
-_FORBIDDEN = ("\0", "\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -107,12 +105,16 @@ def parse_line(raw: bytes) -> IRCMessage | ParseError:
         tag_text = tag_part.decode("utf-8")
     except UnicodeDecodeError:
         return ParseError("the line is not valid UTF-8", _command_of(rest), "encoding")
-    if any(char in text or char in tag_text for char in _FORBIDDEN):
+    if _forbidden_in(text) or _forbidden_in(tag_text):  # they end a line (CR, LF), or C strings
         return ParseError("NUL, CR and LF may not appear inside a line", _command_of(rest))
-    tags = _parse_tags(tag_text)
+    tags = _parse_tags(tag_text) if tag_text else {}
     if isinstance(tags, ParseError):
         return tags
     return _parse_rest(text, tags)
+
+
+def _forbidden_in(text: str) -> bool:
+    return "\0" in text or "\r" in text or "\n" in text
 
 
 def _command_of(rest: bytes) -> str:
