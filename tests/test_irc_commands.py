@@ -25,10 +25,15 @@ from messenger.protocol.moderation import (
     Ban,
     BansRequest,
     Disallow,
+    Ignore,
+    IgnoredRequest,
     Kick,
     ModeRequest,
+    Mute,
     RoleRequest,
     Unban,
+    Unignore,
+    Unmute,
     WhoisRequest,
 )
 
@@ -76,6 +81,11 @@ from .irctools import registered
         (b"KICK #dev bob :spam", [Kick(user="bob", reason="spam")]),
         (b"KILL bob", [Kick(user="bob")]),
         (b"INVITE bob #dev", [Allow(user="bob", room="#dev")]),
+        (b"MODE #dev +q bob!*@*", [Mute(user="bob")]),
+        (b"MODE #dev -q bob", [Unmute(user="bob")]),
+        (b"SILENCE +bob", [Ignore(user="bob")]),
+        (b"SILENCE -^Jos-dma", [Unignore(user="José")]),
+        (b"SILENCE", [IgnoredRequest()]),
     ],
 )
 def test_commands_become_messenger_requests(line: bytes, frames: list[object]) -> None:

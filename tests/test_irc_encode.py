@@ -266,3 +266,13 @@ def test_a_kicked_member_sees_the_kick_then_error() -> None:
     assert "op" in got[1].params[0] and "spam" in got[1].params[0]
     door.send(Left(user="bob", ts=TS, reason="kicked", by="op"))
     assert door.numerics() == ["KICK"]
+
+
+def test_the_ignore_list_is_a_silence_list() -> None:
+    from messenger.protocol.moderation import IgnoredList
+
+    door = registered()
+    door.send(IgnoredList(users=("bob", "José")))
+    got = door.take()
+    assert [m.command for m in got] == ["271", "271", "272"]
+    assert got[1].params == ("alice", "alice", "^Jos-dma!*@*")

@@ -23,7 +23,8 @@ COMMAND_OF = {
     "hello": "NICK", "say": "PRIVMSG", "me": "PRIVMSG", "join": "JOIN", "part": "PART",
     "nick": "NICK", "who": "WHO", "whois": "WHOIS", "topic": "TOPIC", "mode": "MODE",
     "kick": "KICK", "ban": "MODE", "unban": "MODE", "bans": "MODE", "role": "MODE",
-    "allow": "MODE", "disallow": "MODE", "away": "AWAY", "rooms": "LIST", "history": "CHATHISTORY",
+    "allow": "MODE", "disallow": "MODE", "mute": "MODE", "unmute": "MODE", "away": "AWAY",
+    "rooms": "LIST", "history": "CHATHISTORY", "ignore": "SILENCE", "unignore": "SILENCE",
 }  # fmt: skip
 _CLOSING = frozenset({ErrorCode.REPLACED.value, ErrorCode.SERVER_FULL.value, ErrorCode.LOGIN_TIMEOUT.value})
 # code -> numeric, for errors about a nick (the subject is a nick) ...

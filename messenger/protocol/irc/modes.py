@@ -8,9 +8,12 @@ So, on a channel:
 - ``+b`` alone lists the bans; ``+b mask`` / ``-b mask`` bans or lifts a ban on the nick of
   ``nick!*@*``, or the address or network of ``*!*@host`` (``ban`` / ``unban``);
 - ``+o nick`` / ``-o nick``: give or take the operator role (``role``; admins only);
+- ``+q mask`` / ``-q mask``: mute or unmute the nick (``mute`` / ``unmute``; server-wide too:
+  the quiet list of charybdis and solanum);
 - ``+v nick`` / ``-v nick``: allow a nick to speak in the moderated room, and to enter it when
   it is invite-only (``allow`` / ``disallow``); INVITE does the same;
-- KICK (and KILL) disconnect the member (``kick``), whatever channel is named.
+- KICK (and KILL) disconnect the member (``kick``), whatever channel is named;
+- SILENCE ``+nick`` / ``-nick`` / alone: ignore, unignore, list (``ignore``, ``ignored``).
 
 Any other mode letter is answered 472.  User modes are only reported (221).
 """
@@ -21,7 +24,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..frames import ClientFrame
-from ..moderation import Allow, Ban, BansRequest, Disallow, Kick, ModeRequest, RoleRequest, Unban
+from ..moderation import (
+    Allow,
+    Ban,
+    BansRequest,
+    Disallow,
+    Ignore,
+    IgnoredRequest,
+    Kick,
+    ModeRequest,
+    Mute,
+    RoleRequest,
+    Unban,
+    Unignore,
+    Unmute,
+)
 from . import numerics as n
 from .events import Event, Request
 from .message import IRCMessage
@@ -30,7 +47,7 @@ from .names import ascii_fold, name_of_nick, room_of_channel
 if TYPE_CHECKING:
     from .session import IRCConnection
 
-CHANMODES = "b,,,im"  # ISUPPORT: list modes, then modes without parameters
+CHANMODES = "bq,,,im"  # ISUPPORT: list modes, then modes without parameters
 MAX_MODE_CHANGES = 4  # ISUPPORT MODES
 
 
@@ -61,7 +78,7 @@ def _changes(conn: IRCConnection, room: str, modes: str, args: list[str]) -> lis
             adding = letter == "+"
         elif letter in "im":
             flags["invite_only" if letter == "i" else "moderated"] = adding
-        elif letter in "bov":
+        elif letter in "boqv":
             if letter == "b" and not args:
                 events.append(Request(BansRequest()))
                 continue
@@ -82,12 +99,15 @@ def _with_argument(conn: IRCConnection, room: str, letter: str, adding: bool, ar
     if letter == "b":
         target = ban_target(arg)
         return Request(Ban(target=target) if adding else Unban(target=target))
-    name = name_of_nick(arg)
+    name = name_of_nick(ban_target(arg)) if letter == "q" else name_of_nick(arg)
     if not isinstance(name, str):
         return conn.reply(n.ERR_NOSUCHNICK, arg[:64], "No such nick")
-    conn.subjects["role"] = conn.subjects["allow"] = conn.subjects["disallow"] = arg
+    for kind in ("role", "allow", "disallow", "mute", "unmute"):
+        conn.subjects[kind] = arg
     frame: ClientFrame
-    if letter == "o":
+    if letter == "q":
+        frame = Mute(user=name) if adding else Unmute(user=name)
+    elif letter == "o":
         frame = RoleRequest(user=name, role="op" if adding else "user")
     else:
         frame = Allow(user=name, room=room) if adding else Disallow(user=name, room=room)
@@ -138,7 +158,20 @@ def _invite(conn: IRCConnection, message: IRCMessage) -> list[Event]:
     return [Request(Allow(user=name, room=room))]
 
 
+def _silence(conn: IRCConnection, message: IRCMessage) -> list[Event]:
+    """SILENCE (ircu's server-side ignore) as messenger's ignore list."""
+    if not message.params:
+        return [Request(IgnoredRequest())]
+    mask = message.params[0]
+    name = name_of_nick(ban_target(mask.lstrip("+-")))
+    if not isinstance(name, str):
+        return [conn.reply(n.ERR_NOSUCHNICK, mask[:64], "No such nick")]
+    conn.subjects["ignore"] = conn.subjects["unignore"] = mask.lstrip("+-")
+    return [Request(Unignore(user=name) if mask.startswith("-") else Ignore(user=name))]
+
+
 MODE_COMMANDS: dict[str, Callable[[IRCConnection, IRCMessage], list[Event]]] = {
+    "SILENCE": _silence,
     "MODE": _mode,
     "KICK": _kick,
     "KILL": _kill,

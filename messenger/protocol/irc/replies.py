@@ -196,11 +196,18 @@ _REPLIES: dict[type, Callable[..., bytes | None]] = {
     ),
     Motd: lambda frame, conn: _motd(conn),
     Notice: lambda frame, conn: notice(conn, frame.text),
-    IgnoredList: lambda frame, conn: notice(conn, "You ignore: " + (", ".join(frame.users) or "nobody")),
+    IgnoredList: lambda frame, conn: _silenced(frame, conn),
     HistoryEnd: lambda frame, conn: b"",
     Left: lambda frame, conn: _removed(frame, conn),
     Pong: lambda frame, conn: b"",
 }
+
+
+def _silenced(frame: IgnoredList, conn: IRCConnection) -> bytes:
+    """Whom the reader ignores, as SILENCE lists them (271, 272)."""
+    me = conn.me
+    lines = [conn.reply(n.RPL_SILELIST, me, f"{to_nick(name)}!*@*").data for name in frame.users]
+    return b"".join(lines) + conn.reply(n.RPL_ENDOFSILELIST, "End of Silence List").data
 
 
 def _motd(conn: IRCConnection) -> bytes:
