@@ -222,11 +222,41 @@ def test_history_pages_come_in_a_batch_with_times_only_when_asked() -> None:
         "PRIVMSG",
     ]
     door.conn.caps |= {"batch", "server-time"}
+    door.history = door.conn.history = 10
+    door.feed(b"JOIN #dev\r\n")  # the replay that follows a join
     got = lines(door.conn.send_page(page, HistoryEnd(count=2)))
     assert [m.command for m in got] == ["BATCH", "PRIVMSG", "PRIVMSG", "BATCH"]
     assert got[0].params == ("+history1", "chathistory", "#dev")
     assert got[1].tags == {"time": TS, "batch": "history1"}
-    assert door.conn.send_page([], HistoryEnd(count=0)) == b""
+    assert door.conn.send_page([], HistoryEnd(count=0)) == b""  # nothing to replay: nothing
+
+
+def test_chathistory_asks_for_a_page_and_gets_a_batch_even_an_empty_one() -> None:
+    from messenger.protocol.frames import HistoryRequest
+
+    door = registered()
+    door.conn.caps |= {"batch", "server-time", "draft/chathistory"}
+    door.feed(b"CHATHISTORY LATEST #dev * 50\r\nCHATHISTORY BEFORE #dev msgid=120-2 10\r\n")
+    assert door.requests == [
+        HistoryRequest(limit=50, room="#dev"),
+        HistoryRequest(limit=10, before=120, room="#dev"),
+    ]
+    got = lines(door.conn.send_page([], HistoryEnd(count=0)))
+    assert [(m.command, m.params) for m in got] == [
+        ("BATCH", ("+history0", "chathistory", "#dev")),
+        ("BATCH", ("-history0",)),
+    ]
+
+
+def test_chathistory_refuses_what_messenger_cannot_page() -> None:
+    door = registered()
+    door.feed(
+        b"CHATHISTORY AFTER #dev msgid=1 10\r\nCHATHISTORY LATEST #dev timestamp=2026-01-01T00:00:00Z 5\r\n"
+        b"CHATHISTORY LATEST #dev * 1000\r\nCHATHISTORY LATEST bob * 10\r\nCHATHISTORY LATEST\r\n"
+    )
+    got = door.take()
+    assert not door.requests
+    assert [m.params[1] for m in got] == ["INVALID_PARAMS"] * 3 + ["INVALID_TARGET", "INVALID_PARAMS"]
 
 
 def test_a_private_message_to_oneself_arrives_once() -> None:

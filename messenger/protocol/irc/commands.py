@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..frames import Away, Bye, Join, Me, Nick, Part, Rooms, Say, TopicRequest, Who, WhoisRequest
 from ..names import is_blank, sanitize_text
 from . import numerics as n
+from .chathistory import chathistory
 from .events import Event, Ignored, Lines, Request
 from .message import IRCMessage, serialise
 from .modes import MODE_COMMANDS
@@ -271,6 +272,7 @@ COMMANDS: dict[str, Handler] = {
     "USER": _already,
     "PASS": _already,
     "AUTHENTICATE": _already,
+    "CHATHISTORY": chathistory,
     **MODE_COMMANDS,
 }
 KNOWN = frozenset(COMMANDS)

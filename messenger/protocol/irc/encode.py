@@ -210,16 +210,14 @@ def actor_of(frame: ServerFrame) -> str | None:
 def encode_page(messages: Sequence[Message], end: HistoryEnd | None, conn: IRCConnection) -> bytes:
     """A page of history, oldest first: ``server-time`` tags say when each was said, and with
     ``batch`` the page is one ``chathistory`` batch (which the client can show apart)."""
-    if not messages:
-        return b""
+    room = conn.subjects.get("history", LOBBY)
+    asked = conn.expectation("history", room, "join") == "chathistory"
+    if not messages and not asked:
+        return b""  # nothing to replay on joining: say nothing
     variant = variant_of(conn.caps)
-    first = messages[0]
-    target = (
-        to_nick(first.sender if first.to == conn.current_name() else first.to) if first.to else first.room
-    ) or LOBBY
-    batch = f"history{first.id}" if "batch" in variant else None
+    batch = f"history{messages[0].id if messages else 0}" if "batch" in variant else None
     body = b"".join(message_lines(m, variant, conn.network, batch=batch) for m in messages)
     if batch is None:
         return body
-    start = serialise("BATCH", f"+{batch}", "chathistory", target, source=conn.server)
+    start = serialise("BATCH", f"+{batch}", "chathistory", room, source=conn.server)
     return start + body + serialise("BATCH", f"-{batch}", source=conn.server)

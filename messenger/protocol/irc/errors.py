@@ -101,5 +101,7 @@ def _forget_expectation(conn: IRCConnection, re: str) -> None:
         conn.last_whois = conn.expectation("whois", "", "whois")
     elif re == "topic":
         conn.expectation("topic", conn.subjects.get("topic", ""), "")
+    elif re == "history":
+        conn.expectation("history", conn.subjects.get("history", ""), "")
     elif re == "who":
         conn.expectation("users", conn.subjects.get("who", ""), "")

@@ -22,6 +22,7 @@ _NAMES_ROOM = 400  # bytes of names per 353 line: room for the rest within 512
 
 
 def isupport(conn: IRCConnection) -> list[str]:
+    from .chathistory import MAX_HISTORY
     from .commands import MAX_JOINS, MAX_TARGETS
 
     return [
@@ -36,6 +37,7 @@ def isupport(conn: IRCConnection) -> list[str]:
         f"MODES={MAX_MODE_CHANGES}",
         f"TARGMAX=PRIVMSG:{MAX_TARGETS},NOTICE:{MAX_TARGETS},JOIN:{MAX_JOINS},PART:{MAX_JOINS}",
         "AWAYLEN=1000",
+        f"CHATHISTORY={MAX_HISTORY}",
     ]
 
 

@@ -65,6 +65,7 @@ CAPS: dict[str, str] = {
     "account-tag": "",
     "away-notify": "",
     "batch": "",
+    "draft/chathistory": "",
 }
 _SASL_CHUNK = 400
 _SASL_MAX = 3 * _SASL_CHUNK  # authzid, authcid and a password of a few hundred bytes
@@ -316,6 +317,7 @@ class IRCConnection:
         self.expect("users", room, "names")
         follow: list[Who | HistoryRequest] = [Who(room=room)]
         if self.history > 0 and "server-time" in self.caps:
+            self.subjects["history"] = room
             follow.append(HistoryRequest(limit=self.history, room=room))
         return follow
 
@@ -350,9 +352,10 @@ class IRCConnection:
     def reply(self, code: str, *params: str) -> Lines:
         return Lines(n.numeric(self.server, self.me, code, *params))
 
-    def fail(self, command: str, code: str, text: str) -> bytes:
+    def fail(self, command: str, code: str, text: str, *context: str) -> bytes:
         """A standard reply (IRCv3 ``FAIL``) for what no numeric names."""
-        return serialise("FAIL", command, code, text, source=self.server)
+        words = [n.as_word(word) for word in context]
+        return serialise("FAIL", command, code, *words, text, source=self.server)
 
     def send(self, frame: ServerFrame, account: str | None = None) -> bytes:
         """A frame for this connection alone, in IRC lines (numerics name their reader);
