@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
 Variant = frozenset[str]
 VARIANT_CAPS: Variant = frozenset(
-    {"message-tags", "server-time", "account-tag", "batch", "away-notify", "echo-message"}
-)
+    {"message-tags", "server-time", "account-tag", "away-notify", "echo-message"}
+)  # not batch: only a page of history, for one reader, is ever a batch
 _ACTION = len("\x01ACTION \x01")
 _QUIT_WORDS = {
     LeaveReason.QUIT.value: "Quit",
@@ -88,7 +88,7 @@ def message_lines(
         tags["msgid"] = str(frame.id)
     if account and "account-tag" in variant:
         tags["account"] = account
-    if batch and "batch" in variant:
+    if batch:
         tags["batch"] = batch
     head = len(f":{source} PRIVMSG {target} :\r\n".encode())
     budget = max(MAX_LINE - head - (_ACTION if frame.action else 0), 4)
@@ -215,7 +215,7 @@ def encode_page(messages: Sequence[Message], end: HistoryEnd | None, conn: IRCCo
     if not messages and not asked:
         return b""  # nothing to replay on joining: say nothing
     variant = variant_of(conn.caps)
-    batch = f"history{messages[0].id if messages else 0}" if "batch" in variant else None
+    batch = f"history{messages[0].id if messages else 0}" if "batch" in conn.caps else None
     body = b"".join(message_lines(m, variant, conn.network, batch=batch) for m in messages)
     if batch is None:
         return body
