@@ -22,24 +22,26 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
-import selectors
 import socket
 import threading
+import time
 from collections.abc import Iterable
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
 from .outbox import NEVER, Batches, Entry, Outbox, Snapshot, own_bytes, take
-from .pending import Operation, Pending
+from .pending import ACTING, Operation, Pending
+from .sockets import Sockets
 
 log = logging.getLogger(__name__)
 
-# The most bytes handed to one send(): enough to fill a socket buffer in one call, small enough
-# that one connection's backlog does not hold up the round for everyone else.
-MAX_SEND = 256 * 1024
 # Trim the log once this many entries lie behind the slowest cursor: often enough that a burst
 # of logins (each welcome lists every user) does not pile up, rarely enough to cost nothing.
 TRIM_EVERY = 256
+# While broadcasts keep coming, a round that visits every connection starts at most this often
+# (seconds); what arrives in between waits for it, except for the connection that sent it
+# (see "Holding broadcasts back" in ChatLog's docstring).
+GATHER = 0.004
 
 
 class ChatLog:
@@ -48,9 +50,19 @@ class ChatLog:
     Callers use ``attach`` / ``join`` / ``leave`` / ``append`` / ``close`` / ``abort`` /
     ``unsent`` and ``stop``, or ``pending`` to apply several of them at once; all are
     thread-safe and none blocks on a socket.
+
+    Holding broadcasts back: a round that sends a broadcast makes one ``send`` per connection,
+    so at everyday rates (a message every few milliseconds) every message would cost that.
+    When a broadcast comes less than ``GATHER`` after the last round that visited everyone
+    began, the Flusher holds it back for the others until then, so that one ``send`` carries
+    what arrived meanwhile.  The connection whose line caused it (``ACTING``) gets it at once,
+    with everything else before it, as does every connection an entry names: a client that
+    asks and waits for its answer (a script, a bot, its own echo) never waits for the
+    gathering.  A broadcast after a quiet spell goes out at once.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, gather: float = GATHER) -> None:
+        self._gather = gather  # fixed: GATHER, or what a test sets
         self._lock = threading.Lock()
         self._entries: list[Entry] = []
         self._base = 0  # sequence number of _entries[0]
@@ -59,6 +71,13 @@ class ChatLog:
         self._offsets: dict[Mode, list[int]] = {mode: [0] for mode in Mode}
         self._outboxes: set[Outbox] = set()
         self._seen_head = 0  # the head at the last round
+        # Flusher only: every connection not waiting for its socket has had everything for it
+        # below this head (it lags ``_seen_head`` while broadcasts are held back); when broadcasts
+        # were first held back since the last round that visited everyone, and when that began.
+        self._caught_up = 0
+        self._held_since: float | None = None
+        self._full_at = -gather
+        self._authors: list[Outbox] = []  # under the lock: who caused the broadcasts since the last round
         # Flusher only: whether the last round left every connection waiting or caught up, and
         # the pokes (close, abort) it had seen; a poke since then means another round is due.
         self._settled = True
@@ -68,17 +87,12 @@ class ChatLog:
         # Flusher only: outboxes closed (or found dead) and not released yet, and those waiting
         # for their socket (their cursors are the only ones that hold back trimming).
         self._closing: set[Outbox] = set()
-        self._waiters: set[Outbox] = set()
         self._members = 0  # outboxes that joined and have not left: a broadcast's recipients
         self._stamps: list[float] = []  # when each chat message appended since the last round was read
         self.stats = DeliveryStats()
         self._asleep = False
         self._stopping = False
-        self._selector = selectors.DefaultSelector()
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._wake_reader.setblocking(False)
-        self._wake_writer.setblocking(False)
-        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        self._sockets = Sockets(self.stats)
         self._thread = threading.Thread(target=self._run, name="flusher", daemon=True)
         self._thread.start()
 
@@ -157,6 +171,8 @@ class ChatLog:
         if entry.targets is not None:
             self._targeted.append(seq)
         self.stats.deliveries += self._members if entry.targets is None else len(entry.targets)
+        if entry.targets is None and ACTING.outbox is not None:
+            self._authors.append(ACTING.outbox)
         for mode, offsets in self._offsets.items():
             offsets.append(offsets[-1] + (0 if entry.targets is not None else len(entry.data.get(mode, b""))))
 
@@ -183,8 +199,7 @@ class ChatLog:
     def _wake_locked(self) -> None:
         if self._asleep:
             self._asleep = False
-            with contextlib.suppress(BlockingIOError):
-                self._wake_writer.send(b"\0")
+            self._sockets.wake()
 
     def _unsent_locked(self, outbox: Outbox) -> int:
         """The rest, the broadcasts since the cursor while it is a member, and the entries
@@ -201,8 +216,8 @@ class ChatLog:
             return
         # Only a connection waiting for its socket lags behind the last round's head: every
         # other one has had everything for it below that head, whatever its cursor says.
-        low = min((o.cursor for o in self._waiters), default=self._seen_head)
-        low = min(low, self._seen_head)
+        low = min((o.cursor for o in self._sockets.waiters), default=self._caught_up)
+        low = min(low, self._caught_up)
         drop = low - self._base
         if drop < TRIM_EVERY:
             return
@@ -223,9 +238,7 @@ class ChatLog:
                 except Exception:  # pragma: no cover - a bug; log it and keep delivering
                     log.exception("a flusher round failed")
         finally:
-            self._selector.close()
-            self._wake_reader.close()
-            self._wake_writer.close()
+            self._sockets.close()
 
     def _idle_locked(self) -> bool:
         """Nothing to do until something is appended or a socket becomes writable."""
@@ -239,29 +252,34 @@ class ChatLog:
             if self._stopping:
                 return False
             self._asleep = self._idle_locked()
-            timeout = None if self._asleep else 0
-        writable = []
-        for key, _ in self._selector.select(timeout):
-            if key.data is None:
-                with contextlib.suppress(BlockingIOError):
-                    while self._wake_reader.recv(4096):
-                        pass
-            else:
-                key.data.waiting = False
-                writable.append(key.data)
+            timeout = self._sleep_locked() if self._asleep else 0
+        writable = self._sockets.wait(timeout)
         with self._lock:
             self._asleep = False
             snapshot = Snapshot(self._entries, self._base, self._targeted)
             previous, head = self._seen_head, snapshot.head
             self._seen_head = head
-            outboxes = list(self._outboxes) if snapshot.targets_since(previous) is None else None
+            targets, broadcast = snapshot.since(previous)
+            now = time.monotonic()
+            if broadcast and self._held_since is None:
+                self._held_since = now
+            full = self._held_since is not None and now - self._full_at >= self._gather
+            outboxes = list(self._outboxes) if full else None
+            authors, self._authors = self._authors, []
             self._closing.update(self._poked)  # closed before this snapshot: all queued lies below head
             self._poked = []
             self._pokes_seen = self._pokes
-            stamps, self._stamps = self._stamps, []  # metrics: the messages this round sends first
+            stamps: list[float] = []
+            if full or self._held_since is None:  # metrics: the messages this round sends to all
+                stamps, self._stamps = self._stamps, []
         if outboxes is None:
-            outboxes = self._visits(snapshot, previous, writable)
+            targets.update(authors)
+            outboxes = self._visits(targets, writable)
+        else:
+            self._held_since, self._full_at = None, now
         overflowed = self._deliver(outboxes, Batches(snapshot, outboxes), head)
+        if self._held_since is None:
+            self._caught_up = head
         self.stats.round_done(stamps)  # metrics: the fan-out latency of those messages
         with self._lock:
             self._trim_locked()
@@ -270,18 +288,26 @@ class ChatLog:
                 outbox.on_overflow()
         return True
 
-    def _visits(self, snapshot: Snapshot, previous: int, writable: list[Outbox]) -> list[Outbox]:
-        """The connections a round with no broadcast since the last one must visit: the targets
-        of its entries, the sockets that became writable, and the closing ones.  Every other
-        connection not waiting had everything for it below the last round's head, so a cursor
-        it has not moved since may jump there (its rest is empty: nothing is skipped)."""
-        chosen = snapshot.targets_since(previous) or set()
+    def _sleep_locked(self) -> float | None:
+        """How long an idle Flusher may sleep: until woken, or until the broadcasts it holds
+        back are due."""
+        if self._held_since is None:
+            return None
+        return max(0.0, self._full_at + self._gather - time.monotonic())
+
+    def _visits(self, chosen: set[Outbox], writable: list[Outbox]) -> list[Outbox]:
+        """The connections a round that does not visit everyone must visit: the targets of its
+        new entries and the connections that caused its broadcasts (``chosen``), the sockets
+        that became writable, and the closing ones.  Every other connection not waiting had
+        everything for it below ``_caught_up``, so a cursor it has not moved since may jump
+        there (its rest is empty: nothing is skipped)."""
         chosen.update(writable)
         chosen.update(self._closing)
         visits = [outbox for outbox in chosen if not outbox.released.is_set()]
+        caught_up = self._caught_up
         for outbox in visits:
-            if not outbox.waiting and not outbox.rest and outbox.cursor < previous:
-                outbox.cursor = previous
+            if not outbox.waiting and not outbox.rest and outbox.cursor < caught_up:
+                outbox.cursor = caught_up
         return visits
 
     def _deliver(self, outboxes: list[Outbox], batches: Batches, head: int) -> list[Outbox]:
@@ -294,12 +320,12 @@ class ChatLog:
                 continue
             if not outbox.waiting:
                 if outbox.rest:
-                    self._send(outbox)
+                    self._sockets.send(outbox)
                 if not outbox.rest and not outbox.waiting and outbox.cursor < head:
                     outbox.rest = take(outbox, batches)
                     outbox.cursor = head
                     if outbox.rest:
-                        self._send(outbox)
+                        self._sockets.send(outbox)
                 if not outbox.rest and outbox in self._closing and outbox.cursor >= head:
                     self._release(outbox)
                     continue
@@ -312,48 +338,8 @@ class ChatLog:
         self._settled = settled
         return overflowed
 
-    def _send(self, outbox: Outbox) -> None:
-        data = outbox.rest
-        sent = 0
-        try:
-            while sent < len(data):
-                view = memoryview(data)[sent : sent + MAX_SEND]
-                count = outbox.sock.send(view, socket.MSG_DONTWAIT)
-                sent += count
-                if count < len(view):
-                    break
-        except BlockingIOError:
-            pass
-        except OSError:
-            outbox.dead = True
-            outbox.rest = b""
-            return
-        self.stats.bytes_sent += sent  # metrics
-        outbox.rest = data[sent:] if sent < len(data) else b""
-        if outbox.rest:
-            outbox.waiting = True
-            if not outbox.registered:
-                try:
-                    self._selector.register(outbox.sock, selectors.EVENT_WRITE, outbox)
-                    outbox.registered = True
-                    self._waiters.add(outbox)
-                except (ValueError, KeyError, OSError):
-                    # The socket was closed under us (its handler gave up waiting): nothing
-                    # more can be sent on it.
-                    outbox.dead = True
-                    outbox.rest = b""
-        elif outbox.registered:
-            with contextlib.suppress(ValueError, KeyError, OSError):
-                self._selector.unregister(outbox.sock)
-            outbox.registered = False
-            self._waiters.discard(outbox)
-
     def _release(self, outbox: Outbox) -> None:
-        if outbox.registered:
-            with contextlib.suppress(KeyError, ValueError, OSError):
-                self._selector.unregister(outbox.sock)
-            outbox.registered = False
-        self._waiters.discard(outbox)
+        self._sockets.forget(outbox)
         self._closing.discard(outbox)
         with self._lock:
             self._outboxes.discard(outbox)

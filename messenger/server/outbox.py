@@ -98,20 +98,19 @@ class Snapshot:
         self.targeted = targeted
         self.targeted_count = len(targeted)  # every targeted entry so far lies below ``head``
 
-    def targets_since(self, start: int) -> set[Outbox] | None:
-        """The outboxes the entries in [start, head) are for, or None if one is a broadcast.
+    def since(self, start: int) -> tuple[set[Outbox], bool]:
+        """The outboxes the targeted entries in [start, head) are for, and whether a broadcast
+        is among those entries.
 
         A round whose new entries are all targeted (a login storm's welcomes, pongs) need only
-        visit these, not every connection."""
+        visit these, not every connection; so does a round that holds its broadcasts back."""
         end = self.targeted_count
         first = bisect.bisect_left(self.targeted, start, 0, end)
-        if end - first != self.head - start:
-            return None
         found: set[Outbox] = set()
         entries, base = self.entries, self.base
         for seq in self.targeted[first:end]:
             found.update(entries[seq - base].targets or ())
-        return found
+        return found, end - first != self.head - start
 
 
 class Batches:
@@ -141,7 +140,8 @@ class Batches:
         else:
             self.broadcast_seqs = [s for s, e in enumerate(self.window, self.low) if e.targets is None]
         self._data: dict[Mode, list[bytes]] = {}
-        self._joined: dict[tuple[Mode, int, int], bytes] = {}
+        self._joined: dict[tuple[Mode, int, int], bytes] = {}  # by indexes into broadcast_seqs
+        self._ranges: dict[tuple[Mode, int, int], bytes] = {}  # by sequence numbers [lo, hi)
 
     def _broadcasts(self, mode: Mode, lo: int, hi: int) -> bytes:
         """Joined broadcast entries with sequence numbers in [lo, hi), in ``mode``."""
@@ -162,7 +162,15 @@ class Batches:
     def for_outbox(self, outbox: Outbox) -> bytes:
         mode, start = outbox.mode, outbox.cursor
         lo, hi = max(start, outbox.member_from), min(self.head, outbox.member_until)
-        own = [seq for seq in self.own.get(outbox, ()) if seq >= start]
+        if outbox not in self.own:  # the common case, kept short: it runs once per connection
+            if lo >= hi:
+                return b""
+            key = (mode, lo, hi)
+            joined = self._ranges.get(key)
+            if joined is None:
+                joined = self._ranges[key] = self._broadcasts(mode, lo, hi)
+            return joined
+        own = [seq for seq in self.own[outbox] if seq >= start]
         if not own:
             return self._broadcasts(mode, lo, hi) if lo < hi else b""
         pieces = []
