@@ -1,0 +1,155 @@
+"""RemoteSteps: what a node does with the entries it reads from the stream (the reader thread).
+
+The members of other nodes are mirrored as ``Member``s whose ``link`` is None (the outlet leaves
+them out) and whose ``address`` names their node; the registry's own operations are applied to
+them, so every check and frame is the one a local member would cause.  Chat messages are
+delivered from here for every node, the publishing one included (registry.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from ..core.history import StoredMessage
+from ..core.members import Member
+from ..core.moderating import Banned
+from ..core.registry import Registry
+from ..protocol.frames import LOBBY, FrameError, LeaveReason, Message
+from ..protocol.moderation import AwayStatus, Notice
+from ..protocol.names import name_key
+from .bus import Bus, Entry, Snapshot
+
+log = logging.getLogger("messenger.cluster")
+
+
+class RemoteSteps:
+    """ClusterRegistry's side that applies other nodes' entries; its fields are Registry's."""
+
+    bus: Bus
+    _applying: int
+    _lock: threading.Lock
+    _members: dict[str, Member]
+    _next_id: int
+
+    def load(self: Any, snapshot: Snapshot) -> None:
+        """The members the other nodes have, as this node starts (nobody local to tell yet)."""
+        self._applying = threading.get_ident()
+        for record in snapshot.members:
+            self._remote_join(record["node"], record)
+
+    def apply(self: Any, entry: Entry) -> None:
+        """One entry of the stream (the reader thread).  A remote member's request that this
+        registry refuses (a state that differs for a moment) is logged, never raised."""
+        mine = entry.node == self.bus.node
+        self._applying = threading.get_ident()
+        try:
+            if entry.kind == "say":
+                if not (mine and entry.data.get("local")):
+                    self._deliver(entry.data, entry.seq)
+                return
+            if mine or entry.kind == "floor":
+                return
+            data = entry.data
+            if entry.kind == "dead":
+                self._remote_node_gone(entry.node)
+                return
+            if entry.kind == "join":
+                self._remote_join(entry.node, data)
+                return
+            member = self._members.get(name_key(data.get("old") or data["name"]))
+            if member is None or member.link is not None:
+                return
+            self._remote_change(member, entry.kind, data)
+        except (FrameError, Banned) as exc:
+            log.info("entry %s not applied here: %s", entry.id, exc)
+
+    def _remote_change(self: Any, member: Member, kind: str, data: dict[str, Any]) -> None:
+        if kind == "leave":
+            reason = LeaveReason(data["reason"]) if data["reason"] in LeaveReason._value2member_map_ else None
+            Registry.leave(self, member, reason or LeaveReason.DISCONNECTED)
+        elif kind == "nick":
+            Registry.rename(self, member, data["name"])
+        elif kind == "room":
+            Registry.join_room(self, member, data["room"])
+        elif kind == "part":
+            Registry.part_room(self, member, data["room"])
+        elif kind == "topic":
+            Registry.topic(self, member, data["room"], data["text"])
+
+    def _remote_join(self: Any, node: str, data: dict[str, Any]) -> None:
+        key = name_key(data["name"])
+        holder = self._members.get(key)
+        if holder is not None:
+            if holder.link is not None:
+                log.warning("%s is held here and on node %s", data["name"], node)
+                return
+            Registry.leave(self, holder, LeaveReason.REPLACED)
+        member = Member(link=None, address=f"{node}:", account=data.get("account"))
+        Registry.join(self, member, data["name"])
+        for room in data.get("rooms", ()):
+            if room != LOBBY:
+                Registry.join_room(self, member, room)
+
+    def _remote_node_gone(self: Any, node: str) -> None:
+        """A node declared dead: its members leave (``disconnected``)."""
+        with self._lock:
+            gone = [m for m in self._members.values() if m.link is None and m.address == f"{node}:"]
+        for member in gone:
+            Registry.leave(self, member, LeaveReason.DISCONNECTED)
+        log.info("node %s is gone: %d member(s) left", node, len(gone))
+
+    def _deliver(self: Any, data: dict[str, Any], seq: int) -> None:
+        """A chat message read from the stream, to this node's members it is for; stored here."""
+        frame: Message = self._message_from(data, seq)
+        with self._operation() as out:
+            self._next_id = max(self._next_id, seq + 1)
+            sender = self._members.get(name_key(frame.sender))
+            ignorers = self._ignored_by.get(sender.key) if sender is not None else None
+            target = None
+            if frame.to is not None:
+                target = self._members.get(name_key(frame.to))
+                if target is None:
+                    return
+                ends = [m for m in {sender: None, target: None} if m is not None and m.link is not None]
+                if ignorers and target in ignorers:
+                    ends = [m for m in ends if m is not target]
+                out.send(frame, ends)
+                if target.link is not None and target is not sender:
+                    target.reply_to = frame.sender
+                if sender is not None and sender.link is not None and target.away is not None:
+                    out.send(AwayStatus(user=frame.to, text=target.away), (sender,))
+            else:
+                place = frame.room or LOBBY
+                if self._pending and sender is not None:
+                    self._settle_for_locked(out, sender, [place])
+                self._to_room_locked(out, place, frame, skip=ignorers)
+            self._store_remote_locked(frame, sender, target)
+
+    def _store_remote_locked(self: Any, frame: Message, sender: Member | None, target: Member | None) -> None:
+        if self.store is None:
+            return
+        key = name_key(frame.sender)
+        self.store.add(
+            StoredMessage(
+                id=frame.id,
+                ts=frame.ts,
+                sender=frame.sender,
+                sender_key=sender.history_key if sender is not None else " remote " + key,
+                text=frame.text,
+                recipient=frame.to,
+                recipient_key=None if target is None else target.history_key,
+                action=frame.action,
+                room=frame.room or LOBBY,
+            )
+        )
+
+    def tell_gap(self: Any, missed: int | None) -> None:
+        """Entries of the cluster were lost to this node: every local member is told."""
+        what = "some" if missed is None else str(missed)
+        text = f"history has a gap: {what} event(s) of the other servers were lost and cannot be recovered"
+        with self._operation() as out:
+            local = [m for m in self._members.values() if m.link is not None]
+            if local:
+                out.send(Notice(text=text, re="gap"), local)
