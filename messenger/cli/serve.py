@@ -34,6 +34,7 @@ from .options import (
     size_option,
     unreadable,
 )
+from .serve_cluster import NodeOption, RedisOption, join_cluster
 from .serve_files import read_motd
 from .serve_limits import check_open_files, raise_open_files
 from .serve_ports import open_chat_server, open_web
@@ -222,6 +223,8 @@ def serve(
     no_web: NoWebOption = False,
     web_origin: WebOriginOption = None,
     no_metrics: NoMetricsOption = False,
+    redis: RedisOption = None,
+    node: NodeOption = None,
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
@@ -246,6 +249,12 @@ def serve(
     retention = Retention(days=retain_days, messages=retain_messages)
     server, store, accounts = open_chat_server(host, port, config, tls, db_path, retention)
     server.registry.motd = motd_text
+    try:
+        cluster = None if redis is None else join_cluster(server, redis, node)
+    except BaseException:
+        server.server_close()
+        store.close()
+        raise
     url = (
         None
         if no_web
@@ -255,6 +264,8 @@ def serve(
     try:
         run_until_signalled(server)
     finally:
+        if cluster is not None:
+            cluster.stop()
         store.close()
 
 
