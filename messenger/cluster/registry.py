@@ -138,7 +138,7 @@ class ClusterRegistry(RemoteSteps, Registry):
     def _remove_locked(self, member: Member) -> None:
         super()._remove_locked(member)
         self._remote_count -= member.link is None
-        self._note(member, "leave", key=member.key)
+        self._note(member, "leave", key=member.key, name=member.name)
 
     def _presence_locked(self, out: Any, room: str, frame: Joined | Left, member: Member, size: int) -> None:
         super()._presence_locked(out, room, frame, member, size)

@@ -58,7 +58,7 @@ class RemoteSteps:
             if entry.kind == "join":
                 self._remote_join(entry.node, data)
                 return
-            member = self._members.get(name_key(data.get("old") or data["name"]))
+            member = self._members.get(data.get("key") or name_key(data.get("old") or data["name"]))
             if member is None or member.link is not None:
                 return
             self._remote_change(member, entry.kind, data)

@@ -25,3 +25,30 @@ def test_two_nodes_chat_each_message_once_in_one_order(
     assert [(m.sender, m.text, m.id) for m in seen_alice] == [(m.sender, m.text, m.id) for m in seen_bob]
     ids = [m.id for m in seen_alice]
     assert ids == sorted(ids) and len(set(ids)) == 10
+
+
+def test_three_nodes_one_order_ids_increasing(
+    nodes: Callable[..., Node], clients: Callable[[int, str], Client]
+) -> None:
+    ports = [nodes(name).port for name in ("one", "two", "three")]
+    people = [clients(port, name) for port, name in zip(ports, ("ann", "ben", "cat"), strict=True)]
+    for person in people:
+        for other in ("ann", "ben", "cat"):
+            if other != person.user:
+                wait_for_joined_or_listed(person, other)
+    for i in range(10):
+        for person in people:
+            person.say(f"{person.user}{i}")
+    seen = [[(m.id, m.sender, m.text) for m in said(person, 30)] for person in people]
+    assert seen[0] == seen[1] == seen[2]
+    ids = [entry[0] for entry in seen[0]]
+    assert ids == sorted(set(ids))
+    for name in ("ann", "ben", "cat"):  # each sender's messages in the order sent
+        assert [text for _, sender, text in seen[0] if sender == name] == [f"{name}{i}" for i in range(10)]
+
+
+def wait_for_joined_or_listed(client: Client, user: str) -> None:
+    """``user`` is online for ``client``: in its welcome's list, or a ``joined`` later."""
+    if client.welcome is not None and user in client.welcome.users:
+        return
+    wait_for_joined(client, user)
