@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from . import keys
 
@@ -89,6 +91,7 @@ class Bus:
         self._claim_lock = threading.Lock()
         self._queue: deque[tuple[str, list[str], list[Any]]] = deque()
         self._ready = threading.Condition()
+        self._sending = False  # the queue's first entry is being sent (under _ready)
         self._stopping = threading.Event()
         self._beat_at = self._reaped_at = 0.0
         self._known = False  # our name is in the set of nodes
@@ -102,7 +105,11 @@ class Bus:
         self._threads: list[threading.Thread] = []
 
     def _client(self, timeout: float) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        """A client that fails at once rather than retrying on its own: the loops here retry,
+        and a node must know it is cut off to keep its own users chatting."""
+        return redis.Redis.from_url(
+            self.url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+        )
 
     # -- starting and stopping ------------------------------------------------------------------
 
@@ -177,6 +184,21 @@ class Bus:
             self._queue.append((keys.PUBLISH, [keys.STREAM, keys.SEQ, keys.MEMBERS], argv))
             self._ready.notify()
 
+    def take_unsent(self, kind: str) -> list[dict[str, Any]]:
+        """The queued entries of ``kind`` not marked ``local`` (but the one being sent, whose fate
+        is not known yet), now marked so: the caller delivers them here itself."""
+        taken = []
+        with self._ready:
+            for index, (script, _, argv) in enumerate(self._queue):
+                if script != keys.PUBLISH or argv[2] != kind or (index == 0 and self._sending):
+                    continue
+                data = json.loads(argv[3])
+                if not data.get("local"):
+                    data["local"] = True
+                    argv[3] = json.dumps(data)
+                    taken.append(data)
+        return taken
+
     def release(self, key: str) -> None:
         """Free a name this node holds, in its place among the queued entries."""
         with self._ready:
@@ -198,14 +220,18 @@ class Bus:
                 if not self._queue:
                     return
                 script, names, argv = self._queue[0]
+                self._sending = True
             try:
                 self._writer.eval(script, len(names), *names, *argv)
             except FAILURES as exc:
+                with self._ready:
+                    self._sending = False
                 self._set_up(False, exc)
                 if self._stopping.wait(RETRY):
                     return
                 continue
             with self._ready:
+                self._sending = False
                 self._queue.popleft()
 
     # -- reading --------------------------------------------------------------------------------

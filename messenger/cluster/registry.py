@@ -216,6 +216,7 @@ class ClusterRegistry(RemoteSteps, Registry):
         too).  Without Redis, delivered here at once and published later."""
         if not self.bus.up or member.link is None:
             if not self.bus.up and member.link is not None:
+                self._deliver_unsent()  # what waits in the queue comes first, in its order
                 super().say(member, text, to, action, room, re)
                 self._publish_said(member, text, to, action, room, local=True)
             return

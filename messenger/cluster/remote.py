@@ -100,6 +100,14 @@ class RemoteSteps:
             Registry.leave(self, member, LeaveReason.DISCONNECTED)
         log.info("node %s is gone: %d member(s) left", node, len(gone))
 
+    def _deliver_unsent(self: Any) -> None:
+        """Redis is gone: this node's messages still queued are delivered here now (with ids of
+        this node), and published marked as delivered here once Redis is back."""
+        for data in self.bus.take_unsent("say"):
+            with self._lock:
+                seq = self._next_id
+            self._deliver(data, seq)
+
     def _deliver(self: Any, data: dict[str, Any], seq: int) -> None:
         """A chat message read from the stream, to this node's members it is for; stored here."""
         frame: Message = self._message_from(data, seq)
