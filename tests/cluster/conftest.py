@@ -24,8 +24,8 @@ def nodes(redis_server: RedisServer) -> Iterator[Callable[..., Node]]:
     """Start nodes of one cluster (on the test's redis-server); all stopped at the end."""
     started: list[Node] = []
 
-    def start(name: str, **config: object) -> Node:
-        node = Node(redis_server.url, name, **config)
+    def start(name: str, url: str | None = None, **config: object) -> Node:
+        node = Node(url or redis_server.url, name, **config)
         started.append(node)
         return node
 
