@@ -68,6 +68,7 @@ class Snapshot:
     members: list[dict[str, Any]]
     last_id: str
     seq: int
+    bans: list[dict[str, Any]]
 
 
 def redacted(url: str) -> str:
@@ -118,12 +119,13 @@ class Bus:
         entries read from there on are exactly those after it.  Raises redis errors."""
         self._writer.ping()
         pipe = self._writer.pipeline(transaction=True)
-        pipe.hvals(keys.MEMBERS).xrevrange(keys.STREAM, count=1).get(keys.SEQ)
-        members, last, seq = pipe.execute()
+        pipe.hvals(keys.MEMBERS).xrevrange(keys.STREAM, count=1).get(keys.SEQ).hvals(keys.BANS)
+        members, last, seq, bans = pipe.execute()
         self.last_id = last[0][0].decode() if last else "0-0"
         self.last_seq = int(seq or 0)
         found = [json.loads(raw) for raw in members]
-        return Snapshot([m for m in found if m.get("node") != self.node], self.last_id, self.last_seq)
+        others = [m for m in found if m.get("node") != self.node]
+        return Snapshot(others, self.last_id, self.last_seq, [json.loads(raw) for raw in bans])
 
     def raise_ids_to(self, last_id: int) -> None:
         """Message ids continue above ``last_id`` (the node's own history)."""
@@ -173,15 +175,23 @@ class Bus:
 
     # -- publishing -----------------------------------------------------------------------------
 
-    def publish(self, kind: str, data: dict[str, Any], members: Iterable[tuple[str, str]] = ()) -> None:
+    def publish(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        members: Iterable[tuple[str, str]] = (),
+        hashed: tuple[str, str, str] | None = None,
+    ) -> None:
         """Queue an entry (sent in the order queued); ``members``: (name key, JSON or "") to set
-        or delete in the members hash in the same step."""
+        or delete in the members hash in the same step; or ``hashed``: (hash, field, JSON or "")."""
+        table = keys.MEMBERS if hashed is None else hashed[0]
+        rows = list(members) if hashed is None else [hashed[1:]]
         with self._ready:
             self._n += 1
             argv: list[Any] = [self.maxlen, self.node, kind, json.dumps(data), f"{self._boot}:{self._n}"]
-            for key, value in members:
-                argv += [key, value]
-            self._queue.append((keys.PUBLISH, [keys.STREAM, keys.SEQ, keys.MEMBERS], argv))
+            for field, value in rows:
+                argv += [field, value]
+            self._queue.append((keys.PUBLISH, [keys.STREAM, keys.SEQ, table], argv))
             self._ready.notify()
 
     def take_unsent(self, kind: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ SEQ = PREFIX + "seq"  # the last entry's number (and the last message id)
 NAMES = PREFIX + "names"  # name key -> the node that granted it
 MEMBERS = PREFIX + "members"  # name key -> JSON {node, name, rooms, account}: for a new node
 NODES = PREFIX + "nodes"  # the set of nodes alive (or not yet declared dead)
+BANS = PREFIX + "bans"  # "kind key" -> JSON of a ban: for a node starting
 
 
 def heartbeat_key(node: str) -> str:
@@ -21,8 +22,8 @@ def heartbeat_key(node: str) -> str:
     return PREFIX + "node:" + node
 
 
-# KEYS: stream, seq, members.  ARGV: maxlen, node, kind, data, n, then pairs (member key, JSON
-# or "" to delete).  Returns the entry's seq.
+# KEYS: stream, seq, a hash (members or bans).  ARGV: maxlen, node, kind, data, n, then pairs
+# (field, JSON or "" to delete) of that hash.  Returns the entry's seq.
 PUBLISH = """
 local seq = redis.call('INCR', KEYS[2])
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',

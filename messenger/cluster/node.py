@@ -8,6 +8,7 @@ import socket
 
 from ..server import ChatServer
 from .bus import FAILURES, Bus, redacted
+from .moderation import SharedBanList
 from .outlet import ClusterOutlet
 from .registry import ClusterRegistry
 
@@ -51,6 +52,9 @@ class ClusterNode:
             self.bus.close()
             raise ClusterError(f"cannot reach Redis at {redacted(url)}: {exc}") from None
         registry._next_id = max(registry._next_id, snapshot.seq + 1)
+        moderation = registry.moderation
+        moderation.bans = SharedBanList(moderation.db, moderation.clock, self.bus)
+        moderation.bans.load(snapshot.bans)
         registry.load(snapshot)
         self.bus.on_entry = registry.apply
         self.bus.on_gap = registry.tell_gap

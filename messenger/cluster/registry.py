@@ -201,6 +201,16 @@ class ClusterRegistry(RemoteSteps, Registry):
         except FAILURES:
             return False
 
+    def _remove_by_operator_locked(
+        self, out: Any, member: Member, reason: LeaveReason, actor: Member, why: str | None
+    ) -> None:
+        """A kick or ban of another node's member is done by that node (it holds the
+        connection): asked here, in the stream's order."""
+        if member.link is not None:
+            return super()._remove_by_operator_locked(out, member, reason, actor, why)
+        data = {"key": member.key, "name": member.name, "reason": reason.value, "by": actor.name, "why": why}
+        self.bus.publish("remove", data)
+
     # -- messages -------------------------------------------------------------------------------
 
     def say(

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core.history import StoredMessage
 from ..core.members import Member
-from ..core.moderating import Banned
+from ..core.moderating import Banned, _covered
 from ..core.registry import Registry
 from ..protocol.frames import LOBBY, FrameError, LeaveReason, Message
 from ..protocol.moderation import AwayStatus, Notice
@@ -58,17 +58,27 @@ class RemoteSteps:
             if entry.kind == "join":
                 self._remote_join(entry.node, data)
                 return
-            member = self._members.get(data.get("key") or name_key(data.get("old") or data["name"]))
-            if member is None or member.link is not None:
+            if entry.kind in ("ban", "unban"):
+                self._remote_ban(entry.kind, data)
                 return
-            self._remote_change(member, entry.kind, data)
+            member = self._members.get(data.get("key") or name_key(data.get("old") or data["name"]))
+            if member is None:
+                return
+            if entry.kind == "remove":
+                self._removed_here(member, data)
+            elif member.link is None:
+                self._remote_change(member, entry.kind, data)
         except (FrameError, Banned) as exc:
             log.info("entry %s not applied here: %s", entry.id, exc)
 
     def _remote_change(self: Any, member: Member, kind: str, data: dict[str, Any]) -> None:
         if kind == "leave":
-            reason = LeaveReason(data["reason"]) if data["reason"] in LeaveReason._value2member_map_ else None
-            Registry.leave(self, member, reason or LeaveReason.DISCONNECTED)
+            with self._operation() as out:
+                if self._is_member_locked(member):
+                    self._remove_locked(member)
+                    reason = _reason(data["reason"])
+                    by, why = data.get("by"), data.get("message")
+                    self._announce_departure_locked(out, member, reason, by=by, message=why)
         elif kind == "nick":
             Registry.rename(self, member, data["name"])
         elif kind == "room":
@@ -77,6 +87,36 @@ class RemoteSteps:
             Registry.part_room(self, member, data["room"])
         elif kind == "topic":
             Registry.topic(self, member, data["room"], data["text"])
+
+    def _removed_here(self: Any, member: Member, data: dict[str, Any]) -> None:
+        """An operator of another node kicked or banned a member of this one."""
+        if member.link is None:
+            return
+        with self._operation() as out:
+            if not self._is_member_locked(member):
+                return
+            actor = self._members.get(name_key(data["by"])) or Member(link=None, name=data["by"])
+            self._remove_by_operator_locked(out, member, _reason(data["reason"]), actor, data.get("why"))
+
+    def _remote_ban(self: Any, kind: str, data: dict[str, Any]) -> None:
+        """Another node's ban (or lift), kept here too; an address or network ban removes this
+        node's own members connected from there."""
+        bans = self.moderation.bans
+        if not hasattr(bans, "apply"):
+            return
+        bans.apply(kind, data)
+        if kind == "ban" and data["kind"] != "name":
+            actor = Member(link=None, name=data["actor"])
+            with self._operation() as out:
+                covered = [
+                    m
+                    for m in self._members.values()
+                    if m.link is not None and _covered(m, data["kind"], data["key"])
+                ]
+                for member in covered:
+                    self._remove_by_operator_locked(
+                        out, member, LeaveReason.BANNED, actor, data["reason"] or None
+                    )
 
     def _remote_join(self: Any, node: str, data: dict[str, Any]) -> None:
         key = name_key(data["name"])
@@ -161,3 +201,11 @@ class RemoteSteps:
             local = [m for m in self._members.values() if m.link is not None]
             if local:
                 out.send(Notice(text=text, re="gap"), local)
+
+
+def _reason(value: str) -> LeaveReason:
+    """A reason from the stream; one this version does not know reads as ``disconnected``."""
+    try:
+        return LeaveReason(value)
+    except ValueError:
+        return LeaveReason.DISCONNECTED

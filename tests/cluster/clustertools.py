@@ -3,21 +3,26 @@ redis-server (tests/redistools.py), and library clients on them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from messenger.client import Client
 from messenger.cluster.node import ClusterNode, attach
 from messenger.protocol import Message
 from messenger.server import ServerConfig
 
 from ..clitools import WAIT
-from ..conftest import ServerThread
+from ..conftest import ServerThread, stored_server
 
 
 class Node:
     """A ChatServer serving in a thread, attached to the cluster at ``url`` as ``name``."""
 
-    def __init__(self, url: str, name: str, **config: object) -> None:
+    def __init__(self, url: str, name: str, db: Path | None = None, **config: object) -> None:
         config.setdefault("max_rate", 0)
-        self.thread = ServerThread(ServerConfig(**config))  # type: ignore[arg-type]
+        if db is None:
+            self.thread = ServerThread(ServerConfig(**config))  # type: ignore[arg-type]
+        else:  # history, accounts and moderation in a database of its own
+            self.thread = stored_server(db, **config)
         self.cluster: ClusterNode = attach(self.thread.server, url, name)
         self.port = self.thread.port
         self.name = name
