@@ -201,6 +201,17 @@ class ClusterRegistry(RemoteSteps, Registry):
         except FAILURES:
             return False
 
+    def topic(self, member: Member, raw: str | None, text: str | None) -> None:
+        super().topic(member, raw, text)
+        if text is not None and member.link is not None:  # set (an error raised instead)
+            room = LOBBY if raw is None else self._room_name(raw, "topic")
+            self.bus.publish("topic", {"key": member.key, "name": member.name, "room": room, "text": text})
+
+    def set_away(self, member: Member, text: str | None) -> None:
+        super().set_away(member, text)
+        if member.link is not None:
+            self.bus.publish("away", {"key": member.key, "name": member.name, "text": text})
+
     def _remove_by_operator_locked(
         self, out: Any, member: Member, reason: LeaveReason, actor: Member, why: str | None
     ) -> None:

@@ -87,6 +87,8 @@ class RemoteSteps:
             Registry.part_room(self, member, data["room"])
         elif kind == "topic":
             Registry.topic(self, member, data["room"], data["text"])
+        elif kind == "away":
+            Registry.set_away(self, member, data["text"])
 
     def _removed_here(self: Any, member: Member, data: dict[str, Any]) -> None:
         """An operator of another node kicked or banned a member of this one."""

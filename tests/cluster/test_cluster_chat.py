@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from messenger.client import Client
+from messenger.protocol import Joined, Left, Message, Renamed, Users
+from messenger.protocol.moderation import Topic, TopicRequest, Whois, WhoisRequest
 
-from ..clitools import wait_for_joined
+from ..clitools import WAIT, wait_for_joined
 from .clustertools import Node, said
+
+T = TypeVar("T")
 
 
 def test_two_nodes_chat_each_message_once_in_one_order(
@@ -52,3 +57,52 @@ def wait_for_joined_or_listed(client: Client, user: str) -> None:
     if client.welcome is not None and user in client.welcome.users:
         return
     wait_for_joined(client, user)
+
+
+def next_of(client: Client, kind: type[T]) -> T:
+    """The next frame of ``kind`` that ``client`` receives."""
+    while not isinstance(frame := client.receive(timeout=WAIT), kind):
+        pass
+    return frame
+
+
+def test_private_messages_actions_rooms_topics_who_and_whois_across_nodes(
+    nodes: Callable[..., Node], clients: Callable[[int, str], Client]
+) -> None:
+    one, two = nodes("one"), nodes("two")
+    alice = clients(one.port, "alice")
+    bob = clients(two.port, "bob")
+    wait_for_joined(alice, "bob")
+    alice.say("psst", to="bob")
+    for client in (alice, bob):
+        message = next_of(client, Message)
+        assert (message.sender, message.to, message.text) == ("alice", "bob", "psst")
+    bob.me("waves")
+    for client in (alice, bob):
+        message = next_of(client, Message)
+        assert (message.sender, message.action, message.text) == ("bob", True, "waves")
+    bob.join("#dev")
+    alice.join("#dev")
+    while (joined := next_of(bob, Joined)).user != "alice":
+        pass
+    assert joined.room == "#dev"
+    alice.send(TopicRequest(room="#dev", text="shipping"))
+    topic = next_of(bob, Topic)
+    assert (topic.room, topic.text, topic.by) == ("#dev", "shipping", "alice")
+    bob.say("in dev", room="#dev")
+    for client in (alice, bob):
+        message = next_of(client, Message)
+        assert (message.room, message.text) == ("#dev", "in dev")
+    bob.send(WhoisRequest(user="alice"))
+    whois = next_of(bob, Whois)
+    assert whois.user == "alice" and "#dev" in whois.rooms
+    alice.who("#dev")
+    assert next_of(alice, Users).users == ("alice", "bob")
+    alice.part("#dev")
+    left = next_of(bob, Left)
+    assert (left.user, left.room, left.reason) == ("alice", "#dev", "part")
+    alice.nick("alicia")
+    renamed = next_of(bob, Renamed)
+    assert (renamed.old, renamed.new) == ("alice", "alicia")
+    bob.who()
+    assert next_of(bob, Users).users == ("alicia", "bob")
