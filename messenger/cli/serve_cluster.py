@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..core.store import SQLiteStore
 from ..server import ChatServer
 from .env import fail
 
@@ -34,15 +35,35 @@ NodeOption = Annotated[
 ]
 
 
-def join_cluster(server: ChatServer, url: str, node: str | None) -> ClusterNode:
-    """Make ``server`` a node of the cluster at ``url``; one error line if it cannot."""
+def join_cluster(
+    server: ChatServer, store: SQLiteStore, url: str | None, node: str | None
+) -> ClusterNode | None:
+    """Make ``server`` a node of the cluster at ``url`` (None: stay alone); one error line if it
+    cannot, the port and the store closed."""
+    if url is None:
+        return None
+    try:
+        return _attach(server, url, node)
+    except BaseException:
+        server.server_close()
+        store.close()
+        raise
+
+
+def _attach(server: ChatServer, url: str, node: str | None) -> ClusterNode:
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise typer.BadParameter("must be a redis://, rediss:// or unix:// URL", param_hint="--redis")
     try:
         from ..cluster.node import ClusterError, attach
     except ImportError as exc:
         raise fail(f"--redis needs redis-py: pip install 'messenger[cluster]' ({exc})") from None
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise typer.BadParameter("must be a redis://, rediss:// or unix:// URL", param_hint="--redis")
     try:
         return attach(server, url, node)
     except ClusterError as exc:
         raise fail(str(exc)) from None
+
+
+def leave_cluster(cluster: ClusterNode | None) -> None:
+    """Leave the cluster (after the server stopped): the other nodes see its members leave."""
+    if cluster is not None:
+        cluster.stop()
