@@ -39,10 +39,10 @@ from . import keys
 
 log = logging.getLogger("messenger.cluster")
 
-HEARTBEAT = 2.0  # seconds between beats
 DEAD_AFTER = 7.0  # a node silent this long is declared dead (its key's TTL)
+BEATS = 3.5  # beats within DEAD_AFTER (every 2 s): two can be late before a node is dead
 REAP_EVERY = 1.0  # how often a node looks for dead ones
-BLOCK_MS = 1000  # the longest XREAD waits, so beats and reaping keep their pace
+BLOCK_MS = 1000  # the longest XREAD waits
 READ_COUNT = 500  # entries per XREAD
 MAXLEN = 100_000  # the stream's bound (approximate: MAXLEN ~)
 RETRY = 0.5  # seconds between attempts while Redis is unreachable
@@ -82,6 +82,9 @@ class Bus:
 
     def __init__(self, url: str, node: str, maxlen: int = MAXLEN, dead_after: float = DEAD_AFTER) -> None:
         self.url, self.node, self.maxlen, self.dead_after = url, node, maxlen, dead_after
+        self.heartbeat = dead_after / BEATS
+        # XREAD never waits longer than half a beat, so beats and reaping keep their pace.
+        self._block_ms = int(min(BLOCK_MS, self.heartbeat * 500))
         self._boot = secrets.token_hex(4)  # tells this process's ``n`` from a restarted one's
         self._n = 0
         self._seen: dict[tuple[str, str], int] = {}  # (node, boot) -> the highest n applied
@@ -253,7 +256,9 @@ class Bus:
                     self._reader.ping()
                     self._set_up(True)
                 self._keep_time()
-                reply = self._reader.xread({keys.STREAM: self.last_id}, count=READ_COUNT, block=BLOCK_MS)
+                reply = self._reader.xread(
+                    {keys.STREAM: self.last_id}, count=READ_COUNT, block=self._block_ms
+                )
             except FAILURES as exc:
                 self._set_up(False, exc)
                 self._stopping.wait(RETRY)
@@ -285,11 +290,11 @@ class Bus:
             log.exception("entry %s (%s from %s) could not be applied", entry_id, kind, node)
 
     def _keep_time(self) -> None:
-        """Beat every HEARTBEAT seconds; look for dead nodes every REAP_EVERY seconds."""
+        """Beat every ``heartbeat`` seconds; look for dead nodes every REAP_EVERY seconds."""
         now = time.monotonic()
-        if now - self._beat_at >= HEARTBEAT:
+        if now - self._beat_at >= self.heartbeat:
             self._beat()
-        if now - self._reaped_at >= REAP_EVERY:
+        if now - self._reaped_at >= min(REAP_EVERY, self.heartbeat):
             self._reaped_at = now
             for raw in self._reader.smembers(keys.NODES):
                 node = raw.decode()

@@ -18,7 +18,7 @@ BANS = PREFIX + "bans"  # "kind key" -> JSON of a ban: for a node starting
 
 
 def heartbeat_key(node: str) -> str:
-    """Present while ``node`` beats (a TTL refreshed every HEARTBEAT seconds)."""
+    """Present while ``node`` beats (a TTL, refreshed 3.5 times within it)."""
     return PREFIX + "node:" + node
 
 

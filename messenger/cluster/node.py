@@ -7,7 +7,7 @@ import logging
 import socket
 
 from ..server import ChatServer
-from .bus import FAILURES, Bus, redacted
+from .bus import DEAD_AFTER, FAILURES, Bus, redacted
 from .moderation import SharedBanList
 from .outlet import ClusterOutlet
 from .registry import ClusterRegistry
@@ -27,10 +27,12 @@ def default_node_name(server: ChatServer) -> str:
 class ClusterNode:
     """A ChatServer's link to the cluster: its Bus and its ClusterRegistry."""
 
-    def __init__(self, server: ChatServer, url: str, name: str | None = None) -> None:
+    def __init__(
+        self, server: ChatServer, url: str, name: str | None = None, dead_after: float = DEAD_AFTER
+    ) -> None:
         self.server = server
         self.name = name or default_node_name(server)
-        self.bus = Bus(url, self.name)
+        self.bus = Bus(url, self.name, dead_after=dead_after)
         old = server.registry
         outlet = ClusterOutlet(old.outlet)
         registry = ClusterRegistry(
@@ -72,6 +74,10 @@ class ClusterNode:
             self.bus.stop()
 
 
-def attach(server: ChatServer, url: str, name: str | None = None) -> ClusterNode:
-    """Make ``server`` a node of the cluster at ``url``.  Raises ClusterError."""
-    return ClusterNode(server, url, name)
+def attach(
+    server: ChatServer, url: str, name: str | None = None, dead_after: float = DEAD_AFTER
+) -> ClusterNode:
+    """Make ``server`` a node of the cluster at ``url``; ``dead_after``: how long a node may be
+    silent before the others declare it dead (every node of a cluster uses the same).  Raises
+    ClusterError."""
+    return ClusterNode(server, url, name, dead_after)

@@ -186,18 +186,23 @@ class ClusterRegistry(RemoteSteps, Registry):
         self.bus.publish(kind, {**data, "name": member.name}, rows)
 
     def announce_all(self) -> None:
-        """Publish every local member again (this node was declared dead while cut off)."""
+        """This node was declared dead while cut off (or Redis lost its data): claim its
+        members' names again and publish them again.  A member whose name another node granted
+        meanwhile keeps it here alone (logged)."""
         with self._lock:
-            for member in list(self._members.values()):
-                if member.link is not None and self._claim_quietly(member):
-                    self._publish_locked("join", member, {"account": member.account, "since": member.since})
-                    for room in member.rooms:
-                        if room != LOBBY:
-                            self._publish_locked("room", member, {"room": room})
+            local = [m for m in self._members.values() if m.link is not None]
+        for member in local:
+            if not self._claim_quietly(member):
+                log.warning("%s was taken on another node while this one was cut off", member.name)
+                continue
+            with self._lock:
+                if self._is_member_locked(member):
+                    data = {"account": member.account, "since": member.since, "rooms": member.rooms}
+                    self._publish_locked("join", member, data)
 
     def _claim_quietly(self, member: Member) -> bool:
         try:
-            return self.bus.claim(member.key) >= 0
+            return self.bus.claim(member.key) >= 0  # (no registry lock held: this is I/O)
         except FAILURES:
             return False
 

@@ -127,6 +127,8 @@ class RemoteSteps:
             if holder.link is not None:
                 log.warning("%s is held here and on node %s", data["name"], node)
                 return
+            if holder.address == f"{node}:":
+                return  # announced again (Redis lost its data): mirrored already
             Registry.leave(self, holder, LeaveReason.REPLACED)
         member = Member(link=None, address=f"{node}:", account=data.get("account"))
         Registry.join(self, member, data["name"])
