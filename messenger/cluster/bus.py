@@ -152,9 +152,15 @@ class Bus:
         for thread in self._threads:
             thread.join(timeout=2 + BLOCK_MS / 1000)
         with contextlib.suppress(*FAILURES):
-            self._writer.delete(keys.heartbeat_key(self.node))
-            self._reap(node=self.node, client=self._writer)  # the others see its members leave now
+            self._leave()
         self.close()
+
+    def _leave(self) -> None:
+        """Declare this node gone itself (its heartbeat is not waited for: a key that never
+        exists stands in for it), so the others see its members leave now; then stop beating."""
+        names = [keys.NODES, keys.PREFIX + "never", keys.NAMES, keys.MEMBERS, keys.STREAM, keys.SEQ]
+        self._writer.eval(keys.REAP, len(names), *names, self.node, self.maxlen)
+        self._writer.delete(keys.heartbeat_key(self.node))
 
     def close(self) -> None:
         self._reader.close()
@@ -312,9 +318,7 @@ class Bus:
             self.on_revived()
         self._known = True
 
-    def _reap(self, node: str, client: redis.Redis | None = None) -> None:
+    def _reap(self, node: str) -> None:
         names = [keys.NODES, keys.heartbeat_key(node), keys.NAMES, keys.MEMBERS, keys.STREAM, keys.SEQ]
-        if (client or self._reader).eval(
-            keys.REAP, len(names), *names, node, self.maxlen
-        ) and node != self.node:
+        if self._reader.eval(keys.REAP, len(names), *names, node, self.maxlen):
             log.warning("node %s stopped beating: declared dead, its members have left", node)

@@ -10,6 +10,7 @@ from messenger.protocol import Joined, Left, Message, Renamed, Users
 from messenger.protocol.moderation import Topic, TopicRequest, Whois, WhoisRequest
 
 from ..clitools import WAIT, wait_for_joined
+from ..webclient import WsClient
 from .clustertools import Node, said
 
 T = TypeVar("T")
@@ -106,3 +107,24 @@ def test_private_messages_actions_rooms_topics_who_and_whois_across_nodes(
     assert (renamed.old, renamed.new) == ("alice", "alicia")
     bob.who()
     assert next_of(bob, Users).users == ("alicia", "bob")
+
+
+def test_a_web_member_on_one_node_chats_with_a_tcp_member_on_another(
+    nodes: Callable[..., Node], clients: Callable[[int, str], Client]
+) -> None:
+    one, two = nodes("one"), nodes("two")
+    web = two.thread.server.open_web(("127.0.0.1", 0), ())
+    alice = clients(one.port, "alice")
+    page = WsClient(web.port)
+    try:
+        page.login("webby")
+        wait_for_joined(alice, "webby")
+        page.send_json({"type": "say", "text": "from the page"})
+        message = next_of(alice, Message)
+        assert (message.sender, message.text) == ("webby", "from the page")
+        alice.say("to the page")
+        while (frame := page.until("message"))["from"] != "alice":
+            pass
+        assert frame["text"] == "to the page" and frame["id"] > message.id
+    finally:
+        page.close()
