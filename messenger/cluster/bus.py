@@ -92,7 +92,6 @@ class Bus:
         self.last_seq = 0  # reader thread only
         self.up = True  # written under _state_lock; read anywhere (a bool)
         self._state_lock = threading.Lock()
-        self._claim_lock = threading.Lock()
         self._queue: deque[tuple[str, list[str], list[Any]]] = deque()
         self._ready = threading.Condition()
         self._sending = False  # the queue's first entry is being sent (under _ready)
@@ -228,8 +227,7 @@ class Bus:
         """Take a name for this node unless another holds it: one Redis step, so of two nodes
         asking at once exactly one gets it.  1: taken now; 0: this node held it; -1: another
         does.  Raises redis errors if Redis is unreachable."""
-        with self._claim_lock:  # redis-py's client is thread-safe; a short lock keeps it simple
-            return int(self._writer.eval(keys.CLAIM, 1, keys.NAMES, key, self.node))
+        return int(self._writer.eval(keys.CLAIM, 1, keys.NAMES, key, self.node))  # (thread-safe: a pool)
 
     def _publish_loop(self) -> None:
         while True:

@@ -94,22 +94,13 @@ class ClusterRegistry(RemoteSteps, Registry):
         try:
             fresh = self._claim(new_name)
         except NameTaken:
-            raise self._answer(
-                member, ErrorCode.NAME_TAKEN, f"the name {new_name} is taken", "nick"
-            ) from None
+            with self._operation(member):  # answered under the lock, as the registry's own checks
+                raise FrameError(ErrorCode.NAME_TAKEN, f"the name {new_name} is taken", "nick") from None
         try:
             super().rename(member, new_name)
         finally:
             if fresh and member.key != name_key(new_name):
                 self.bus.release(name_key(new_name))
-
-    def _answer(self, member: Member, code: ErrorCode, text: str, re: str) -> FrameError:
-        """Answer ``member`` an error under the lock (as the registry's own checks do)."""
-        try:
-            with self._operation(member):
-                raise FrameError(code, text, re)
-        except FrameError as exc:
-            return exc
 
     # -- the hooks: what local members did, noted under the lock ------------------------------
 

@@ -14,12 +14,13 @@ from typing import Any
 
 from ..core.history import StoredMessage
 from ..core.members import Member
-from ..core.moderating import Banned, _covered
+from ..core.moderating import Banned, covers
 from ..core.registry import Registry
 from ..protocol.frames import LOBBY, FrameError, LeaveReason, Message
 from ..protocol.moderation import AwayStatus, Notice
 from ..protocol.names import name_key
 from .bus import Bus, Entry, Snapshot
+from .moderation import SharedBanList
 
 log = logging.getLogger("messenger.cluster")
 
@@ -103,9 +104,7 @@ class RemoteSteps:
     def _remote_ban(self: Any, kind: str, data: dict[str, Any]) -> None:
         """Another node's ban (or lift), kept here too; an address or network ban removes this
         node's own members connected from there."""
-        bans = self.moderation.bans
-        if not hasattr(bans, "apply"):
-            return
+        bans: SharedBanList = self.moderation.bans
         bans.apply(kind, data)
         if kind == "ban" and data["kind"] != "name":
             actor = Member(link=None, name=data["actor"])
@@ -113,7 +112,7 @@ class RemoteSteps:
                 covered = [
                     m
                     for m in self._members.values()
-                    if m.link is not None and _covered(m, data["kind"], data["key"])
+                    if m.link is not None and covers(m, data["kind"], data["key"])
                 ]
                 for member in covered:
                     self._remove_by_operator_locked(
