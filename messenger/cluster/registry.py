@@ -138,7 +138,8 @@ class ClusterRegistry(RemoteSteps, Registry):
         if isinstance(frame, Joined) and member.name is not None and room != LOBBY:
             self._publish_locked("room", member, {"room": room})
         elif isinstance(frame, Left) and frame.reason == LeaveReason.PART.value:
-            self._publish_locked("part", member, {"room": room})
+            rooms = [r for r in member.rooms if r != room]  # it leaves the room after this
+            self._publish_locked("part", member, {"room": room}, rooms=rooms)
         elif isinstance(frame, Left) and id(member) in self._changes:
             reason = {"reason": frame.reason, "by": frame.by, "message": frame.message}
             self._changes[id(member)][2].update(reason)
@@ -164,13 +165,19 @@ class ClusterRegistry(RemoteSteps, Registry):
             self.bus.release(key)
 
     def _publish_locked(
-        self, kind: str, member: Member, data: dict[str, Any], drop: str | None = None
+        self,
+        kind: str,
+        member: Member,
+        data: dict[str, Any],
+        drop: str | None = None,
+        rooms: list[str] | None = None,
     ) -> None:
-        """An entry about ``member`` (its name added), with its record for nodes starting."""
+        """An entry about ``member`` (its name added), with its record for nodes starting (its
+        rooms: ``rooms``, or its own now)."""
         record = {
             "node": self.bus.node,
             "name": member.name,
-            "rooms": member.rooms,
+            "rooms": member.rooms if rooms is None else rooms,
             "account": member.account,
         }
         rows = [(member.key, json.dumps(record))] + ([(drop, "")] if drop else [])

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from messenger.client import Client
-from messenger.protocol import Joined, Left, Message
+from messenger.protocol import Joined, Left, Message, Users
 from messenger.protocol.moderation import Notice
 
 from ..clitools import WAIT, login, wait_for_joined
@@ -102,3 +102,28 @@ def test_redis_losing_its_data_is_told_as_a_gap_and_the_chat_goes_on(
         for node in started:
             node.stop()
         volatile.close()
+
+
+def test_a_node_started_later_knows_the_members_and_their_rooms(
+    nodes: Callable[..., Node], clients: Callable[[int, str], Client]
+) -> None:
+    one, two = nodes("one"), nodes("two")
+    bob = clients(two.port, "bob")
+    bob.join("#ops")
+    alice = clients(one.port, "alice")
+    alice.join("#dev")
+    alice.join("#ops")
+    alice.part("#ops")
+    while not (isinstance(frame := bob.receive(timeout=WAIT), Left) and frame.room == "#ops"):
+        pass  # once bob saw it, every change before it is in Redis too
+    three = nodes("three")
+    carol = clients(three.port, "carol")
+    assert carol.welcome is not None and {"alice", "bob"} <= set(carol.welcome.users)
+    carol.who("#dev")
+    while not isinstance(answer := carol.receive(timeout=WAIT), Users):
+        pass
+    assert answer.users == ("alice",)
+    carol.who("#ops")
+    while not isinstance(answer := carol.receive(timeout=WAIT), Users):
+        pass
+    assert answer.users == ("bob",)
