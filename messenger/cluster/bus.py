@@ -11,11 +11,12 @@ Two threads per node, whatever the number of members:
   appends to, never blocking on Redis); an entry that cannot be sent stays first in the queue
   until Redis is back.  A retried entry can reach the stream twice (the reply was lost, not the
   command): each carries ``n``, this process's counter, and readers drop what they saw already;
-- the reader blocks in XREAD for at most a second, hands each entry to ``on_entry``, beats
+- the reader blocks in XREAD for at most a second, hands what it read to ``on_entries``, beats
   (the node's key with a TTL) and declares dead the nodes whose key expired.
 
 An entry whose ``seq`` is not the one after the last seen means entries were lost to this node
-(trimmed from the stream while it was away, or lost by Redis): ``on_gap`` is told how many.
+(trimmed from the stream while it was away, or lost by Redis): a ``gap`` entry (of this node,
+saying how many when that is known) comes before it.
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ class Bus:
         self._beat_at = self._reaped_at = 0.0
         self._known = False  # our name is in the set of nodes
         # Set by the owner before start(): called in the reader thread.
-        self.on_entry: Callable[[Entry], None] = lambda entry: None
-        self.on_gap: Callable[[int | None], None] = lambda missed: None
+        # The entries of one read, in order (``gap``: entries were lost before the next one).
+        self.on_entries: Callable[[list[Entry]], None] = lambda entries: None
         self.on_revived: Callable[[], None] = lambda: None  # declared dead, and back
         self.on_state: Callable[[bool], None] = lambda up: None
         self._reader = self._client(timeout=BLOCK_MS / 1000 + 5)
@@ -267,11 +268,18 @@ class Bus:
                 self._set_up(False, exc)
                 self._stopping.wait(RETRY)
                 continue
+            batch: list[Entry] = []
             for _, entries in reply or ():
                 for entry_id, fields in entries:
-                    self._take(entry_id.decode(), fields)
+                    self._take(entry_id.decode(), fields, batch)
+            if batch:
+                try:
+                    self.on_entries(batch)
+                except Exception:  # entries a node cannot apply must not stop it reading on
+                    log.exception("entries up to %s could not be applied", batch[-1].id)
 
-    def _take(self, entry_id: str, fields: dict[bytes, bytes]) -> None:
+    def _take(self, entry_id: str, fields: dict[bytes, bytes], batch: list[Entry]) -> None:
+        """Add the entry to ``batch`` (after a ``gap`` entry if entries were lost before it)."""
         seq, kind = int(fields[b"seq"]), fields[b"kind"].decode()
         if seq != self.last_seq + 1 and kind != "floor":
             # A number skipped: entries trimmed before this node read them.  A number already
@@ -279,7 +287,7 @@ class Bus:
             missed = seq - self.last_seq - 1 if seq > self.last_seq else None
             lost = "some" if missed is None else missed
             log.warning("the cluster's stream has a gap before entry %s (%s lost)", entry_id, lost)
-            self.on_gap(missed)
+            batch.append(Entry(entry_id, seq, self.node, "gap", {"missed": missed}))
         self.last_id, self.last_seq = entry_id, seq
         node, n = fields[b"node"].decode(), fields[b"n"].decode()
         boot, _, count = n.partition(":")
@@ -287,11 +295,7 @@ class Bus:
             if int(count) <= self._seen.get((node, boot), 0):
                 return  # sent twice (a retry whose first reply was lost)
             self._seen[(node, boot)] = int(count)
-        data = json.loads(fields[b"data"])
-        try:
-            self.on_entry(Entry(entry_id, seq, node, kind, data))
-        except Exception:  # one entry a node cannot apply must not stop it reading the rest
-            log.exception("entry %s (%s from %s) could not be applied", entry_id, kind, node)
+        batch.append(Entry(entry_id, seq, node, kind, json.loads(fields[b"data"])))
 
     def _keep_time(self) -> None:
         """Beat every ``heartbeat`` seconds; look for dead nodes every REAP_EVERY seconds."""

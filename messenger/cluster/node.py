@@ -58,8 +58,7 @@ class ClusterNode:
         moderation.bans = SharedBanList(moderation.db, moderation.clock, self.bus)
         moderation.bans.load(snapshot.bans)
         registry.load(snapshot)
-        self.bus.on_entry = registry.apply
-        self.bus.on_gap = registry.tell_gap
+        self.bus.on_entries = registry.apply_all
         self.bus.on_revived = registry.announce_all
         self.registry = registry
         server.registry = registry

@@ -40,15 +40,35 @@ class RemoteSteps:
         for record in snapshot.members:
             self._remote_join(record["node"], record)
 
+    def apply_all(self: Any, entries: list[Entry]) -> None:
+        """The entries of one read (the reader thread): the chat messages in a row are delivered
+        in one operation, so the transport sends them together (one send per reader for the
+        lot, not one per message)."""
+        messages: list[Entry] = []
+        for entry in entries:
+            if entry.kind == "say":
+                if not (entry.node == self.bus.node and entry.data.get("local")):
+                    messages.append(entry)
+                continue
+            if messages:
+                self._deliver_all(messages)
+                messages = []
+            try:
+                self.apply(entry)
+            except Exception:  # one entry this node cannot apply must not stop the rest
+                log.exception("entry %s (%s from %s) could not be applied", entry.id, entry.kind, entry.node)
+        if messages:
+            self._deliver_all(messages)
+
     def apply(self: Any, entry: Entry) -> None:
-        """One entry of the stream (the reader thread).  A remote member's request that this
-        registry refuses (a state that differs for a moment) is logged, never raised."""
+        """One entry of the stream other than a chat message (the reader thread).  A remote
+        member's request that this registry refuses (a state that differs for a moment) is
+        logged, never raised."""
         mine = entry.node == self.bus.node
         self._applying = threading.get_ident()
         try:
-            if entry.kind == "say":
-                if not (mine and entry.data.get("local")):
-                    self._deliver(entry.data, entry.seq)
+            if entry.kind == "gap":
+                self.tell_gap(entry.data["missed"])
                 return
             if mine or entry.kind == "floor":
                 return
@@ -151,32 +171,49 @@ class RemoteSteps:
                 seq = self._next_id
             self._deliver(data, seq)
 
+    def _deliver_all(self: Any, entries: list[Entry]) -> None:
+        """Chat messages read from the stream, in one operation."""
+        self._applying = threading.get_ident()
+        with self._operation() as out:
+            for entry in entries:
+                self._deliver_locked(out, entry.data, entry.seq)
+
     def _deliver(self: Any, data: dict[str, Any], seq: int) -> None:
+        with self._operation() as out:
+            self._deliver_locked(out, data, seq)
+
+    def _deliver_locked(self: Any, out: Any, data: dict[str, Any], seq: int) -> None:
         """A chat message read from the stream, to this node's members it is for; stored here."""
         frame: Message = self._message_from(data, seq)
-        with self._operation() as out:
-            self._next_id = max(self._next_id, seq + 1)
-            sender = self._members.get(name_key(frame.sender))
-            ignorers = self._ignored_by.get(sender.key) if sender is not None else None
-            target = None
-            if frame.to is not None:
-                target = self._members.get(name_key(frame.to))
-                if target is None:
-                    return
-                ends = [m for m in {sender: None, target: None} if m is not None and m.link is not None]
-                if ignorers and target in ignorers:
-                    ends = [m for m in ends if m is not target]
-                out.send(frame, ends)
-                if target.link is not None and target is not sender:
-                    target.reply_to = frame.sender
-                if sender is not None and sender.link is not None and target.away is not None:
-                    out.send(AwayStatus(user=frame.to, text=target.away), (sender,))
-            else:
-                place = frame.room or LOBBY
-                if self._pending and sender is not None:
-                    self._settle_for_locked(out, sender, [place])
-                self._to_room_locked(out, place, frame, skip=ignorers)
-            self._store_remote_locked(frame, sender, target)
+        self._next_id = max(self._next_id, seq + 1)
+        sender = self._members.get(name_key(frame.sender))
+        ignorers = self._ignored_by.get(sender.key) if sender is not None else None
+        target = None
+        if frame.to is not None:
+            target = self._members.get(name_key(frame.to))
+            if target is None:
+                return
+            self._to_ends_locked(out, frame, sender, target, ignorers)
+        else:
+            place = frame.room or LOBBY
+            if self._pending and sender is not None:
+                self._settle_for_locked(out, sender, [place])
+            self._to_room_locked(out, place, frame, skip=ignorers)
+        self._store_remote_locked(frame, sender, target)
+
+    def _to_ends_locked(
+        self: Any, out: Any, frame: Message, sender: Member | None, target: Member, ignorers: Any
+    ) -> None:
+        """A private message to its ends that are on this node (the recipient unless it ignores
+        the sender); why the recipient is away, to a sender here."""
+        ends = [m for m in {sender: None, target: None} if m is not None and m.link is not None]
+        if ignorers and target in ignorers:
+            ends = [m for m in ends if m is not target]
+        out.send(frame, ends)
+        if target.link is not None and target is not sender:
+            target.reply_to = frame.sender
+        if sender is not None and sender.link is not None and target.away is not None:
+            out.send(AwayStatus(user=target.name, text=target.away), (sender,))
 
     def _store_remote_locked(self: Any, frame: Message, sender: Member | None, target: Member | None) -> None:
         if self.store is None:
