@@ -70,6 +70,7 @@ class Snapshot:
     last_id: str
     seq: int
     bans: list[dict[str, Any]]
+    mutes: list[dict[str, Any]]
 
 
 def redacted(url: str) -> str:
@@ -122,13 +123,15 @@ class Bus:
         entries read from there on are exactly those after it.  Raises redis errors."""
         self._writer.ping()
         pipe = self._writer.pipeline(transaction=True)
-        pipe.hvals(keys.MEMBERS).xrevrange(keys.STREAM, count=1).get(keys.SEQ).hvals(keys.BANS)
-        members, last, seq, bans = pipe.execute()
+        pipe.hvals(keys.MEMBERS).xrevrange(keys.STREAM, count=1).get(keys.SEQ)
+        pipe.hvals(keys.BANS).hvals(keys.MUTES)
+        members, last, seq, bans, mutes = pipe.execute()
         self.last_id = last[0][0].decode() if last else "0-0"
         self.last_seq = int(seq or 0)
         found = [json.loads(raw) for raw in members]
         others = [m for m in found if m.get("node") != self.node]
-        return Snapshot(others, self.last_id, self.last_seq, [json.loads(raw) for raw in bans])
+        loaded = [[json.loads(raw) for raw in rows] for rows in (bans, mutes)]
+        return Snapshot(others, self.last_id, self.last_seq, *loaded)
 
     def raise_ids_to(self, last_id: int) -> None:
         """Message ids continue above ``last_id`` (the node's own history)."""

@@ -15,6 +15,7 @@ NAMES = PREFIX + "names"  # name key -> the node that granted it
 MEMBERS = PREFIX + "members"  # name key -> JSON {node, name, rooms, account}: for a new node
 NODES = PREFIX + "nodes"  # the set of nodes alive (or not yet declared dead)
 BANS = PREFIX + "bans"  # "kind key" -> JSON of a ban: for a node starting
+MUTES = PREFIX + "mutes"  # name key -> JSON of a mute: for a node starting
 
 
 def heartbeat_key(node: str) -> str:

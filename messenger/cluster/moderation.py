@@ -1,4 +1,4 @@
-"""Bans shared by the nodes: SharedBanList is the node's BanList, whose bans and lifts are also
+"""Bans and mutes shared by the nodes: SharedBanList is the node's BanList, whose bans and lifts are also
 kept in Redis (for nodes starting later) and published (for the nodes running), so a ban made on
 one node refuses a login, or a connection, on every node.
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.bans import Ban, BanKind, BanList, BanTarget
 from ..core.moddb import ModerationDb
+from ..core.mutes import Mute, MuteList
 from . import keys
 
 if TYPE_CHECKING:
@@ -67,3 +68,39 @@ class SharedBanList(BanList):
         """The cluster's bans as this node starts, added to its own."""
         for record in records:
             self.apply("ban", record)
+
+
+class SharedMuteList(MuteList):
+    """A MuteList whose mutes and lifts are kept in Redis and published, like SharedBanList's
+    bans: a mute made on one node silences its name on every node."""
+
+    def __init__(self, db: ModerationDb, clock: Any, bus: Bus) -> None:
+        super().__init__(db, clock)
+        self.bus = bus
+
+    def mute(self, key: str, name: str, actor: str, reason: str = "", duration: float | None = None,
+             now: float | None = None) -> Mute:  # fmt: skip
+        mute = super().mute(key, name, actor, reason, duration, now)
+        record = {"key": key, "name": name, "actor": actor, "reason": reason,
+                  "created": mute.created, "expires": mute.expires}  # fmt: skip
+        self.bus.publish("mute", record, hashed=(keys.MUTES, key, json.dumps(record)))
+        return mute
+
+    def unmute(self, key: str) -> Mute | None:
+        lifted = super().unmute(key)
+        self.bus.publish("unmute", {"key": key}, hashed=(keys.MUTES, key, ""))
+        return lifted
+
+    def apply(self, kind: str, record: dict[str, Any]) -> Mute | None:
+        """Another node's mute or lift, here too (its database included)."""
+        if kind == "unmute":
+            return MuteList.unmute(self, record["key"])
+        expires, created = record["expires"], record["created"]
+        duration = None if expires is None else expires - created
+        return MuteList.mute(
+            self, record["key"], record["name"], record["actor"], record["reason"], duration, now=created
+        )
+
+    def load(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            self.apply("mute", record)

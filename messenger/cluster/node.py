@@ -8,7 +8,7 @@ import socket
 
 from ..server import ChatServer
 from .bus import DEAD_AFTER, FAILURES, Bus, redacted
-from .moderation import SharedBanList
+from .moderation import SharedBanList, SharedMuteList
 from .outlet import ClusterOutlet
 from .registry import ClusterRegistry
 
@@ -57,6 +57,8 @@ class ClusterNode:
         moderation = registry.moderation
         moderation.bans = SharedBanList(moderation.db, moderation.clock, self.bus)
         moderation.bans.load(snapshot.bans)
+        moderation.mutes = SharedMuteList(moderation.db, moderation.clock, self.bus)
+        moderation.mutes.load(snapshot.mutes)
         registry.load(snapshot)
         self.bus.on_entries = registry.apply_all
         self.bus.on_revived = registry.announce_all

@@ -12,6 +12,7 @@ import logging
 import threading
 from typing import Any
 
+from ..core.durations import describe_expiry
 from ..core.history import StoredMessage
 from ..core.members import Member
 from ..core.moderating import Banned, covers
@@ -20,7 +21,7 @@ from ..protocol.frames import LOBBY, FrameError, LeaveReason, Message
 from ..protocol.moderation import AwayStatus, Notice
 from ..protocol.names import name_key
 from .bus import Bus, Entry, Snapshot
-from .moderation import SharedBanList
+from .moderation import SharedBanList, SharedMuteList
 
 log = logging.getLogger("messenger.cluster")
 
@@ -82,6 +83,9 @@ class RemoteSteps:
             if entry.kind in ("ban", "unban"):
                 self._remote_ban(entry.kind, data)
                 return
+            if entry.kind in ("mute", "unmute"):
+                self._remote_mute(entry.kind, data)
+                return
             member = self._members.get(data.get("key") or name_key(data.get("old") or data["name"]))
             if member is None:
                 return
@@ -138,6 +142,22 @@ class RemoteSteps:
                     self._remove_by_operator_locked(
                         out, member, LeaveReason.BANNED, actor, data["reason"] or None
                     )
+
+    def _remote_mute(self: Any, kind: str, data: dict[str, Any]) -> None:
+        """Another node's mute (or lift), here too; a member of this node under the name is told,
+        as the operator's own node tells its members."""
+        mutes: SharedMuteList = self.moderation.mutes
+        mute = mutes.apply(kind, data)
+        member = self._members.get(data["key"])
+        if member is None or member.link is None or member.name is None:
+            return
+        if kind == "unmute":
+            text = None if mute is None else "you are no longer muted"
+        else:
+            why = f": {data['reason']}" if data["reason"] else ""
+            text = f"{data['actor']} muted you {describe_expiry(data['expires'], data['created'])}{why}"
+        if text is not None:
+            self.notify(member.name, Notice(text=text, re=kind))
 
     def _remote_join(self: Any, node: str, data: dict[str, Any]) -> None:
         key = name_key(data["name"])

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from messenger.client import Client, LoginError
 from messenger.core.roles import Role
-from messenger.protocol import Left
+from messenger.protocol import Error, Left, Message
+from messenger.protocol.moderation import Notice
 
 from ..clitools import WAIT, wait_for_joined
 from ..conftest import RawClient
@@ -77,4 +78,28 @@ def test_an_operator_kicks_a_member_of_another_node(
     for client in (dave, watcher):
         left = next_left(client)
         assert (left.user, left.reason, left.by, left.message) == ("dave", "kicked", "olive", "calm down")
+    olive.close()
+
+
+def test_a_mute_on_one_node_silences_the_name_on_another(
+    nodes: Callable[..., Node], clients: Callable[[int, str], Client], tmp_path: Path
+) -> None:
+    one, two = nodes("one", db=tmp_path / "one.db"), nodes("two", db=tmp_path / "two.db")
+    olive = operator(one)
+    bob = clients(two.port, "bob")
+    olive.send_json({"type": "mute", "user": "bob", "duration": "10m", "reason": "shouting"})
+    while not (isinstance(frame := bob.receive(timeout=WAIT), Notice) and frame.re == "mute"):
+        pass
+    assert "olive muted you" in frame.text and "shouting" in frame.text
+    bob.say("LOUD")
+    while not isinstance(frame := bob.receive(timeout=WAIT), Error):
+        assert not isinstance(frame, Message), frame
+    assert frame.code == "muted"
+    olive.send_json({"type": "unmute", "user": "bob"})
+    while not (isinstance(frame := bob.receive(timeout=WAIT), Notice) and frame.re == "unmute"):
+        pass
+    bob.say("quiet now")
+    while not isinstance(frame := bob.receive(timeout=WAIT), Message):
+        assert not isinstance(frame, Error), frame
+    assert frame.text == "quiet now"
     olive.close()
