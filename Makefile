@@ -30,11 +30,11 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check messenger tests benchmarks
 	$(BIN)/ruff format --check messenger tests benchmarks
 
-# The system's own packages the tests need (Debian's chromium for the browser tests, ngircd for
-# the benchmark's IRC side), through
-# apt-get when missing and allowed; otherwise it says how to get them and those tests skip.
+# The system's own packages the tests need (Debian's chromium for the browser tests, redis-server
+# for the cluster tests, ngircd for the benchmark's IRC side), through apt-get when missing and
+# allowed; otherwise it says how to get them and those tests skip.
 system-packages:
-	tools/ensure-system-packages chromium ngircd
+	tools/ensure-system-packages chromium ngircd redis-server
 
 # What the benchmark needs besides the venv: ngircd, the C IRC server that
 # `benchmarks/fanout.py --server ngircd` compares messenger with (benchmarks/README.md).

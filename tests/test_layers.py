@@ -26,7 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "server": {"protocol", "core", "tls", "_version"},
     "client": {"protocol", "tls"},
     "ui": {"protocol", "client"},
-    "cli": {"protocol", "core", "server", "client", "ui", "tls", "_version"},
+    "cluster": {"protocol", "core", "server"},  # several servers as one, through Redis
+    "cli": {"protocol", "core", "server", "cluster", "client", "ui", "tls", "_version"},
     "web": set(),  # the web page's files: package data, no code
     "launch": {"cli"},  # the entry point: imports the command line where it can catch Ctrl+C
 }

@@ -9,7 +9,7 @@ import signal
 import ssl
 import sys
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -34,6 +34,7 @@ from .options import (
     size_option,
     unreadable,
 )
+from .serve_cluster import NodeOption, RedisOption, join_cluster, leave_cluster
 from .serve_files import read_motd
 from .serve_limits import check_open_files, raise_open_files
 from .serve_ports import open_chat_server, open_web
@@ -45,6 +46,9 @@ from .serve_web import (
     WebOriginOption,
     WebPortOption,
 )
+
+if TYPE_CHECKING:
+    from ..cluster.node import ClusterNode
 
 log = logging.getLogger("messenger")
 
@@ -222,6 +226,8 @@ def serve(
     no_web: NoWebOption = False,
     web_origin: WebOriginOption = None,
     no_metrics: NoMetricsOption = False,
+    redis: RedisOption = None,
+    node: NodeOption = None,
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
@@ -246,15 +252,22 @@ def serve(
     retention = Retention(days=retain_days, messages=retain_messages)
     server, store, accounts = open_chat_server(host, port, config, tls, db_path, retention)
     server.registry.motd = motd_text
+    cluster = join_cluster(server, store, redis, node)
     url = (
         None
         if no_web
         else open_web(server, store, web_host or host, web_port, web_origin, metrics=not no_metrics)
     )
     announce(server, config, store, accounts, db_path, tls_cert, url)
+    serve_until_signalled(server, store, cluster)
+
+
+def serve_until_signalled(server: ChatServer, store: SQLiteStore, cluster: ClusterNode | None) -> None:
+    """Serve until SIGINT or SIGTERM, then leave the cluster (if any) and close the store."""
     try:
         run_until_signalled(server)
     finally:
+        leave_cluster(cluster)
         store.close()
 
 

@@ -84,7 +84,7 @@ class ModerationSteps:
         ``banned``); returns their names.  The ban is in force already, so no later login
         gets in."""
         with self._operation(actor) as out:
-            covered = [m for m in self._members.values() if _covered(m, kind, key)]
+            covered = [m for m in self._members.values() if covers(m, kind, key)]
             removed = []
             for member in covered:
                 if member is not actor and may_act_on(stored_role(member.role)) and member.name is not None:
@@ -98,7 +98,7 @@ class ModerationSteps:
         admins); None when it may."""
         with self._lock:
             for member in self._members.values():
-                if kind == BanKind.NAME.value or not _covered(member, kind, key):
+                if kind == BanKind.NAME.value or not covers(member, kind, key):
                     continue
                 if member is actor:
                     return "that would ban your own address"
@@ -142,7 +142,7 @@ class ModerationSteps:
                     member.role = role
 
 
-def _covered(member: Member, kind: str, key: str) -> bool:
+def covers(member: Member, kind: str, key: str) -> bool:
     """Whether a ban of ``kind`` on ``key`` covers ``member``: its name or its account, or the
     address it connected from."""
     if kind == BanKind.NAME.value:

@@ -1,0 +1,13 @@
+"""Several ``messenger serve`` processes as one chat, joined through Redis (``serve --redis``).
+
+Imported only when ``--redis`` is given: a server without it never imports redis.
+
+- keys.py      the Redis keys and the Lua scripts that change several of them in one step
+- bus.py       Bus: one node's link to Redis: a publisher thread (entries queued in order, sent
+               when Redis is reachable), one reader thread (XREAD BLOCK from the last id read,
+               heartbeats, declaring silent nodes dead, gap detection)
+- registry.py  ClusterRegistry: the core's Registry with the members of other nodes mirrored
+               in it, its local operations published, the others' applied
+- outlet.py    ClusterOutlet: the transport's Outlet without the members of other nodes
+- node.py      attach(): a ChatServer turned into a node of the cluster
+"""

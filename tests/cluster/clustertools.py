@@ -1,0 +1,48 @@
+"""Helpers for the cluster tests: ChatServer nodes in this process joined through a real
+redis-server (tests/redistools.py), and library clients on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from messenger.client import Client
+from messenger.cluster.bus import DEAD_AFTER
+from messenger.cluster.node import ClusterNode, attach
+from messenger.protocol import Message
+from messenger.server import ServerConfig
+
+from ..clitools import WAIT
+from ..conftest import ServerThread, stored_server
+
+
+class Node:
+    """A ChatServer serving in a thread, attached to the cluster at ``url`` as ``name``."""
+
+    def __init__(
+        self, url: str, name: str, db: Path | None = None, dead_after: float = DEAD_AFTER, **config: object
+    ) -> None:
+        config.setdefault("max_rate", 0)
+        if db is None:
+            self.thread = ServerThread(ServerConfig(**config))  # type: ignore[arg-type]
+        else:  # history, accounts and moderation in a database of its own
+            self.thread = stored_server(db, **config)
+        self.cluster: ClusterNode = attach(self.thread.server, url, name, dead_after)
+        self.port = self.thread.port
+        self.name = name
+        self.stopped = False
+
+    def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            self.thread.stop()
+            self.cluster.stop()
+
+
+def said(client: Client, count: int, timeout: float = WAIT) -> list[Message]:
+    """The next ``count`` chat messages ``client`` receives (other frames skipped)."""
+    seen: list[Message] = []
+    while len(seen) < count:
+        frame = client.receive(timeout=timeout)
+        if isinstance(frame, Message):
+            seen.append(frame)
+    return seen
