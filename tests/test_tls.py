@@ -94,7 +94,18 @@ def test_a_certificate_from_another_ca_is_refused(tls_server: ServerThread, cert
     tls_client(tls_server.port, certs, "alice").close()
 
 
-def test_a_stalled_handshake_blocks_nobody(tls_server: ServerThread, certs: Certificates) -> None:
+@pytest.fixture
+def patient_tls_server(certs: Certificates) -> Iterator[ServerThread]:
+    """A handshake timeout that five TLS logins fit in even on a busy machine (each costs a
+    handshake and a login: on two cores shared with a parallel test run they took over 1 s)."""
+    context = server_context(certs.certfile, certs.keyfile)
+    server = ServerThread(ServerConfig(max_rate=0, handshake_timeout=3.0), tls=context)
+    yield server
+    server.stop()
+
+
+def test_a_stalled_handshake_blocks_nobody(patient_tls_server: ServerThread, certs: Certificates) -> None:
+    tls_server = patient_tls_server
     silent = socket.create_connection(("127.0.0.1", tls_server.port))
     half = socket.create_connection(("127.0.0.1", tls_server.port))
     half.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # the start of a ClientHello
