@@ -24,13 +24,12 @@ import contextlib
 import logging
 import socket
 import threading
-import time
 from collections.abc import Iterable
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
 from .outbox import NEVER, Batches, Entry, Outbox, Snapshot, own_bytes, take
-from .pending import ACTING, Operation, Pending
+from .pending import Operation, Pending
 from .sockets import Sockets
 
 log = logging.getLogger(__name__)
@@ -38,10 +37,6 @@ log = logging.getLogger(__name__)
 # Trim the log once this many entries lie behind the slowest cursor: often enough that a burst
 # of logins (each welcome lists every user) does not pile up, rarely enough to cost nothing.
 TRIM_EVERY = 256
-# While broadcasts keep coming, a round that visits every connection starts at most this often
-# (seconds); what arrives in between waits for it, except for the connection that sent it
-# (see "Holding broadcasts back" in ChatLog's docstring).
-GATHER = 0.004
 
 
 class ChatLog:
@@ -50,19 +45,9 @@ class ChatLog:
     Callers use ``attach`` / ``join`` / ``leave`` / ``append`` / ``close`` / ``abort`` /
     ``unsent`` and ``stop``, or ``pending`` to apply several of them at once; all are
     thread-safe and none blocks on a socket.
-
-    Holding broadcasts back: a round that sends a broadcast makes one ``send`` per connection,
-    so at everyday rates (a message every few milliseconds) every message would cost that.
-    When a broadcast comes less than ``GATHER`` after the last round that visited everyone
-    began, the Flusher holds it back for the others until then, so that one ``send`` carries
-    what arrived meanwhile.  The connection whose line caused it (``ACTING``) gets it at once,
-    with everything else before it, as does every connection an entry names: a client that
-    asks and waits for its answer (a script, a bot, its own echo) never waits for the
-    gathering.  A broadcast after a quiet spell goes out at once.
     """
 
-    def __init__(self, gather: float = GATHER) -> None:
-        self._gather = gather  # fixed: GATHER, or what a test sets
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[Entry] = []
         self._base = 0  # sequence number of _entries[0]
@@ -71,13 +56,6 @@ class ChatLog:
         self._offsets: dict[Mode, list[int]] = {mode: [0] for mode in Mode}
         self._outboxes: set[Outbox] = set()
         self._seen_head = 0  # the head at the last round
-        # Flusher only: every connection not waiting for its socket has had everything for it
-        # below this head (it lags ``_seen_head`` while broadcasts are held back); when broadcasts
-        # were first held back since the last round that visited everyone, and when that began.
-        self._caught_up = 0
-        self._held_since: float | None = None
-        self._full_at = -gather
-        self._authors: list[Outbox] = []  # under the lock: who caused the broadcasts since the last round
         # Flusher only: whether the last round left every connection waiting or caught up, and
         # the pokes (close, abort) it had seen; a poke since then means another round is due.
         self._settled = True
@@ -171,8 +149,6 @@ class ChatLog:
         if entry.targets is not None:
             self._targeted.append(seq)
         self.stats.deliveries += self._members if entry.targets is None else len(entry.targets)
-        if entry.targets is None and ACTING.outbox is not None:
-            self._authors.append(ACTING.outbox)
         for mode, offsets in self._offsets.items():
             offsets.append(offsets[-1] + (0 if entry.targets is not None else len(entry.data.get(mode, b""))))
 
@@ -216,8 +192,8 @@ class ChatLog:
             return
         # Only a connection waiting for its socket lags behind the last round's head: every
         # other one has had everything for it below that head, whatever its cursor says.
-        low = min((o.cursor for o in self._sockets.waiters), default=self._caught_up)
-        low = min(low, self._caught_up)
+        low = min((o.cursor for o in self._sockets.waiters), default=self._seen_head)
+        low = min(low, self._seen_head)
         drop = low - self._base
         if drop < TRIM_EVERY:
             return
@@ -252,7 +228,7 @@ class ChatLog:
             if self._stopping:
                 return False
             self._asleep = self._idle_locked()
-            timeout = self._sleep_locked() if self._asleep else 0
+            timeout = None if self._asleep else 0
         writable = self._sockets.wait(timeout)
         with self._lock:
             self._asleep = False
@@ -260,26 +236,14 @@ class ChatLog:
             previous, head = self._seen_head, snapshot.head
             self._seen_head = head
             targets, broadcast = snapshot.since(previous)
-            now = time.monotonic()
-            if broadcast and self._held_since is None:
-                self._held_since = now
-            full = self._held_since is not None and now - self._full_at >= self._gather
-            outboxes = list(self._outboxes) if full else None
-            authors, self._authors = self._authors, []
+            outboxes = list(self._outboxes) if broadcast else None
             self._closing.update(self._poked)  # closed before this snapshot: all queued lies below head
             self._poked = []
             self._pokes_seen = self._pokes
-            stamps: list[float] = []
-            if full or self._held_since is None:  # metrics: the messages this round sends to all
-                stamps, self._stamps = self._stamps, []
+            stamps, self._stamps = self._stamps, []  # metrics: the messages this round sends first
         if outboxes is None:
-            targets.update(authors)
-            outboxes = self._visits(targets, writable)
-        else:
-            self._held_since, self._full_at = None, now
+            outboxes = self._visits(targets, previous, writable)
         overflowed = self._deliver(outboxes, Batches(snapshot, outboxes), head)
-        if self._held_since is None:
-            self._caught_up = head
         self.stats.round_done(stamps)  # metrics: the fan-out latency of those messages
         with self._lock:
             self._trim_locked()
@@ -288,26 +252,18 @@ class ChatLog:
                 outbox.on_overflow()
         return True
 
-    def _sleep_locked(self) -> float | None:
-        """How long an idle Flusher may sleep: until woken, or until the broadcasts it holds
-        back are due."""
-        if self._held_since is None:
-            return None
-        return max(0.0, self._full_at + self._gather - time.monotonic())
-
-    def _visits(self, chosen: set[Outbox], writable: list[Outbox]) -> list[Outbox]:
-        """The connections a round that does not visit everyone must visit: the targets of its
-        new entries and the connections that caused its broadcasts (``chosen``), the sockets
-        that became writable, and the closing ones.  Every other connection not waiting had
-        everything for it below ``_caught_up``, so a cursor it has not moved since may jump
-        there (its rest is empty: nothing is skipped)."""
+    def _visits(self, chosen: set[Outbox], previous: int, writable: list[Outbox]) -> list[Outbox]:
+        """The connections a round with no broadcast since the last one must visit: the targets
+        of its entries (``chosen``), the sockets that became writable, and the closing ones.
+        Every other connection not waiting had everything for it below the last round's head,
+        so a cursor it has not moved since may jump there (its rest is empty: nothing is
+        skipped)."""
         chosen.update(writable)
         chosen.update(self._closing)
         visits = [outbox for outbox in chosen if not outbox.released.is_set()]
-        caught_up = self._caught_up
         for outbox in visits:
-            if not outbox.waiting and not outbox.rest and outbox.cursor < caught_up:
-                outbox.cursor = caught_up
+            if not outbox.waiting and not outbox.rest and outbox.cursor < previous:
+                outbox.cursor = previous
         return visits
 
     def _deliver(self, outboxes: list[Outbox], batches: Batches, head: int) -> list[Outbox]:

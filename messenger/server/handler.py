@@ -48,7 +48,6 @@ from .limits import TokenBucket
 from .login import LoginSteps
 from .moderation_requests import ModerationRequests
 from .outlet import encode_as
-from .pending import ACTING
 from .presence_requests import PresenceRequests
 from .transport import TransportSteps, tune_socket
 
@@ -147,16 +146,12 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
     def _perform(self, event: Event) -> None:
         if self.outbox is None:
             self._open()
-        ACTING.outbox = self.outbox  # the broadcasts this line causes reach it without waiting
-        try:
-            if isinstance(event, Request):
-                self.dispatch(event.frame)
-            elif isinstance(event, (Reply, RawText)):
-                self.answer(event)
-            else:
-                assert isinstance(event, Ignored)
-        finally:
-            ACTING.outbox = None
+        if isinstance(event, Request):
+            self.dispatch(event.frame)
+        elif isinstance(event, (Reply, RawText)):
+            self.answer(event)
+        else:
+            assert isinstance(event, Ignored)
 
     def _open(self) -> None:
         """The first line fixed the mode: the connection gets its Outbox and Member."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -12,18 +11,6 @@ from .outbox import Entry, Outbox
 if TYPE_CHECKING:
     from .delivery import ChatLog
 
-
-class Acting(threading.local):
-    """The connection whose line this thread is acting on (None: no connection's, e.g. the
-    server's own presence summaries).  Its transport sets it around each request; the ChatLog
-    reads it when a broadcast is appended, so that the Flusher may hand the broadcast to the
-    connection that caused it at once while it holds it back for the others (delivery.py,
-    "Holding broadcasts back")."""
-
-    outbox: Outbox | None = None
-
-
-ACTING = Acting()
 
 # One step of a Pending: the name of a ChatLog method to run under the log's lock, and its argument.
 Operation = tuple[str, Any]
