@@ -184,6 +184,9 @@ class Bus:
                 "lost Redis at %s (%s); local users keep chatting, the rest waits", redacted(self.url), why
             )
         self.on_state(up)
+        if up:
+            with self._ready:
+                self._ready.notify_all()  # the publisher waits for this (_wait_until_up)
 
     # -- publishing -----------------------------------------------------------------------------
 
@@ -248,12 +251,21 @@ class Bus:
                 with self._ready:
                     self._sending = False
                 self._set_up(False, exc)
-                if self._stopping.wait(RETRY):
+                if not self._wait_until_up():
                     return
                 continue
             with self._ready:
                 self._sending = False
                 self._queue.popleft()
+
+    def _wait_until_up(self) -> bool:
+        """After a failed send, wait for the reader to find Redis back (False: stopping).  Not
+        retrying meanwhile leaves the queue's first entry unsent, so ``take_unsent`` may deliver
+        it here while Redis is gone instead of leaving it to an attempt whose fate is unknown."""
+        with self._ready:
+            while not self.up and not self._stopping.is_set():
+                self._ready.wait(RETRY)
+        return not self._stopping.is_set()
 
     # -- reading --------------------------------------------------------------------------------
 

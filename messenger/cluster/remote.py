@@ -126,11 +126,13 @@ class RemoteSteps:
             self._remove_by_operator_locked(out, member, _reason(data["reason"]), actor, data.get("why"))
 
     def _remote_ban(self: Any, kind: str, data: dict[str, Any]) -> None:
-        """Another node's ban (or lift), kept here too; an address or network ban removes this
-        node's own members connected from there."""
+        """Another node's ban (or lift), kept here too; it removes this node's own members it
+        covers (by name, account or address).  The banning node also asks for the removal of
+        the members it knows of, but it may not know yet of one who just logged in here: the
+        ban itself must remove them (a second ask finds them gone)."""
         bans: SharedBanList = self.moderation.bans
         bans.apply(kind, data)
-        if kind == "ban" and data["kind"] != "name":
+        if kind == "ban":
             actor = Member(link=None, name=data["actor"])
             with self._operation() as out:
                 covered = [
