@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
@@ -67,8 +68,12 @@ class ChatLog:
         self._entries: list[Entry] = []
         self._base = 0  # sequence number of _entries[0]
         self._targeted: list[int] = []  # sequence numbers of entries with targets, ascending
+        self._owned: list[int] = []  # sequence numbers of broadcasts with ``own`` bytes, ascending
         # Bytes of the broadcasts before each entry, per mode (targeted entries count 0).
-        self._offsets: dict[Mode, list[int]] = {mode: [0] for mode in Mode}
+        self._offsets: dict[Any, list[int]] = {mode: [0] for mode in Mode}
+        # The IRC variants' keys readers have had (ircout.py; at most one per variant, never
+        # forgotten): replaced whole under the lock, read without it by the outlet.
+        self.irc_modes: tuple[Any, ...] = ()
         self._outboxes: set[Outbox] = set()
         self._seen_head = 0  # the head at the last round
         # Flusher only: every connection not waiting for its socket has had everything for it
@@ -118,12 +123,21 @@ class ChatLog:
         with self._lock:
             self._leave_locked(outbox)
 
-    def append(self, data: dict[Mode, bytes], targets: Iterable[Outbox] | None = None) -> None:
+    def append(self, data: dict[Any, bytes], targets: Iterable[Outbox] | None = None) -> None:
         """Queue one frame (``data`` in each mode) for every member, or for ``targets``."""
         entry = Entry(data, None if targets is None else frozenset(targets))
         with self._lock:
             self._append_locked(entry)
             self._wake_locked()
+
+    def set_mode(self, outbox: Outbox, mode: Any) -> None:
+        """Give ``outbox`` another mode (an IRC variant's key, ircout.py) from now on; a key not
+        seen before gets its byte counts (the entries before it count 0: it had none of them)."""
+        with self._lock:
+            if mode not in self._offsets:
+                self._offsets[mode] = [0] * (len(self._entries) + 1)
+                self.irc_modes = (*self.irc_modes, mode)
+            outbox.mode = mode
 
     def close(self, outbox: Outbox) -> None:
         """Send what is queued for ``outbox``, then shut its socket down."""
@@ -170,6 +184,8 @@ class ChatLog:
         self._entries.append(entry)
         if entry.targets is not None:
             self._targeted.append(seq)
+        elif entry.own is not None:
+            self._owned.append(seq)
         self.stats.deliveries += self._members if entry.targets is None else len(entry.targets)
         if entry.targets is None and ACTING.outbox is not None:
             self._authors.append(ACTING.outbox)
@@ -226,6 +242,7 @@ class ChatLog:
             del offsets[:drop]
         self._base = low
         del self._targeted[: bisect.bisect_left(self._targeted, low)]
+        del self._owned[: bisect.bisect_left(self._owned, low)]
 
     # -- the Flusher thread -------------------------------------------------------------------
 
@@ -256,7 +273,7 @@ class ChatLog:
         writable = self._sockets.wait(timeout)
         with self._lock:
             self._asleep = False
-            snapshot = Snapshot(self._entries, self._base, self._targeted)
+            snapshot = Snapshot(self._entries, self._base, self._targeted, self._owned)
             previous, head = self._seen_head, snapshot.head
             self._seen_head = head
             targets, broadcast = snapshot.since(previous)

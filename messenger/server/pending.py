@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.frames import Mode
 from .outbox import Entry, Outbox
 
 if TYPE_CHECKING:
@@ -43,11 +42,22 @@ class Pending:
         self._log = chat_log
         self._operations: list[Operation] = []
 
-    def append(self, data: dict[Mode, bytes], targets: Iterable[Outbox] | None = None) -> Pending:
-        """Queue one frame (``data`` in each mode) for every member, or for ``targets``."""
-        entry = Entry(data, None if targets is None else frozenset(targets))
+    def append(
+        self,
+        data: dict[Any, bytes],
+        targets: Iterable[Outbox] | None = None,
+        own: tuple[Outbox, bytes] | None = None,
+    ) -> Pending:
+        """Queue one frame (``data`` in each mode) for every member, or for ``targets``;
+        ``own``: a broadcast's own bytes for one reader (outbox.Entry)."""
+        entry = Entry(data, None if targets is None else frozenset(targets), own)
         self._operations.append(("_append_locked", entry))
         return self
+
+    @property
+    def irc_modes(self) -> tuple[Any, ...]:
+        """The IRC variants' keys readers have had (a broadcast is encoded for each)."""
+        return self._log.irc_modes
 
     def join(self, outbox: Outbox) -> Pending:
         self._operations.append(("_join_locked", outbox))
