@@ -35,6 +35,7 @@ from .options import (
     unreadable,
 )
 from .serve_files import read_motd
+from .serve_irc import IrcHostOption, IrcPortOption, IrcTlsPortOption, check_irc, open_irc_ports
 from .serve_limits import check_open_files, raise_open_files
 from .serve_ports import open_chat_server, open_web
 from .serve_web import (
@@ -222,10 +223,14 @@ def serve(
     no_web: NoWebOption = False,
     web_origin: WebOriginOption = None,
     no_metrics: NoMetricsOption = False,
+    irc_port: IrcPortOption = None,
+    irc_tls_port: IrcTlsPortOption = None,
+    irc_host: IrcHostOption = None,
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
     check_pairs(max_line, sendq, tls_cert, tls_key)
+    check_irc(irc_tls_port, tls_cert)
     tls = server_tls(tls_cert, tls_key)
     motd_text = None if motd is None else read_motd(motd)
     config = ServerConfig(
@@ -251,7 +256,8 @@ def serve(
         if no_web
         else open_web(server, store, web_host or host, web_port, web_origin, metrics=not no_metrics)
     )
-    announce(server, config, store, accounts, db_path, tls_cert, url)
+    irc = open_irc_ports(server, store, irc_host or host, irc_port, irc_tls_port)
+    announce(server, config, store, accounts, db_path, tls_cert, url, irc)
     try:
         run_until_signalled(server)
     finally:
@@ -305,11 +311,14 @@ def announce(
     db_path: str,
     tls_cert: str | None,
     url: str | None,
+    irc: list[str] | None = None,
 ) -> None:
     """The banner on stdout (scripts wait for it), then what the server runs with, in the log."""
     print(f"Server is running on {server.host}:{server.port}", flush=True)
     if url is not None:
         print(f"Web page: {url}", flush=True)
+    for line in irc or ():
+        print(line, flush=True)
     print("Waiting for connections...", flush=True)
     # Before the first accept (serve_forever), so thousands of clients find descriptors free.
     check_open_files(raise_open_files(), config.max_clients, web=url is not None)
