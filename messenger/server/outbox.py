@@ -207,10 +207,11 @@ class Batches:
             if lo < min(seq, hi):
                 pieces.append(self._broadcasts(mode, lo, min(seq, hi)))
             entry = self.window[seq - self.low]
-            if entry.targets is not None:
+            if entry.own is not None and entry.own[0] is outbox:
+                if entry.targets is not None or lo <= seq < hi:  # a broadcast: while a member
+                    pieces.append(entry.own[1])
+            elif entry.targets is not None:
                 pieces.append(entry.data[mode])
-            elif entry.own is not None and entry.own[0] is outbox and lo <= seq < hi:
-                pieces.append(entry.own[1])  # its own copy of a broadcast, while a member
             lo = max(lo, seq + 1)
         if lo < hi:
             pieces.append(self._broadcasts(mode, lo, hi))
