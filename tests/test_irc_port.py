@@ -216,3 +216,13 @@ def test_the_sender_gets_its_own_message_back_only_with_echo_message(irc: Callab
     quiet.send("PRIVMSG #lobby :first\r\nPING :mark")
     assert not any("first" in line for line in quiet.command("PONG"))
     assert other.command("PRIVMSG")[-1].endswith(":first")
+
+
+def test_what_irssi_asks_after_registering_is_answered_without_errors(irc: Callable[[], IRCRaw]) -> None:
+    """irssi's first lines after the welcome (seen on the wire): each gets its usual answer; the
+    ban list asked by someone who may not see it is an empty one, not an error."""
+    client = irc()
+    client.register("ivy")
+    client.send("MODE ivy +i\r\nMODE #lobby\r\nWHO #lobby\r\nMODE #lobby b\r\nPING :end")
+    answers = [command_of(line) for line in client.command("PONG")]
+    assert answers == ["221", "324", "352", "315", "368", "PONG"]
