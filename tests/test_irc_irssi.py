@@ -4,6 +4,7 @@ joins #lobby, and chats with a JSON client both ways."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -52,10 +53,8 @@ class Irssi:
     def shows(self, predicate: Callable[[str], bool]) -> str:
         deadline = time.monotonic() + READ_TIMEOUT
         while time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(pexpect.TIMEOUT):
                 self.stream.feed(self.proc.read_nonblocking(65536, timeout=0.1))
-            except pexpect.TIMEOUT:
-                pass
             text = "\n".join(self.screen.display)
             if predicate(text):
                 return text
