@@ -226,3 +226,18 @@ def test_what_irssi_asks_after_registering_is_answered_without_errors(irc: Calla
     client.send("MODE ivy +i\r\nMODE #lobby\r\nWHO #lobby\r\nMODE #lobby b\r\nPING :end")
     answers = [command_of(line) for line in client.command("PONG")]
     assert answers == ["221", "324", "352", "315", "368", "PONG"]
+
+
+def test_account_tag_names_a_logged_in_senders_account(irc: Callable[[], IRCRaw], server: IRCServer) -> None:
+    reader = irc()
+    reader.register("reader", "CAP REQ :account-tag message-tags", "CAP END")
+    alice = RawClient(server.port)
+    alice.send_json({"type": "hello", "user": "alice", "password": PASSWORD, "history": 0})
+    alice.send_json({"type": "say", "text": "signed"})
+    assert reader.command("PRIVMSG")[-1].startswith("@msgid=1;account=alice :alice!")
+    guest = RawClient(server.port)
+    guest.send_json({"type": "hello", "user": "guest", "history": 0})
+    guest.send_json({"type": "say", "text": "unsigned"})
+    assert "account=" not in reader.command("PRIVMSG")[-1]
+    alice.close()
+    guest.close()

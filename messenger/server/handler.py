@@ -172,6 +172,7 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
         self.server.chat_log.attach(self.outbox)
         mode = self.connection.mode
         self.member = Member(link=self.outbox, address=self.address, shows_current_room=mode is Mode.TEXT)
+        self.outbox.member = self.member
 
     def _current_room(self) -> str:
         """The room a text-mode line is about (asked by the connection once logged in)."""

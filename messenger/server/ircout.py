@@ -13,7 +13,8 @@ every reader of that variant, as JSON and text bytes are shared per ``Mode``.
   their reader).
 
 The IRC connection (ircport.py) sets ``outbox.irc`` (its IRCConnection) before it attaches the
-outbox; the key changes (``ChatLog.set_mode``) when the client changes its capabilities."""
+outbox (every connection sets its ``member``, whose account the outlet reads for account-tag);
+the key changes (``ChatLog.set_mode``) when the client changes its capabilities."""
 
 from __future__ import annotations
 
@@ -44,16 +45,23 @@ class IRCData(dict[Any, bytes]):
     (by the Flusher), or, for a frame addressed to one reader, are that reader's bytes under
     whatever key it has now (its capabilities changed since)."""
 
-    __slots__ = ("fallback", "frame")
+    __slots__ = ("account", "fallback", "frame")
 
-    def __init__(self, data: dict[Any, bytes], frame: ServerFrame | None, fallback: bytes = b"") -> None:
+    def __init__(
+        self,
+        data: dict[Any, bytes],
+        frame: ServerFrame | None,
+        fallback: bytes = b"",
+        account: str | None = None,
+    ) -> None:
         super().__init__(data)
         self.frame = frame
         self.fallback = fallback
+        self.account = account  # a message's sender's account, for account-tag
 
     def __missing__(self, key: Any) -> bytes:
         if isinstance(key, IRCMode) and self.frame is not None:
-            data = encode_shared(self.frame, key.variant, False, NETWORK, SERVER_NAME)
+            data = encode_shared(self.frame, key.variant, False, NETWORK, SERVER_NAME, self.account)
         else:
             data = self.fallback
         self[key] = data
@@ -64,12 +72,22 @@ def is_irc(outbox: Outbox) -> bool:
     return isinstance(outbox.mode, IRCMode)
 
 
-def shared(frame: ServerFrame, data: dict[Any, bytes], modes: Iterable[Any]) -> IRCData:
-    """``data`` (the frame's bytes per Mode) and its bytes for every IRC variant in ``modes``."""
-    out = IRCData(data, frame)
+def account_of(frame: ServerFrame, acting: Outbox | None) -> str | None:
+    """The account of a message's sender, when the connection acting now sent it (its
+    ``member``, set when it opened; read under the registry's lock, as the outlet runs)."""
+    member = acting.member if acting is not None else None
+    if isinstance(frame, Message) and member is not None and member.name == frame.sender:
+        return member.account  # type: ignore[no-any-return]
+    return None
+
+
+def shared(frame: ServerFrame, data: dict[Any, bytes], modes: Iterable[Any], account: str | None) -> IRCData:
+    """``data`` (the frame's bytes per Mode) and its bytes for every IRC variant in ``modes``
+    (``account``: the sender's, for account-tag)."""
+    out = IRCData(data, frame, account=account)
     for mode in modes:
         if isinstance(mode, IRCMode):
-            out[mode] = encode_shared(frame, mode.variant, False, NETWORK, SERVER_NAME)
+            out[mode] = encode_shared(frame, mode.variant, False, NETWORK, SERVER_NAME, account)
     return out
 
 
@@ -81,16 +99,16 @@ def own_copy(
     if outbox is None or not is_irc(outbox):
         return None
     actor = actor_of(frame)
-    if actor is None or outbox.irc.current_name() != actor:  # type: ignore[attr-defined]
+    if actor is None or outbox.irc.current_name() != actor:
         return None
     mode = outbox.mode
-    own = encode_shared(frame, mode.variant, True, NETWORK, SERVER_NAME)
+    own = encode_shared(frame, mode.variant, True, NETWORK, SERVER_NAME, account_of(frame, outbox))
     return None if own == data[mode] else (outbox, own)
 
 
-def direct(outbox: Outbox, frame: ServerFrame) -> IRCData:
+def direct(outbox: Outbox, frame: ServerFrame, account: str | None = None) -> IRCData:
     """A frame for one IRC reader (its numerics name it)."""
-    data = outbox.irc.send(frame)  # type: ignore[attr-defined]
+    data = outbox.irc.send(frame, account)
     return IRCData({outbox.mode: data}, None, data)
 
 
@@ -101,7 +119,7 @@ def raw(outbox: Outbox, data: bytes) -> IRCData:
 def page(outbox: Outbox, messages: Sequence[Message], more: bool | None) -> IRCData:
     """The newest of ``messages`` that fit in half the reader's output limit, as IRC lines (a
     ``chathistory`` batch with ``batch``)."""
-    conn = outbox.irc  # type: ignore[attr-defined]
+    conn = outbox.irc
     budget = outbox.limit // 2
     kept: list[Message] = []
     for message in reversed(messages):

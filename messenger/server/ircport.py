@@ -75,11 +75,12 @@ class IRCLoopConnection(LoopConnection):
         outbox = Outbox(
             self.request, None, self.server.config.sendq, on_overflow=self.too_slow, encrypt=encrypt
         )
-        outbox.irc = self.irc  # type: ignore[attr-defined]  # read by the outlet (ircout.py)
+        outbox.irc = self.irc  # read by the outlet (ircout.py)
         self.server.chat_log.set_mode(outbox, ircout.IRCMode(variant_of(self.irc.caps)))
         self.server.chat_log.attach(outbox)
         self.outbox = outbox
         self.member = Member(link=outbox, address=self.address, shows_current_room=False)
+        outbox.member = self.member
 
     def _perform(self, event: LineEvent) -> None:  # type: ignore[override]
         if self.outbox is None:

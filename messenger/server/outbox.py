@@ -67,6 +67,10 @@ class Outbox:
         self.on_overflow = on_overflow
         self.encrypt = encrypt  # TLS: each chunk becomes ciphertext as it is taken from the log
         self.released = threading.Event()  # set by the Flusher, waited on by the handler
+        # Set once by its connection, right after: the Member whose link it is (the outlet reads
+        # a sender's account from it, for IRC's account-tag) and, for IRC, its IRCConnection.
+        self.member: Any = None
+        self.irc: Any = None
         # Set by ``attach`` under the log's lock, then written by the Flusher only (outside the
         # lock: an int store) and read under the lock by ``unsent`` and trimming:
         self.cursor = 0

@@ -67,7 +67,8 @@ class LogBatch:
             if isinstance(mode, Mode):
                 self._out.append({mode: encode_as(mode, frame, aside)}, outboxes)
             else:
-                self._out.append(ircout.direct(outboxes[0], frame), outboxes)
+                account = ircout.account_of(frame, ACTING.outbox)
+                self._out.append(ircout.direct(outboxes[0], frame, account), outboxes)
         elif outboxes:
             self._append(frame, {mode: encode_as(mode, frame, aside) for mode in Mode}, outboxes)
 
@@ -78,7 +79,7 @@ class LogBatch:
         if not modes:
             self._out.append(data, outboxes)
             return
-        data = ircout.shared(frame, data, modes)
+        data = ircout.shared(frame, data, modes, ircout.account_of(frame, ACTING.outbox))
         self._out.append(data, outboxes, ircout.own_copy(frame, data, ACTING.outbox))
 
     def page(self, member: Member, messages: Sequence[Message], more: bool | None) -> None:
