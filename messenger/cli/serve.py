@@ -229,8 +229,7 @@ def serve(
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
-    check_pairs(max_line, sendq, tls_cert, tls_key)
-    check_irc(irc_tls_port, tls_cert)
+    check_pairs(max_line, sendq, tls_cert, tls_key, irc_tls_port)
     tls = server_tls(tls_cert, tls_key)
     motd_text = None if motd is None else read_motd(motd)
     config = ServerConfig(
@@ -251,11 +250,7 @@ def serve(
     retention = Retention(days=retain_days, messages=retain_messages)
     server, store, accounts = open_chat_server(host, port, config, tls, db_path, retention)
     server.registry.motd = motd_text
-    url = (
-        None
-        if no_web
-        else open_web(server, store, web_host or host, web_port, web_origin, metrics=not no_metrics)
-    )
+    url = None if no_web else open_web(server, store, web_host or host, web_port, web_origin, not no_metrics)
     irc = open_irc_ports(server, store, irc_host or host, irc_port, irc_tls_port)
     announce(server, config, store, accounts, db_path, tls_cert, url, irc)
     try:
@@ -264,8 +259,11 @@ def serve(
         store.close()
 
 
-def check_pairs(max_line: int, sendq: int, tls_cert: str | None, tls_key: str | None) -> None:
+def check_pairs(
+    max_line: int, sendq: int, tls_cert: str | None, tls_key: str | None, irc_tls_port: int | None = None
+) -> None:
     """The checks that involve two options (usage errors, exit status 2)."""
+    check_irc(irc_tls_port, tls_cert)
     if sendq < SERVER_LINE_FACTOR * max_line:
         # One frame can be that long; a smaller queue would cut off everyone who receives it.
         raise typer.BadParameter("must be at least 4 times --max-line", param_hint="--sendq")
