@@ -69,7 +69,7 @@ class IrcTransport(Client):
         end = self._login_buffer.rfind(b"\n") + 1
         for line in bytes(self._login_buffer[self._scanned : end]).split(b"\n")[:-1]:
             self._scanned += len(line) + 1
-            if line.startswith(own) and b" JOIN " in line:
+            if line.startswith(own) and b" JOIN " in line and line.rstrip().endswith(CHANNEL):
                 rest = bytes(self._login_buffer[self._scanned :])
                 self._login_buffer = bytearray()
                 self.logged_in = True
