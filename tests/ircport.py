@@ -61,7 +61,7 @@ class IRCRaw(RawClient):
 
     def command(self, word: str) -> list[str]:
         """The lines up to the first whose command (or numeric) is ``word``."""
-        return self.until(lambda line: command_of(line) == word)
+        return self.until(lambda line: command_of(line) == word, limit=100_000)
 
     def register(self, nick: str, *first: str) -> list[str]:
         """Register as ``nick`` (after the lines ``first``: CAP, PASS...); the lines up to the

@@ -184,3 +184,19 @@ def test_irc_over_tls(tmp_path: Path, started: list[IRCServer]) -> None:
     watcher.send_json({"type": "hello", "user": "w"})
     assert watcher.closed()
     plain.close()
+
+
+def test_the_rooms_a_client_names_leave_nothing_behind(started: list[IRCServer]) -> None:
+    """What the connection remembers to word an answer goes once it is answered: naming ever
+    new rooms (NAMES, WHO, TOPIC, JOIN and PART) costs the server no memory that stays."""
+    server = start(started)
+    client = IRCRaw(server.irc_port)
+    client.register("ivy")
+    rooms = "".join(
+        f"NAMES #r{i}\r\nWHO #r{i}\r\nTOPIC #r{i}\r\nJOIN #j{i}\r\nPART #j{i}\r\n" for i in range(200)
+    )
+    client.send(rooms + "PING :end")
+    client.command("PONG")
+    (connection,) = server.server.connections()
+    assert connection.connection.expected == {}  # type: ignore[attr-defined]
+    client.close()
