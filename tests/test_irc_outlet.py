@@ -59,3 +59,22 @@ def test_capabilities_changed_after_registering_change_the_bytes(server: IRCServ
     assert late.command("PRIVMSG")[-1].startswith("@time=")
     late.close()
     sender.close()
+
+
+def test_only_the_variants_in_use_are_encoded_ahead(server: IRCServer) -> None:
+    """A client cycling through its capabilities leaves no extra encoding for every broadcast
+    behind: the log encodes ahead only for the variants open connections have."""
+    cycler = IRCRaw(server.irc_port)
+    cycler.register("cycler")
+    for caps in ("server-time", "message-tags", "echo-message", "-server-time -message-tags -echo-message"):
+        cycler.send(f"CAP REQ :{caps}")
+        cycler.command("CAP")
+    cycler.send("PING :settled")
+    cycler.command("PONG")
+    assert server.server.chat_log.irc_modes == (IRCMode(frozenset()),)
+    cycler.send("QUIT")
+    assert cycler.closed()
+    other = IRCRaw(server.irc_port)
+    other.register("other", "CAP REQ :server-time", "CAP END")
+    assert server.server.chat_log.irc_modes == (IRCMode(frozenset({"server-time"})),)
+    other.close()

@@ -71,9 +71,10 @@ class ChatLog:
         self._owned: list[int] = []  # sequence numbers of broadcasts with ``own`` bytes, ascending
         # Bytes of the broadcasts before each entry, per mode (targeted entries count 0).
         self._offsets: dict[Any, list[int]] = {mode: [0] for mode in Mode}
-        # The IRC variants' keys readers have had (ircout.py; at most one per variant, never
-        # forgotten): replaced whole under the lock, read without it by the outlet.
+        # The IRC variants' keys open outboxes have now (ircout.py), which the outlet encodes
+        # each broadcast for: replaced whole under the lock, read without it by the outlet.
         self.irc_modes: tuple[Any, ...] = ()
+        self._irc_count: dict[Any, int] = {}  # under the lock: outboxes per IRC key
         self._outboxes: set[Outbox] = set()
         self._seen_head = 0  # the head at the last round
         # Flusher only: every connection not waiting for its socket has had everything for it
@@ -134,10 +135,19 @@ class ChatLog:
         """Give ``outbox`` another mode (an IRC variant's key, ircout.py) from now on; a key not
         seen before gets its byte counts (the entries before it count 0: it had none of them)."""
         with self._lock:
-            if mode not in self._offsets:
+            if mode not in self._offsets:  # at most one per variant: 32
                 self._offsets[mode] = [0] * (len(self._entries) + 1)
-                self.irc_modes = (*self.irc_modes, mode)
+            self._count_mode_locked(outbox.mode, -1)
+            self._count_mode_locked(mode, 1)
             outbox.mode = mode
+
+    def _count_mode_locked(self, mode: Any, change: int) -> None:
+        """An IRC key's outboxes; a broadcast is encoded ahead only for the keys in use (a
+        client cycling through its capabilities leaves no extra encoding behind)."""
+        if mode is None or isinstance(mode, Mode):
+            return
+        self._irc_count[mode] = self._irc_count.get(mode, 0) + change
+        self.irc_modes = tuple(key for key, count in self._irc_count.items() if count > 0)
 
     def close(self, outbox: Outbox) -> None:
         """Send what is queued for ``outbox``, then shut its socket down."""
@@ -359,7 +369,9 @@ class ChatLog:
         self._sockets.forget(outbox)
         self._closing.discard(outbox)
         with self._lock:
-            self._outboxes.discard(outbox)
+            if outbox in self._outboxes:  # released once: its IRC key is counted out once
+                self._outboxes.discard(outbox)
+                self._count_mode_locked(outbox.mode, -1)
         with contextlib.suppress(OSError):
             outbox.sock.shutdown(socket.SHUT_RDWR)
         outbox.rest = b""
