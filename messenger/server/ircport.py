@@ -14,7 +14,6 @@ except ``_perform`` of a login line or a SASL check (a login worker, the connect
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from ..core.members import Member
@@ -123,7 +122,6 @@ class IRCLoopConnection(LoopConnection):
                 account = verdict[1].name
         if account is None:
             log.info("failed SASL login from %s", self.address)
-        self.check_since = time.monotonic()  # the login that follows waits for the gate anew
         self.send_raw(self.irc.sasl_outcome(account).data)
 
     # -- output -----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""ReaderLoop: one thread that accepts the chat port's connections and reads all of them (plain
-TCP and TLS, JSON and text mode) with ``selectors`` (epoll on Linux), instead of a thread per
-connection.
+"""ReaderLoop: one thread that accepts the chat port's connections (and the IRC ports', each a
+``Listener``) and reads all of them (plain TCP and TLS, JSON, text mode and IRC) with
+``selectors`` (epoll on Linux), instead of a thread per connection.
 
 A thread per connection cost 12 KiB of touched stack and a share of malloc's per-thread arenas
 each, an accept thread that had to start a thread for every login of a storm, and a thread
