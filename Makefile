@@ -31,10 +31,11 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check messenger tests benchmarks
 
 # The system's own packages the tests need (Debian's chromium for the browser tests, redis-server
-# for the cluster tests, ngircd for the benchmark's IRC side), through apt-get when missing and
-# allowed; otherwise it says how to get them and those tests skip.
+# for the cluster tests, irssi for the IRC port's real-client test, ngircd for the benchmark's IRC
+# side), through apt-get when missing and allowed; otherwise it says how to get them and those
+# tests skip.
 system-packages:
-	tools/ensure-system-packages chromium ngircd redis-server
+	tools/ensure-system-packages chromium ngircd redis-server irssi
 
 # What the benchmark needs besides the venv: ngircd, the C IRC server that
 # `benchmarks/fanout.py --server ngircd` compares messenger with (benchmarks/README.md).

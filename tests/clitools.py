@@ -233,6 +233,11 @@ class ServeProcess:
         if line.startswith("Web page: "):
             self.web_url = line.removeprefix("Web page: ")
             line = self.stdout.expect(lambda line: True)
+        self.irc: dict[str, int] = {}  # "IRC", "IRC over TLS": the port (--irc-port, --irc-tls-port)
+        while line.startswith("IRC"):
+            what, _, where = line.partition(": ")
+            self.irc[what] = int(where.rsplit(":", 1)[1])
+            line = self.stdout.expect(lambda line: True)
         assert line == "Waiting for connections..."
 
     def stop(self) -> None:

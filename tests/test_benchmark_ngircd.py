@@ -36,9 +36,9 @@ def test_a_refusal_is_read_from_the_command_field_only() -> None:
 
 def test_a_client_is_logged_in_by_its_own_join_split_anywhere_and_counts_what_follows() -> None:
     stream = (
-        b":bench.invalid 001 c3 :Welcome\r\n:c1!~c1@127.0.0.1 JOIN :#bench\r\n"
-        b":c3!~c3@127.0.0.1 JOIN :#bench\r\n:bench.invalid 353 c3 = #bench :c3 c1\r\n"
-        b":c1!~c1@127.0.0.1 PRIVMSG #bench :m 5 1 0 xx\r\n:c1!~c1@127.0.0.1 PRIVMSG #bench :m 6 1 1 x"
+        b":bench.invalid 001 c3 :Welcome\r\n:c1!~c1@127.0.0.1 JOIN :#lobby\r\n"
+        b":c3!~c3@127.0.0.1 JOIN :#lobby\r\n:bench.invalid 353 c3 = #lobby :c3 c1\r\n"
+        b":c1!~c1@127.0.0.1 PRIVMSG #lobby :m 5 1 0 xx\r\n:c1!~c1@127.0.0.1 PRIVMSG #lobby :m 6 1 1 x"
     )
     for cut in range(1, len(stream)):
         for kind, role in ((IrcClient, RECEIVER), (IrcParser, PROBE)):

@@ -53,10 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--transport",
-        choices=(*TRANSPORTS, "both"),
+        choices=(*TRANSPORTS, "irc", "both"),
         default="tcp",
-        help="how the clients connect: tcp (text mode), web (WebSocket, messenger only), or both,"
-        " alternating, in one invocation",
+        help="how the clients connect: tcp (text mode), web (WebSocket, messenger only), irc"
+        " (messenger's IRC port), or both (tcp and web), alternating, in one invocation",
     )
     parser.add_argument("--repeat", type=positive, default=1, help="runs per server; the median is shown")
     parser.add_argument("--workers", type=positive, default=2, help="generator processes")
@@ -119,7 +119,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     )
     if not config.setups:
         parser.error("the naive server has no web port: --transport web needs --server messenger")
-    if "ngircd" in config.servers:
+    if "ngircd" in config.servers or "irc" in config.transports:
         check_ngircd(parser, args)
     if args.stalled and "web" in config.transports:
         parser.error("--stalled readers are TCP clients: use --transport tcp")

@@ -14,6 +14,7 @@ TRANSPORTS = ("tcp", "web")  # web: WebSocket on messenger's web port (benchmark
 NAIVE_SERVER = Path(__file__).resolve().parent.parent / "baselines" / "naive_server.py"
 BANNER_PREFIX = "Server is running on "
 WEB_BANNER_PREFIX = "Web page: "
+IRC_BANNER_PREFIX = "IRC: "  # messenger's IRC port (``--transport irc``)
 
 # Every message line a sender writes is "m <send_ns> <sender> <seq> <padding>\n"; the server
 # relays it as "c<sender>: m ...", so this marker occurs exactly once per delivered message.
@@ -85,7 +86,7 @@ class Config:
         setups = []
         for kind in self.servers:
             for transport in self.transports:
-                if kind == "messenger" or transport == "tcp":
+                if kind == "messenger" or transport == "tcp" or (kind, transport) == ("ngircd", "irc"):
                     setups.append((kind, "irc" if kind == "ngircd" else transport))
         return setups
 

@@ -1,8 +1,9 @@
-"""IRC clients, for comparing messenger with ngircd (``--server ngircd``).
+"""IRC clients, for comparing messenger with ngircd (``--server ngircd``), and for messenger's
+own IRC port (``--transport irc``; the channel is messenger's lobby, which every member is in).
 
 An IRC client registers (NICK, USER), joins one channel and, as a sender, sends each message
-line as ``PRIVMSG #bench :m <send_ns> <sender> <seq> <padding>``.  ngircd relays it to every
-other member as ``:c12!~c12@127.0.0.1 PRIVMSG #bench :m ...``, so ``IRC_MARKER`` occurs once
+line as ``PRIVMSG #lobby :m <send_ns> <sender> <seq> <padding>``.  ngircd relays it to every
+other member as ``:c12!~c12@127.0.0.1 PRIVMSG #lobby :m ...``, so ``IRC_MARKER`` occurs once
 per delivered message, like ``": m "`` in messenger's text mode.  IRC sends nobody their own
 message back, so an IRC sender expects no echoes.
 
@@ -21,7 +22,7 @@ from fanbench.clients import Client, LoginFailed, Parser, Sender
 from fanbench.config import LOGIN_BUFFER_LIMIT, PROBE, RECV_SIZE, SENDER, ClientSpec, Config
 
 IRC_MARKER = b" :m "
-CHANNEL = b"#bench"
+CHANNEL = b"#lobby"
 OPERATOR = (b"bench", b"bench")  # name and password of the [Operator] block in ngircd.conf
 # Replies that end a login (the command field of ":server NNN ..."): a refused nickname,
 # registration, password or channel.  An ERROR line (the server closes the link) does too.
@@ -69,7 +70,7 @@ class IrcTransport(Client):
         end = self._login_buffer.rfind(b"\n") + 1
         for line in bytes(self._login_buffer[self._scanned : end]).split(b"\n")[:-1]:
             self._scanned += len(line) + 1
-            if line.startswith(own) and b" JOIN " in line:
+            if line.startswith(own) and b" JOIN " in line and line.rstrip().endswith(CHANNEL):
                 rest = bytes(self._login_buffer[self._scanned :])
                 self._login_buffer = bytearray()
                 self.logged_in = True

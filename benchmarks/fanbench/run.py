@@ -252,7 +252,8 @@ class Runner:
         login_deadline = time.monotonic() + config.timeout
         hard_deadline = login_deadline + config.timeout + WORKER_SLACK
         web = result.transport == "web"
-        pool = WorkerPool(config, server.web_port if web else server.port, hard_deadline, result.transport)
+        port = server.web_port if web else server.irc_port or server.port  # irc_port: messenger irc
+        pool = WorkerPool(config, port, hard_deadline, result.transport)
         stalled: list[socket.socket] = []
         try:
             self._login(server, pool, result, login_deadline)

@@ -13,6 +13,7 @@ from pathlib import Path
 from fanbench.config import (
     BANNER_PREFIX,
     BANNER_TIMEOUT,
+    IRC_BANNER_PREFIX,
     NAIVE_SERVER,
     STOP_TIMEOUT,
     WEB_BANNER_PREFIX,
@@ -79,7 +80,9 @@ class ServerProcess:
         # messenger always opens its web port: the clients of a web run connect to it, and every
         # run reads the server's own figures from its /metrics
         self.wants_web = kind == "messenger"
+        self.wants_irc = kind == "messenger" and transport == "irc"
         self.web_port = 0  # messenger's web port (``Web page:`` in the banner)
+        self.irc_port = 0  # messenger's IRC port, with ``--transport irc`` (``IRC:``)
         self.stdout_path = workdir / f"{kind}.out"
         self.stderr_path = workdir / f"{kind}.err"
         self.source = server_source(kind, workdir)
@@ -113,7 +116,9 @@ class ServerProcess:
                     port = int(line.rsplit(":", 1)[1])
                 elif line.startswith(WEB_BANNER_PREFIX):  # Web page: http://127.0.0.1:PORT/
                     self.web_port = int(line.rstrip("/").rsplit(":", 1)[1])
-            if port and (self.web_port or not self.wants_web):
+                elif line.startswith(IRC_BANNER_PREFIX):  # IRC: 127.0.0.1:PORT
+                    self.irc_port = int(line.rsplit(":", 1)[1])
+            if port and (self.web_port or not self.wants_web) and (self.irc_port or not self.wants_irc):
                 return port
             if self.process.poll() is not None:
                 break
@@ -181,7 +186,7 @@ def seed_bans(path: Path, count: int) -> None:
 
 def label(kind: str, transport: str) -> str:
     """The name of a (server, transport) setup in the report: the server's, plus " web"."""
-    return f"{kind} web" if transport == "web" else kind
+    return f"{kind} {transport}" if kind == "messenger" and transport in ("web", "irc") else kind
 
 
 def server_command(kind: str, config: Config, transport: str = "tcp") -> list[str]:
@@ -193,6 +198,8 @@ def server_command(kind: str, config: Config, transport: str = "tcp") -> list[st
     command += ["--max-clients", str(config.clients + config.stalled + 10), "--log-level", "warning"]
     command += ["--max-per-ip", "0", "--max-conn-rate", "0"]  # every client comes from 127.0.0.1
     command += ["--web-port", "0"]  # the web clients' port, and /metrics for every run
+    if transport == "irc":
+        command += ["--irc-port", "0"]
     if config.sendq:
         command += ["--sendq", config.sendq]
     # "file": a new history database in the run's temporary directory (the cwd), never the

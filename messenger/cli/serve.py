@@ -36,6 +36,7 @@ from .options import (
 )
 from .serve_cluster import NodeOption, RedisOption, join_cluster, leave_cluster
 from .serve_files import read_motd
+from .serve_irc import IrcHostOption, IrcPortOption, IrcTlsPortOption, check_irc, open_irc_ports
 from .serve_limits import check_open_files, raise_open_files
 from .serve_ports import open_chat_server, open_web
 from .serve_web import (
@@ -228,10 +229,13 @@ def serve(
     no_metrics: NoMetricsOption = False,
     redis: RedisOption = None,
     node: NodeOption = None,
+    irc_port: IrcPortOption = None,
+    irc_tls_port: IrcTlsPortOption = None,
+    irc_host: IrcHostOption = None,
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
-    check_pairs(max_line, sendq, tls_cert, tls_key)
+    check_pairs(max_line, sendq, tls_cert, tls_key, irc_tls_port)
     tls = server_tls(tls_cert, tls_key)
     motd_text = None if motd is None else read_motd(motd)
     config = ServerConfig(
@@ -253,12 +257,9 @@ def serve(
     server, store, accounts = open_chat_server(host, port, config, tls, db_path, retention)
     server.registry.motd = motd_text
     cluster = join_cluster(server, store, redis, node)
-    url = (
-        None
-        if no_web
-        else open_web(server, store, web_host or host, web_port, web_origin, metrics=not no_metrics)
-    )
-    announce(server, config, store, accounts, db_path, tls_cert, url)
+    url = None if no_web else open_web(server, store, web_host or host, web_port, web_origin, not no_metrics)
+    irc = open_irc_ports(server, store, irc_host or host, irc_port, irc_tls_port)
+    announce(server, config, store, accounts, db_path, tls_cert, url, irc)
     serve_until_signalled(server, store, cluster)
 
 
@@ -271,8 +272,11 @@ def serve_until_signalled(server: ChatServer, store: SQLiteStore, cluster: Clust
         store.close()
 
 
-def check_pairs(max_line: int, sendq: int, tls_cert: str | None, tls_key: str | None) -> None:
+def check_pairs(
+    max_line: int, sendq: int, tls_cert: str | None, tls_key: str | None, irc_tls_port: int | None = None
+) -> None:
     """The checks that involve two options (usage errors, exit status 2)."""
+    check_irc(irc_tls_port, tls_cert)
     if sendq < SERVER_LINE_FACTOR * max_line:
         # One frame can be that long; a smaller queue would cut off everyone who receives it.
         raise typer.BadParameter("must be at least 4 times --max-line", param_hint="--sendq")
@@ -318,11 +322,14 @@ def announce(
     db_path: str,
     tls_cert: str | None,
     url: str | None,
+    irc: list[str] | None = None,
 ) -> None:
     """The banner on stdout (scripts wait for it), then what the server runs with, in the log."""
     print(f"Server is running on {server.host}:{server.port}", flush=True)
     if url is not None:
         print(f"Web page: {url}", flush=True)
+    for line in irc or ():
+        print(line, flush=True)
     print("Waiting for connections...", flush=True)
     # Before the first accept (serve_forever), so thousands of clients find descriptors free.
     check_open_files(raise_open_files(), config.max_clients, web=url is not None)

@@ -21,7 +21,7 @@ LATENCY_BUCKETS = (
     0.006, 0.008, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 
-TRANSPORTS = ("tcp", "tls", "web")
+TRANSPORTS = ("tcp", "tls", "web", "irc", "ircs")
 
 
 class ReadTime(threading.local):

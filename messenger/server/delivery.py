@@ -25,6 +25,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
@@ -52,8 +53,13 @@ class ChatLog:
         self._entries: list[Entry] = []
         self._base = 0  # sequence number of _entries[0]
         self._targeted: list[int] = []  # sequence numbers of entries with targets, ascending
+        self._owned: list[int] = []  # sequence numbers of broadcasts with ``own`` bytes, ascending
         # Bytes of the broadcasts before each entry, per mode (targeted entries count 0).
-        self._offsets: dict[Mode, list[int]] = {mode: [0] for mode in Mode}
+        self._offsets: dict[Any, list[int]] = {mode: [0] for mode in Mode}
+        # The IRC variants' keys open outboxes have now (ircout.py), which the outlet encodes
+        # each broadcast for: replaced whole under the lock, read without it by the outlet.
+        self.irc_modes: tuple[Any, ...] = ()
+        self._irc_count: dict[Any, int] = {}  # under the lock: outboxes per IRC key
         self._outboxes: set[Outbox] = set()
         self._seen_head = 0  # the head at the last round
         # Flusher only: whether the last round left every connection waiting or caught up, and
@@ -96,12 +102,30 @@ class ChatLog:
         with self._lock:
             self._leave_locked(outbox)
 
-    def append(self, data: dict[Mode, bytes], targets: Iterable[Outbox] | None = None) -> None:
+    def append(self, data: dict[Any, bytes], targets: Iterable[Outbox] | None = None) -> None:
         """Queue one frame (``data`` in each mode) for every member, or for ``targets``."""
         entry = Entry(data, None if targets is None else frozenset(targets))
         with self._lock:
             self._append_locked(entry)
             self._wake_locked()
+
+    def set_mode(self, outbox: Outbox, mode: Any) -> None:
+        """Give ``outbox`` another mode (an IRC variant's key, ircout.py) from now on; a key not
+        seen before gets its byte counts (the entries before it count 0: it had none of them)."""
+        with self._lock:
+            if mode not in self._offsets:  # at most one per variant: 32
+                self._offsets[mode] = [0] * (len(self._entries) + 1)
+            self._count_mode_locked(outbox.mode, -1)
+            self._count_mode_locked(mode, 1)
+            outbox.mode = mode
+
+    def _count_mode_locked(self, mode: Any, change: int) -> None:
+        """An IRC key's outboxes; a broadcast is encoded ahead only for the keys in use (a
+        client cycling through its capabilities leaves no extra encoding behind)."""
+        if mode is None or isinstance(mode, Mode):
+            return
+        self._irc_count[mode] = self._irc_count.get(mode, 0) + change
+        self.irc_modes = tuple(key for key, count in self._irc_count.items() if count > 0)
 
     def close(self, outbox: Outbox) -> None:
         """Send what is queued for ``outbox``, then shut its socket down."""
@@ -148,6 +172,8 @@ class ChatLog:
         self._entries.append(entry)
         if entry.targets is not None:
             self._targeted.append(seq)
+        elif entry.own is not None:
+            self._owned.append(seq)
         self.stats.deliveries += self._members if entry.targets is None else len(entry.targets)
         for mode, offsets in self._offsets.items():
             offsets.append(offsets[-1] + (0 if entry.targets is not None else len(entry.data.get(mode, b""))))
@@ -202,6 +228,7 @@ class ChatLog:
             del offsets[:drop]
         self._base = low
         del self._targeted[: bisect.bisect_left(self._targeted, low)]
+        del self._owned[: bisect.bisect_left(self._owned, low)]
 
     # -- the Flusher thread -------------------------------------------------------------------
 
@@ -232,7 +259,7 @@ class ChatLog:
         writable = self._sockets.wait(timeout)
         with self._lock:
             self._asleep = False
-            snapshot = Snapshot(self._entries, self._base, self._targeted)
+            snapshot = Snapshot(self._entries, self._base, self._targeted, self._owned)
             previous, head = self._seen_head, snapshot.head
             self._seen_head = head
             targets, broadcast = snapshot.since(previous)
@@ -298,7 +325,9 @@ class ChatLog:
         self._sockets.forget(outbox)
         self._closing.discard(outbox)
         with self._lock:
-            self._outboxes.discard(outbox)
+            if outbox in self._outboxes:  # released once: its IRC key is counted out once
+                self._outboxes.discard(outbox)
+                self._count_mode_locked(outbox.mode, -1)
         with contextlib.suppress(OSError):
             outbox.sock.shutdown(socket.SHUT_RDWR)
         outbox.rest = b""

@@ -48,6 +48,7 @@ from .limits import TokenBucket
 from .login import LoginSteps
 from .moderation_requests import ModerationRequests
 from .outlet import encode_as
+from .pending import ACTING
 from .presence_requests import PresenceRequests
 from .transport import TransportSteps, tune_socket
 
@@ -146,12 +147,16 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
     def _perform(self, event: Event) -> None:
         if self.outbox is None:
             self._open()
-        if isinstance(event, Request):
-            self.dispatch(event.frame)
-        elif isinstance(event, (Reply, RawText)):
-            self.answer(event)
-        else:
-            assert isinstance(event, Ignored)
+        ACTING.outbox = self.outbox  # the outlet's actor: who a frame's own copy and account are for
+        try:
+            if isinstance(event, Request):
+                self.dispatch(event.frame)
+            elif isinstance(event, (Reply, RawText)):
+                self.answer(event)
+            else:
+                assert isinstance(event, Ignored)
+        finally:
+            ACTING.outbox = None
 
     def _open(self) -> None:
         """The first line fixed the mode: the connection gets its Outbox and Member."""
@@ -167,6 +172,7 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
         self.server.chat_log.attach(self.outbox)
         mode = self.connection.mode
         self.member = Member(link=self.outbox, address=self.address, shows_current_room=mode is Mode.TEXT)
+        self.outbox.member = self.member
 
     def _current_room(self) -> str:
         """The room a text-mode line is about (asked by the connection once logged in)."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import time
 from typing import TYPE_CHECKING
 
@@ -43,9 +44,15 @@ class LoopConnection(ChatConnection):
     """One chat-port connection in the reader loop (see the module's docstring)."""
 
     def __init__(
-        self, sock: socket.socket, client_address: tuple[str, int], server: ChatServer, loop: ReaderLoop
+        self,
+        sock: socket.socket,
+        client_address: tuple[str, int],
+        server: ChatServer,
+        loop: ReaderLoop,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.request = sock
+        self.tls_context = tls  # fixed: the port's TLS (the chat port's is the server's)
         self.client_address = client_address
         self.server = server
         self.loop = loop
@@ -105,7 +112,7 @@ class LoopConnection(ChatConnection):
                     return
                 if event is EOF:
                     break
-                delay = self.bucket.delay()
+                delay = self.bucket.delay() if getattr(event, "charge", True) else 0.0
                 if delay:
                     self.server.reader_stats.flood_delayed(delay)
                     self.held = event
@@ -145,7 +152,7 @@ class LoopConnection(ChatConnection):
         if start[0] == TLS_HANDSHAKE_BYTE and len(start) < 2:
             return
         self._start = b""
-        if self.server.tls is None:
+        if self.tls_context is None:
             if looks_like_tls(start):
                 log.info("%s tried TLS on a plain port; closed", self.address)
                 self.end()
@@ -159,7 +166,7 @@ class LoopConnection(ChatConnection):
             log.info("%s spoke plaintext to the TLS port; closed", self.address)
             self.end()
             return
-        self._tls = TLSChannel(self.server.tls, server_side=True)
+        self._tls = TLSChannel(self.tls_context, server_side=True)
         self.phase = HANDSHAKE
         self.timer = self.loop.call_later(self.server.config.handshake_timeout, self._handshake_overdue, self)
         self._handshake(start)

@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from ..protocol.frames import Mode
 
@@ -19,13 +20,23 @@ NEVER = 1 << 62  # a sequence number no log reaches
 
 class Entry:
     """One frame in the log: its bytes in each mode and, unless it is for every member, the
-    Outboxes it is for."""
+    Outboxes it is for; ``own``: a broadcast's bytes for the one reader it is about, when they
+    differ from its mode's (an IRC sender without echo-message gets nothing back).
 
-    __slots__ = ("data", "targets")
+    A mode is a ``Mode`` or an IRC variant's key (ircout.py); ``data`` may compute a variant's
+    bytes the first time it is asked for one it lacks."""
 
-    def __init__(self, data: dict[Mode, bytes], targets: frozenset[Outbox] | None) -> None:
+    __slots__ = ("data", "own", "targets")
+
+    def __init__(
+        self,
+        data: dict[Any, bytes],
+        targets: frozenset[Outbox] | None,
+        own: tuple[Outbox, bytes] | None = None,
+    ) -> None:
         self.data = data
         self.targets = targets
+        self.own = own
 
 
 class Outbox:
@@ -42,18 +53,24 @@ class Outbox:
     def __init__(
         self,
         sock: socket.socket,
-        mode: Mode,
+        mode: Any,
         limit: int,
         on_overflow: Callable[[], None] | None = None,
         encrypt: Callable[[bytes], bytes] | None = None,
     ) -> None:
         # Fixed at creation, read by any thread:
         self.sock = sock
+        # A Mode, or an IRC variant's key, which the IRC connection replaces (under the log's
+        # lock, ChatLog.set_mode) when its client changes its capabilities:
         self.mode = mode
         self.limit = limit
         self.on_overflow = on_overflow
         self.encrypt = encrypt  # TLS: each chunk becomes ciphertext as it is taken from the log
         self.released = threading.Event()  # set by the Flusher, waited on by the handler
+        # Set once by its connection, right after: the Member whose link it is (the outlet reads
+        # a sender's account from it, for IRC's account-tag) and, for IRC, its IRCConnection.
+        self.member: Any = None
+        self.irc: Any = None
         # Set by ``attach`` under the log's lock, then written by the Flusher only (outside the
         # lock: an int store) and read under the lock by ``unsent`` and trimming:
         self.cursor = 0
@@ -89,14 +106,16 @@ class Snapshot:
     snapshot lie beyond both bounds, so a round never looks at them.
     """
 
-    __slots__ = ("base", "entries", "head", "targeted", "targeted_count")
+    __slots__ = ("base", "entries", "head", "owned", "owned_count", "targeted", "targeted_count")
 
-    def __init__(self, entries: list[Entry], base: int, targeted: list[int]) -> None:
+    def __init__(self, entries: list[Entry], base: int, targeted: list[int], owned: list[int]) -> None:
         self.entries = entries
         self.base = base
         self.head = base + len(entries)
         self.targeted = targeted
         self.targeted_count = len(targeted)  # every targeted entry so far lies below ``head``
+        self.owned = owned  # broadcasts with an ``own`` reader (IRC senders' messages)
+        self.owned_count = len(owned)
 
     def since(self, start: int) -> tuple[set[Outbox], bool]:
         """The outboxes the targeted entries in [start, head) are for, and whether a broadcast
@@ -135,6 +154,7 @@ class Batches:
         for seq in targeted[first_targeted:end]:
             for outbox in self.window[seq - self.low].targets or ():
                 self.own.setdefault(outbox, []).append(seq)
+        owners = self._owners(snapshot)
         if first_targeted == end:
             self.broadcast_seqs = range(self.low, head)
         else:
@@ -142,6 +162,19 @@ class Batches:
         self._data: dict[Mode, list[bytes]] = {}
         self._joined: dict[tuple[Mode, int, int], bytes] = {}  # by indexes into broadcast_seqs
         self._ranges: dict[tuple[Mode, int, int], bytes] = {}  # by sequence numbers [lo, hi)
+        for outbox in owners:
+            self.own[outbox].sort()
+
+    def _owners(self, snapshot: Snapshot) -> set[Outbox]:
+        """Add the broadcasts with ``own`` bytes to their owners' entries; return the owners."""
+        owners: set[Outbox] = set()
+        owned, end = snapshot.owned, snapshot.owned_count
+        for seq in owned[bisect.bisect_left(owned, self.low, 0, end) : end]:
+            if seq < self.head:
+                outbox = self.window[seq - self.low].own[0]  # type: ignore[index]  # owned
+                self.own.setdefault(outbox, []).append(seq)
+                owners.add(outbox)
+        return owners
 
     def _broadcasts(self, mode: Mode, lo: int, hi: int) -> bytes:
         """Joined broadcast entries with sequence numbers in [lo, hi), in ``mode``."""
@@ -177,7 +210,12 @@ class Batches:
         for seq in own:
             if lo < min(seq, hi):
                 pieces.append(self._broadcasts(mode, lo, min(seq, hi)))
-            pieces.append(self.window[seq - self.low].data[mode])
+            entry = self.window[seq - self.low]
+            if entry.own is not None and entry.own[0] is outbox:
+                if entry.targets is not None or lo <= seq < hi:  # a broadcast: while a member
+                    pieces.append(entry.own[1])
+            elif entry.targets is not None:
+                pieces.append(entry.data[mode])
             lo = max(lo, seq + 1)
         if lo < hi:
             pieces.append(self._broadcasts(mode, lo, hi))

@@ -19,9 +19,11 @@ from ..protocol.codec import encode
 from ..protocol.frames import LOBBY, HistoryEnd, Message, Mode, ServerFrame
 from ..protocol.textmode import encode_text
 from ..protocol.websocket import text_frame
+from . import ircout
 from .counters import READ_TIME
 from .delivery import ChatLog, Pending
 from .outbox import Outbox
+from .pending import ACTING
 
 
 def encode_as(mode: Mode, frame: ServerFrame, aside: bool = False) -> bytes:
@@ -56,19 +58,37 @@ class LogBatch:
         if to is None:
             line = encode(frame)
             text = encode_as(Mode.TEXT, frame, aside)
-            self._out.append({Mode.JSON: line, Mode.TEXT: text, Mode.WEB: text_frame(line[:-1])})
+            data = {Mode.JSON: line, Mode.TEXT: text, Mode.WEB: text_frame(line[:-1])}
+            self._append(frame, data, None)
             return
         outboxes: list[Outbox] = [member.link for member in to]
         if len(outboxes) == 1:
             mode = outboxes[0].mode
-            self._out.append({mode: encode_as(mode, frame, aside)}, outboxes)
+            if isinstance(mode, Mode):
+                self._out.append({mode: encode_as(mode, frame, aside)}, outboxes)
+            else:
+                account = ircout.account_of(frame, ACTING.outbox)
+                self._out.append(ircout.direct(outboxes[0], frame, account), outboxes)
         elif outboxes:
-            self._out.append({mode: encode_as(mode, frame, aside) for mode in Mode}, outboxes)
+            self._append(frame, {mode: encode_as(mode, frame, aside) for mode in Mode}, outboxes)
+
+    def _append(self, frame: ServerFrame, data: dict, outboxes: list[Outbox] | None) -> None:
+        """A frame for many: with IRC readers about, its bytes for each IRC variant too (once
+        each), and the acting IRC reader's own copy when it differs (ircout.py)."""
+        modes = self._out.irc_modes
+        if not modes:
+            self._out.append(data, outboxes)
+            return
+        data = ircout.shared(frame, data, modes, ircout.account_of(frame, ACTING.outbox))
+        self._out.append(data, outboxes, ircout.own_copy(frame, data, ACTING.outbox))
 
     def page(self, member: Member, messages: Sequence[Message], more: bool | None) -> None:
         """The newest of ``messages`` that fit in half the member's output limit, oldest first
         (a page larger than that could get a reader cut off as too slow by its own request)."""
         outbox: Outbox = member.link
+        if not isinstance(outbox.mode, Mode):
+            self._out.append(ircout.page(outbox, messages, more), [outbox])
+            return
         budget = outbox.limit // 2
         lines: list[bytes] = []
         for message in reversed(messages):

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.frames import Mode
 from .outbox import Entry, Outbox
 
 if TYPE_CHECKING:
     from .delivery import ChatLog
 
+
+class Acting(threading.local):
+    """The connection whose line this thread is acting on (None: no connection's, e.g. the
+    server's own presence summaries or a cluster node's entries).  Its transport sets it around
+    each request; the outlet reads it to encode what differs for the actor: an IRC sender's own
+    copy of its message (ircout.own_copy) and the sender's account for IRC's account-tag."""
+
+    outbox: Outbox | None = None
+
+
+ACTING = Acting()
 
 # One step of a Pending: the name of a ChatLog method to run under the log's lock, and its argument.
 Operation = tuple[str, Any]
@@ -30,11 +41,22 @@ class Pending:
         self._log = chat_log
         self._operations: list[Operation] = []
 
-    def append(self, data: dict[Mode, bytes], targets: Iterable[Outbox] | None = None) -> Pending:
-        """Queue one frame (``data`` in each mode) for every member, or for ``targets``."""
-        entry = Entry(data, None if targets is None else frozenset(targets))
+    def append(
+        self,
+        data: dict[Any, bytes],
+        targets: Iterable[Outbox] | None = None,
+        own: tuple[Outbox, bytes] | None = None,
+    ) -> Pending:
+        """Queue one frame (``data`` in each mode) for every member, or for ``targets``;
+        ``own``: a broadcast's own bytes for one reader (outbox.Entry)."""
+        entry = Entry(data, None if targets is None else frozenset(targets), own)
         self._operations.append(("_append_locked", entry))
         return self
+
+    @property
+    def irc_modes(self) -> tuple[Any, ...]:
+        """The IRC variants' keys readers have had (a broadcast is encoded for each)."""
+        return self._log.irc_modes
 
     def join(self, outbox: Outbox) -> Pending:
         self._operations.append(("_join_locked", outbox))

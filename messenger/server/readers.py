@@ -1,6 +1,6 @@
-"""ReaderLoop: one thread that accepts the chat port's connections and reads all of them (plain
-TCP and TLS, JSON and text mode) with ``selectors`` (epoll on Linux), instead of a thread per
-connection.
+"""ReaderLoop: one thread that accepts the chat port's connections (and the IRC ports', each a
+``Listener``) and reads all of them (plain TCP and TLS, JSON, text mode and IRC) with
+``selectors`` (epoll on Linux), instead of a thread per connection.
 
 A thread per connection cost 12 KiB of touched stack and a share of malloc's per-thread arenas
 each, an accept thread that had to start a thread for every login of a storm, and a thread
@@ -61,6 +61,19 @@ class Timer:
         self.cancelled = False
 
 
+class Listener:
+    """A listening socket the loop accepts from, and how it makes a connection of a socket
+    (the chat port's LoopConnection, the IRC port's IRC connection)."""
+
+    __slots__ = ("make", "sock")
+
+    def __init__(
+        self, sock: socket.socket, make: Callable[[socket.socket, tuple[str, int]], LoopConnection]
+    ) -> None:
+        self.sock = sock
+        self.make = make
+
+
 class ReaderLoop:
     """The chat port's accept-and-read loop; ``run`` is ChatServer.serve_forever."""
 
@@ -79,6 +92,10 @@ class ReaderLoop:
         self._closing_checked = 0.0
         self._workers = ThreadPoolExecutor(max_workers=LOGIN_WORKERS, thread_name_prefix="login")
         self._listening = False
+        # The chat port's, then any other (add_listener, before run): fixed once running.
+        self.listeners = [
+            Listener(server.socket, lambda s, a: LoopConnection(s, a, server, self, server.tls))
+        ]
         self._stop = False
         self.not_accepting = threading.Event()  # set once the listening socket left the loop
         self.finished = threading.Event()
@@ -91,6 +108,10 @@ class ReaderLoop:
         self._calls.append((call, connection))
         with contextlib.suppress(OSError):  # full: a wake-up is pending anyway
             self._wake_out.send(b"\0")
+
+    def add_listener(self, listener: Listener) -> None:
+        """Accept from ``listener`` too (before ``run``)."""
+        self.listeners.append(listener)
 
     def stop_accepting(self) -> None:
         self.call_soon(self._unlisten)
@@ -147,7 +168,8 @@ class ReaderLoop:
                 for count, (key, _) in enumerate(self.selector.select(self._timeout(tick)), 1):
                     self._ready(key.data)
                     if count % ACCEPT_EVERY == 0 and self._listening:
-                        self._accept()
+                        for listener in self.listeners:
+                            self._accept(listener)
                 self._run_calls()
                 self._run_timers()
                 now = time.monotonic()
@@ -176,7 +198,8 @@ class ReaderLoop:
             with contextlib.suppress(OSError):
                 self._wake_in.recv(4096)
         else:
-            self._accept()
+            assert isinstance(what, Listener)
+            self._accept(what)
 
     def _guard(self, connection: LoopConnection | None, step: Callable[[], None]) -> None:
         """Run a step; a bug in it costs only its connection (never the loop), and is logged
@@ -213,25 +236,27 @@ class ReaderLoop:
     # -- accepting --------------------------------------------------------------------------------
 
     def _listen(self) -> None:
-        listener = self.server.socket
-        if listener.fileno() < 0 or self.not_accepting.is_set():
+        if self.not_accepting.is_set():
             return
-        listener.setblocking(False)
-        self.selector.register(listener, selectors.EVENT_READ, "accept")
-        self._listening = True
+        for listener in self.listeners:
+            if listener.sock.fileno() >= 0:
+                listener.sock.setblocking(False)
+                self.selector.register(listener.sock, selectors.EVENT_READ, listener)
+                self._listening = True
 
     def _unlisten(self) -> None:
         if self._listening:
-            with contextlib.suppress(KeyError, ValueError, OSError):
-                self.selector.unregister(self.server.socket)
+            for listener in self.listeners:
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    self.selector.unregister(listener.sock)
             self._listening = False
         self.not_accepting.set()
 
-    def _accept(self) -> None:
+    def _accept(self, listener: Listener) -> None:
         """Accept what the backlog holds (up to a batch), without a thread for anyone."""
         for _ in range(ACCEPT_BATCH):
             try:
-                sock, address = self.server.socket.accept()
+                sock, address = listener.sock.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:  # out of descriptors: let the backlog wait a moment
@@ -241,15 +266,15 @@ class ReaderLoop:
                 pause = Timer(time.monotonic() + ACCEPT_PAUSE, self._listen, None)
                 heapq.heappush(self._timers, (pause.when, next(self._order), pause))
                 return
-            self._admit(sock, address)
+            self._admit(sock, address, listener)
 
-    def _admit(self, sock: socket.socket, address: tuple[str, int]) -> None:
+    def _admit(self, sock: socket.socket, address: tuple[str, int], listener: Listener) -> None:
         server = self.server
         try:
             if server.stopping.is_set() or not server.verify_request(sock, address):
                 server.shutdown_request(sock)
                 return
-            connection = LoopConnection(sock, address, server, self)
+            connection = listener.make(sock, address)
         except Exception:
             log.error("internal error with %s", address, exc_info=log.isEnabledFor(logging.DEBUG))
             server.shutdown_request(sock)

@@ -29,11 +29,12 @@ from .config import ServerConfig
 from .counters import ReaderStats
 from .delivery import ChatLog
 from .handler import ChatConnection
+from .ircport import IRCLoopConnection
 from .limits import AddressLimits, CheckGate
 from .looped import LoopConnection
 from .memory import TRIM_EVERY, release_free_memory
 from .outlet import LogOutlet
-from .readers import ReaderLoop
+from .readers import Listener, ReaderLoop
 from .web import WebHandler, WebServer
 from .webpages import Pages
 
@@ -103,6 +104,26 @@ class ChatServer(socketserver.TCPServer):
             self.chat_log.stop()
             raise
         self.loop = ReaderLoop(self)
+        self.irc_sockets: list[socket.socket] = []  # the IRC ports' (open_irc)
+
+    def open_irc(self, address: tuple[str, int], tls: bool = False) -> int:
+        """Listen for IRC clients on ``address`` too (over TLS with the server's certificate when
+        ``tls``), accepted and read by the same reader loop; returns the port.  Call before
+        ``serve_forever``; raises OSError when the address cannot be had."""
+        context = self.tls if tls else None
+        if tls and context is None:
+            raise ValueError("IRC over TLS needs the server's certificate")
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        sock = socket.create_server(address, family=family, backlog=self.request_queue_size)
+        self.irc_sockets.append(sock)
+        make = lambda s, a: IRCLoopConnection(s, a, self, self.loop, context)  # noqa: E731
+        self.loop.add_listener(Listener(sock, make))
+        return int(sock.getsockname()[1])
+
+    def server_close(self) -> None:
+        super().server_close()
+        for sock in self.irc_sockets:
+            sock.close()
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Accept, read and act on every connection in this thread (the reader loop), calling
@@ -141,9 +162,12 @@ class ChatServer(socketserver.TCPServer):
             self.reader_stats.connection(self.transport_of(handler), -1)
 
     def transport_of(self, handler: ChatConnection) -> str:
-        """How ``handler``'s connection came, as the metrics name it: tcp, tls or web."""
+        """How ``handler``'s connection came, as the metrics name it: tcp, tls, web, irc or
+        ircs (IRC over TLS)."""
         if isinstance(handler, WebHandler):
             return "web"
+        if isinstance(handler, IRCLoopConnection):
+            return "irc" if handler.tls_context is None else "ircs"
         return "tcp" if self.tls is None else "tls"
 
     def connections(self) -> list[ChatConnection]:

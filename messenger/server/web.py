@@ -256,6 +256,7 @@ class WebHandler(ChatHandler):
         self.outbox = Outbox(self.request, Mode.WEB, sendq, on_overflow=self.too_slow, encrypt=encrypt)
         self.server.chat_log.attach(self.outbox)
         self.member = Member(link=self.outbox, address=self.address, shows_current_room=False)
+        self.outbox.member = self.member
 
     def send_raw(self, data: bytes) -> None:
         """Only the TCP text mode sends raw lines; a web client gets frames (``send``)."""

@@ -75,6 +75,8 @@ def error_lines(frame: Error, conn: IRCConnection) -> bytes:
     if frame.code in _ABOUT_CHANNEL:
         return conn.reply(_ABOUT_CHANNEL[frame.code], subject, frame.message).data
     if frame.code == ErrorCode.NOT_OPERATOR.value:
+        if re == "bans":  # clients ask on every join (irssi): an empty list, not an error
+            return conn.reply(n.RPL_ENDOFBANLIST, subject, "End of channel ban list").data
         if subject.startswith("#"):
             return conn.reply(n.ERR_CHANOPRIVSNEEDED, subject, frame.message).data
         return conn.reply(n.ERR_NOPRIVILEGES, frame.message).data

@@ -327,8 +327,16 @@ class IRCConnection:
         self.expected.setdefault(f"{kind} {about}", deque()).append(wording)
 
     def expectation(self, kind: str, about: str, default: str) -> str:
-        waiting = self.expected.get(f"{kind} {about}")
-        return waiting.popleft() if waiting else default
+        """How to word the answer of ``kind`` about ``about`` (and forget it: a client that
+        names a million rooms keeps no entry for any of them)."""
+        key = f"{kind} {about}"
+        waiting = self.expected.get(key)
+        if not waiting:
+            return default
+        wording = waiting.popleft()
+        if not waiting:
+            del self.expected[key]
+        return wording
 
     # -- lines out ------------------------------------------------------------------------------
 
