@@ -126,6 +126,14 @@ def test_the_login_timeout_closes_an_irc_client_that_does_not_register(started: 
     assert halfway.closed()
 
 
+def test_quit_before_registering_ends_the_connection(started: list[IRCServer]) -> None:
+    server = start(started)
+    client = IRCRaw(server.irc_port)
+    client.send("NICK alice\r\nQUIT\r\nUSER a 0 * :A")  # the USER after QUIT must not register
+    assert command_of(client.line()) == "ERROR"
+    assert client.closed()
+
+
 def test_per_address_limits_apply_to_the_irc_port(started: list[IRCServer]) -> None:
     server = start(started, max_per_ip=2)
     first, second = IRCRaw(server.irc_port), IRCRaw(server.irc_port)

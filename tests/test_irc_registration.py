@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from base64 import b64encode
 
-from messenger.protocol.frames import LOBBY, Hello, HistoryRequest, TopicRequest, Who
+from messenger.protocol.frames import LOBBY, Bye, Hello, HistoryRequest, TopicRequest, Who
 from messenger.protocol.irc import Ignored, Lines, Request, SaslCheck
 
 from .irctools import Door
@@ -178,7 +178,7 @@ def test_ping_and_quit_before_registration() -> None:
     lines = door.take()
     assert (lines[0].command, lines[0].params) == ("PONG", ("irc.test", "token"))
     assert lines[1].command == "ERROR"
-    assert not door.requests  # nobody to say goodbye for
+    assert door.requests == [Bye()]  # no member to say goodbye for, but the connection ends
 
 
 def test_user_pass_and_authenticate_after_registration() -> None:

@@ -190,7 +190,7 @@ def _nick(conn: IRCConnection, message: IRCMessage) -> list[Event]:
 
 def _quit(conn: IRCConnection, message: IRCMessage) -> list[Event]:
     goodbye = serialise("ERROR", "Closing link: quit")
-    return [Lines(goodbye), Request(Bye())] if conn.logged_in else [Lines(goodbye)]
+    return [Lines(goodbye), Request(Bye())]  # before registration too: the connection ends
 
 
 def _ping(conn: IRCConnection, message: IRCMessage) -> list[Event]:
