@@ -109,6 +109,20 @@ def test_sasl_plain_logs_in_to_an_account(irc: Callable[[], IRCRaw]) -> None:
     assert command_of(client.line()) == "001"
 
 
+def test_whois_names_the_account_a_sasl_login_proved(irc: Callable[[], IRCRaw]) -> None:
+    client = irc()
+    client.send("CAP REQ :sasl\r\nNICK netcat\r\nUSER a 0 * :A\r\nAUTHENTICATE PLAIN")
+    client.command("AUTHENTICATE")
+    client.send("AUTHENTICATE " + sasl_plain("alice", PASSWORD))
+    client.command("903")
+    client.send("CAP END")
+    client.command("001")
+    other = irc()
+    other.register("curious")
+    other.send("WHOIS netcat")
+    assert other.command("330")[-1].split()[2:5] == ["curious", "netcat", "alice"]
+
+
 def test_a_wrong_sasl_password_is_refused(irc: Callable[[], IRCRaw]) -> None:
     client = irc()
     client.send("CAP REQ :sasl\r\nNICK alice\r\nUSER a 0 * :A\r\nAUTHENTICATE PLAIN")

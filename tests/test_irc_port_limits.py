@@ -104,8 +104,9 @@ def test_a_stalled_irc_reader_is_cut_off_as_too_slow(started: list[IRCServer]) -
     with Client.connect("127.0.0.1", server.port) as alice:
         alice.login("alice")
         left = None
-        for number in range(2000):  # up to 8 MB: far more than the sendq and the kernel's buffers
-            alice.say(f"{number} " + "x" * 4000)
+        for batch in range(100):  # up to 8 MB: far more than the sendq and the kernel's buffers
+            for number in range(batch * 20, batch * 20 + 20):  # 20 at a time: few round trips
+                alice.say(f"{number} " + "x" * 4000)
             while (frame := alice.receive(timeout=10)) is not None:
                 if isinstance(frame, Left):
                     left = frame

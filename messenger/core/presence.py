@@ -56,6 +56,7 @@ class PresenceSteps:
                 since=target.since,
                 away=target.away,
                 address=target.address.rpartition(":")[0] if with_address else None,
+                account=target.account,
             )
             out.send(answer, (member,))
 

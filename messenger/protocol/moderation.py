@@ -204,7 +204,8 @@ class AwayStatus:
 
 @dataclass(frozen=True)
 class Whois:
-    """The answer to ``whois``: ``idle`` in seconds; ``address`` only for operators."""
+    """The answer to ``whois``: ``idle`` in seconds; ``address`` only for operators;
+    ``account``: the account whose password the login gave (it may differ from ``user``)."""
 
     TYPE: ClassVar[str] = "whois"
     user: str
@@ -215,6 +216,7 @@ class Whois:
     since: str
     away: str | None = None
     address: str | None = None
+    account: str | None = None
 
 
 @dataclass(frozen=True)

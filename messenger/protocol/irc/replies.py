@@ -112,7 +112,7 @@ def _whois(frame: Whois, conn: IRCConnection) -> bytes:
     if frame.role in ("op", "admin"):
         lines.append(say(n.RPL_WHOISOPERATOR, nick, f"is an {frame.role} of this server").data)
     if frame.registered:
-        lines.append(say(n.RPL_WHOISACCOUNT, nick, nick, "is logged in as").data)
+        lines.append(say(n.RPL_WHOISACCOUNT, nick, frame.account or nick, "is logged in as").data)
     if frame.away is not None:
         lines.append(say(n.RPL_AWAY, nick, frame.away).data)
     if frame.address is not None:
