@@ -188,7 +188,8 @@ class Batches:
             data = self._data.get(mode)
             if data is None:
                 low = self.low
-                data = self._data[mode] = [self.window[seq - low].data[mode] for seq in self.broadcast_seqs]
+                entries = [self.window[seq - low].data for seq in self.broadcast_seqs]
+                data = self._data[mode] = [in_mode(entry, mode) for entry in entries]
             joined = self._joined[key] = b"".join(data[i:j])
         return joined
 
@@ -222,10 +223,30 @@ class Batches:
         return b"".join(pieces)
 
 
+def in_mode(data: dict[Any, bytes], mode: Any) -> bytes:
+    """A broadcast's bytes in ``mode``.  The window a round joins starts at the lowest cursor it
+    visits, so it may hold broadcasts from before any connection had ``mode`` (an IRC variant
+    nobody used yet): a plain dict without it, read by no one in that mode, hence b"".  Entries
+    that can gain a mode (ircout.IRCData) compute it."""
+    if mode in data or type(data) is not dict:
+        return data[mode]
+    return b""
+
+
 def take(outbox: Outbox, batches: Batches) -> bytes:
     """The next chunk for ``outbox`` (ciphertext for TLS); a connection whose TLS broke is
-    marked dead and gets nothing."""
-    chunk = batches.for_outbox(outbox)
+    marked dead and gets nothing, and so is one whose chunk could not be made (a bug: it costs
+    that connection, not the round's deliveries to everyone else)."""
+    try:
+        chunk = batches.for_outbox(outbox)
+    except Exception:
+        log.error(
+            "no output could be made for %s; closing it",
+            outbox.sock,
+            exc_info=log.isEnabledFor(logging.DEBUG),
+        )
+        outbox.dead = True
+        return b""
     if outbox.encrypt is None:
         return chunk
     try:
