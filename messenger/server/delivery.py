@@ -262,14 +262,14 @@ class ChatLog:
             snapshot = Snapshot(self._entries, self._base, self._targeted, self._owned)
             previous, head = self._seen_head, snapshot.head
             self._seen_head = head
-            targets, broadcast = snapshot.since(previous)
-            outboxes = list(self._outboxes) if broadcast else None
+            targets = snapshot.targets_since(previous)
+            outboxes = list(self._outboxes) if targets is None else None
             self._closing.update(self._poked)  # closed before this snapshot: all queued lies below head
             self._poked = []
             self._pokes_seen = self._pokes
             stamps, self._stamps = self._stamps, []  # metrics: the messages this round sends first
-        if outboxes is None:
-            outboxes = self._visits(targets, previous, writable)
+        if outboxes is None:  # every entry since the last round is targeted
+            outboxes = self._visits(targets or set(), previous, writable)
         overflowed = self._deliver(outboxes, Batches(snapshot, outboxes), head)
         self.stats.round_done(stamps)  # metrics: the fan-out latency of those messages
         with self._lock:

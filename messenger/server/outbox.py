@@ -117,19 +117,20 @@ class Snapshot:
         self.owned = owned  # broadcasts with an ``own`` reader (IRC senders' messages)
         self.owned_count = len(owned)
 
-    def since(self, start: int) -> tuple[set[Outbox], bool]:
-        """The outboxes the targeted entries in [start, head) are for, and whether a broadcast
-        is among those entries.
+    def targets_since(self, start: int) -> set[Outbox] | None:
+        """The outboxes the entries in [start, head) are for, or None if one is a broadcast.
 
         A round whose new entries are all targeted (a login storm's welcomes, pongs) need only
-        visit these, not every connection; so does a round that holds its broadcasts back."""
+        visit these, not every connection."""
         end = self.targeted_count
         first = bisect.bisect_left(self.targeted, start, 0, end)
+        if end - first != self.head - start:
+            return None  # a broadcast: the round visits everyone, and never walks these
         found: set[Outbox] = set()
         entries, base = self.entries, self.base
         for seq in self.targeted[first:end]:
             found.update(entries[seq - base].targets or ())
-        return found, end - first != self.head - start
+        return found
 
 
 class Batches:
