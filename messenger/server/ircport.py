@@ -46,6 +46,7 @@ class IRCLoopConnection(LoopConnection):
             password_needed=config.password is not None or config.auth == "required",
             name=self._name,
             rooms=self._rooms,
+            room_exists=self.server.registry.room_exists,
         )
 
     @property

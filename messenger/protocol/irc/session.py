@@ -12,7 +12,8 @@ Registration (CAP LS/REQ/END, PASS, NICK, USER, AUTHENTICATE) is kept here, and 
 account and password proved by SASL PLAIN.  The server tells the connection how it went, as it
 tells a ServerConnection: ``accept_login``, ``ask_password``; SASL's check with
 ``sasl_outcome``.  What needs the server's state comes through two callbacks: ``name()`` (the
-member's name now: the core may rename it) and ``rooms()`` (the rooms it is in).
+member's name now: the core may rename it), ``rooms()`` (the rooms it is in) and
+``room_exists(room)`` (someone is in it: IRC answers a channel that does not exist 403).
 
 The transport must act on each request before asking for the next event: what follows a join
 or a login (the room's names, its history) is decided then, by looking at ``rooms()``.
@@ -92,11 +93,12 @@ class IRCConnection:
         password_needed: bool = False,
         name: Callable[[], str | None] = lambda: None,
         rooms: Callable[[], Sequence[str]] = lambda: (LOBBY,),
+        room_exists: Callable[[str], bool] = lambda room: True,
     ) -> None:
         self.decoder = LineDecoder(MAX_INPUT)
         self.server, self.network, self.history = server, network, history
         self.motd, self.password_needed = motd, password_needed
-        self._name, self._rooms = name, rooms
+        self._name, self._rooms, self._room_exists = name, rooms, room_exists
         self.caps: frozenset[str] = frozenset()  # replaced whole, never changed in place
         self.logged_in = False
         self.login_name: str | None = None  # the name the last Hello asked for
@@ -172,14 +174,14 @@ class IRCConnection:
     def _registration(self, message: IRCMessage) -> list[Event]:
         command = message.command
         if command == "PASS":
-            if not message.params:
+            if not message.params or not message.params[0]:
                 return [self.reply(n.ERR_NEEDMOREPARAMS, "PASS", "Not enough parameters")]
             self.password = message.params[0]
             return []
         if command == "NICK":
             return self._nick(message)
         if command == "USER":
-            if len(message.params) < 4:
+            if len(message.params) < 4 or not all(message.params[:4]):  # an empty real name too
                 return [self.reply(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")]
             self.user_given = True
             return self._try_register()
@@ -221,7 +223,7 @@ class IRCConnection:
         return self._try_register()
 
     def _authenticate(self, message: IRCMessage) -> list[Event]:
-        if not message.params:
+        if not message.params or not message.params[0]:
             return [self.reply(n.ERR_NEEDMOREPARAMS, "AUTHENTICATE", "Not enough parameters")]
         data = message.params[0]
         if self.account is not None:
@@ -356,6 +358,10 @@ class IRCConnection:
 
     def rooms(self) -> Sequence[str]:
         return self._rooms()
+
+    def no_such_channel(self, room: str) -> bool:
+        """Whether ``room`` is neither one of the member's nor one that exists (IRC's 403)."""
+        return room not in self._rooms() and not self._room_exists(room)
 
     def reply(self, code: str, *params: str) -> Lines:
         return Lines(n.numeric(self.server, self.me, code, *params))
