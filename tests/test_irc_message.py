@@ -10,8 +10,8 @@ import unicodedata
 import pytest
 
 from messenger.protocol.irc.message import (
-    MAX_LINE,
     MAX_CLIENT_TAGS,
+    MAX_LINE,
     IRCMessage,
     ParseError,
     body_length,
