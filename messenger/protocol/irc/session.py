@@ -9,9 +9,10 @@ serve IRC users with the same code as everyone else; ``Lines`` the connection an
 
 Registration (CAP LS/REQ/END, PASS, NICK, USER, AUTHENTICATE) is kept here, and its end is one
 ``Hello``: the nick as a messenger name (names.py), the server password from PASS or the
-account and password proved by SASL PLAIN.  The server tells the connection how it went, as it
+account SASL PLAIN proved (without its password: the transport checked it once, for the
+SaslCheck, and remembers the account it proved).  The server tells the connection how it went, as it
 tells a ServerConnection: ``accept_login``, ``ask_password``; SASL's check with
-``sasl_outcome``.  What needs the server's state comes through two callbacks: ``name()`` (the
+``sasl_outcome``.  What needs the server's state comes through callbacks: ``name()`` (the
 member's name now: the core may rename it), ``rooms()`` (the rooms it is in) and
 ``room_exists(room)`` (someone is in it: IRC answers a channel that does not exist 403).
 
@@ -106,7 +107,6 @@ class IRCConnection:
         self.user_given = False
         self.cap_hold = False  # CAP LS or REQ before registration: wait for CAP END
         self.account: str | None = None  # proved by SASL
-        self._account_password: str | None = None
         self._sasl: str | None = None  # None, "plain" (reading its payload) or "checking"
         self._sasl_data = ""
         self._queue: deque[Event] = deque()
@@ -205,14 +205,8 @@ class IRCConnection:
             return []
         assert self.login_name is not None
         presence = True if "away-notify" in self.caps else None
-        if self.account is not None:
-            hello = Hello(
-                user=self.login_name,
-                history=0,
-                password=self._account_password,
-                account=self.account,
-                presence=presence,
-            )
+        if self.account is not None:  # the transport checked its password (SaslCheck)
+            hello = Hello(user=self.login_name, history=0, account=self.account, presence=presence)
         else:
             hello = Hello(user=self.login_name, history=0, password=self.password, presence=presence)
         self.subjects["hello"] = to_nick(self.login_name)
@@ -259,11 +253,10 @@ class IRCConnection:
         if len(fields) != 3 or not fields[1] or (fields[0] and fields[0] != fields[1]):
             return [self._sasl_fail()]
         self._sasl = "checking"
-        self._account_password = fields[2]
         return [SaslCheck(account=fields[1], password=fields[2])]
 
     def _sasl_fail(self) -> Lines:
-        self._sasl, self._account_password = None, None
+        self._sasl = None
         return self.reply(n.ERR_SASLFAIL, "SASL authentication failed")
 
     # -- the server tells the connection how things went ---------------------------------------
@@ -282,7 +275,7 @@ class IRCConnection:
     def accept_login(self) -> None:
         """The server logged this connection in (its welcome is on the way)."""
         self.logged_in = True
-        self.password = self._account_password = None
+        self.password = None
 
     def ask_password(self, name: str, why: str) -> FrameReply:
         """A login as ``name`` needs a password: the error to send (worded by ``send``)."""
