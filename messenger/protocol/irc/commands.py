@@ -81,9 +81,8 @@ def _one_message(conn: IRCConnection, target: str, text: str, action: bool, noti
     name = name_of_nick(target)
     if not isinstance(name, str):
         return [] if notice else [conn.reply(n.ERR_NOSUCHNICK, target[:64], "No such nick")]
-    conn.subjects["say"] = target
-    # messenger has no private action: it arrives as a message in the third person.
-    return [Request(Say(text=f"* {text}" if action else text, to=name))]
+    conn.subjects["say"] = conn.subjects["me"] = target
+    return [Request(Me(text=text, to=name) if action else Say(text=text, to=name))]
 
 
 def _join(conn: IRCConnection, message: IRCMessage) -> list[Event]:
