@@ -125,3 +125,18 @@ def test_an_empty_parameter_after_registering_is_461(irc: Callable[[], IRCRaw], 
     client.send(line)
     answer = client.line()
     assert command_of(answer) == "461", answer
+
+
+def test_a_sasl_payload_too_long_in_all_is_904_and_a_line_too_long_905(irc: Callable[[], IRCRaw]) -> None:
+    client = irc()
+    client.send("CAP REQ :sasl")
+    client.command("CAP")
+    client.send("AUTHENTICATE PLAIN")
+    assert client.line() == "AUTHENTICATE +"
+    for _ in range(4):  # 400-byte lines, each saying more follows: 1600 bytes in all
+        client.send("AUTHENTICATE " + "eHh4" * 100)
+    assert command_of(client.line()) == "904"
+    client.send("AUTHENTICATE PLAIN")
+    assert client.line() == "AUTHENTICATE +"
+    client.send("AUTHENTICATE " + "x" * 401)
+    assert command_of(client.line()) == "905"

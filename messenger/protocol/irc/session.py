@@ -235,9 +235,12 @@ class IRCConnection:
             return [Lines(serialise("AUTHENTICATE", "+"))]
         if self._sasl == "checking":
             return []
-        if len(data) > _SASL_CHUNK or len(self._sasl_data) + len(data) > _SASL_MAX:
+        if len(data) > _SASL_CHUNK:  # one line too long: 905; the whole too long: it failed
             self._sasl, self._sasl_data = None, ""
             return [self.reply(n.ERR_SASLTOOLONG, "SASL message too long")]
+        if len(self._sasl_data) + len(data) > _SASL_MAX:
+            self._sasl_data = ""
+            return [self._sasl_fail()]
         if data != "+":
             self._sasl_data += data
         if len(data) == _SASL_CHUNK:
