@@ -162,7 +162,7 @@ class Batches:
             self.broadcast_seqs = [s for s, e in enumerate(self.window, self.low) if e.targets is None]
         self._data: dict[Mode, list[bytes]] = {}
         self._joined: dict[tuple[Mode, int, int], bytes] = {}  # by indexes into broadcast_seqs
-        self._ranges: dict[tuple[Mode, int, int], bytes] = {}  # by sequence numbers [lo, hi)
+        self.ranges: dict[tuple[Mode, int, int], bytes] = {}  # by sequence numbers [lo, hi)
         for outbox in owners:
             self.own[outbox].sort()
 
@@ -201,9 +201,9 @@ class Batches:
             if lo >= hi:
                 return b""
             key = (mode, lo, hi)
-            joined = self._ranges.get(key)
+            joined = self.ranges.get(key)
             if joined is None:
-                joined = self._ranges[key] = self._broadcasts(mode, lo, hi)
+                joined = self.ranges[key] = self._broadcasts(mode, lo, hi)
             return joined
         own = [seq for seq in self.own[outbox] if seq >= start]
         if not own:
