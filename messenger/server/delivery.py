@@ -176,7 +176,10 @@ class ChatLog:
             self._targeted.append(seq)
         elif entry.own is not None:
             self._owned.append(seq)
-        self.stats.deliveries += self._members if entry.targets is None else len(entry.targets)
+        count = self._members if entry.targets is None else len(entry.targets)
+        self.stats.deliveries += count
+        if entry.message:
+            self.stats.message_deliveries += count
         for mode, offsets in self._offsets.items():
             offsets.append(offsets[-1] + (0 if entry.targets is not None else len(entry.data.get(mode, b""))))
 

@@ -21,22 +21,25 @@ NEVER = 1 << 62  # a sequence number no log reaches
 class Entry:
     """One frame in the log: its bytes in each mode and, unless it is for every member, the
     Outboxes it is for; ``own``: a broadcast's bytes for the one reader it is about, when they
-    differ from its mode's (an IRC sender without echo-message gets nothing back).
+    differ from its mode's (an IRC sender without echo-message gets nothing back); ``message``:
+    it is a chat message (the metrics count its deliveries apart from everything else's).
 
     A mode is a ``Mode`` or an IRC variant's key (ircout.py); ``data`` may compute a variant's
     bytes the first time it is asked for one it lacks."""
 
-    __slots__ = ("data", "own", "targets")
+    __slots__ = ("data", "message", "own", "targets")
 
     def __init__(
         self,
         data: dict[Any, bytes],
         targets: frozenset[Outbox] | None,
         own: tuple[Outbox, bytes] | None = None,
+        message: bool = False,
     ) -> None:
         self.data = data
         self.targets = targets
         self.own = own
+        self.message = message  # a chat message: counted apart in the metrics
 
 
 class Outbox:
