@@ -44,7 +44,7 @@ ROWS = (
     Row("receivers complete", "complete_clients", "{:,.0f}", worst=True),
     Row("receivers disconnected", "disconnected", "{:,.0f}", worst=True),
     Row("order errors", "order_errors", "{:,.0f}", worst=True),
-    Row("server: deliveries (/metrics)", "server_deliveries", "{:,.0f}", metrics=True),
+    Row("server: message deliveries (/metrics)", "server_deliveries", "{:,.0f}", metrics=True),
     Row("server: messages (/metrics)", "server_messages", "{:,.0f}", metrics=True),
     Row("server counts = generator's", "server_counts_match", "{}", worst=True, metrics=True),
     Row("server: fan-out p50 (ms)", "server_fanout_p50_ms", "{:.2f}", metrics=True, messages_only=True),

@@ -278,6 +278,7 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
         """End the connection gracefully: what is queued is sent, then the socket closes."""
         if self.closing_at is None:
             self.closing_at = time.monotonic()
+            self.server.watch(self)
         if self.outbox is not None:
             self.server.chat_log.close(self.outbox)
         else:
@@ -285,7 +286,9 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
 
     def abort(self) -> None:
         """Cut the connection at once (too slow, or shutdown grace over); never blocks."""
-        self.closing_at = self.closing_at or time.monotonic()
+        if self.closing_at is None:
+            self.closing_at = time.monotonic()
+            self.server.watch(self)
         if self.outbox is not None:
             self.server.chat_log.abort(self.outbox)
         else:

@@ -23,7 +23,7 @@ from ..protocol.irc import IRCConnection, Lines, Request, SaslCheck, variant_of
 from ..protocol.names import BadName, normalize_name
 from . import ircout
 from .delivery import Outbox
-from .looped import LoopConnection
+from .looped import DATABASE_STEPS, LoopConnection
 from .pending import ACTING
 
 if TYPE_CHECKING:
@@ -62,12 +62,15 @@ class IRCLoopConnection(LoopConnection):
     # -- input ------------------------------------------------------------------------------------
 
     def _needs_check(self, event: LineEvent) -> bool:  # type: ignore[override]
-        """A SASL check, or a login with a password: on a login worker."""
+        """A SASL check, a login with a password, or a request whose step uses the database
+        (looped.DATABASE_STEPS): on a login worker."""
         if isinstance(event, SaslCheck):
             return True
-        if not isinstance(event, Request) or not isinstance(event.frame, Hello):
+        if not isinstance(event, Request):
             return False
-        return event.frame.password is not None and not self.logged_in
+        if isinstance(event.frame, Hello):
+            return event.frame.password is not None and not self.logged_in
+        return type(event.frame) in DATABASE_STEPS and self.has_account()
 
     def _open(self) -> None:
         """The first line: the connection gets its Outbox (its mode: its variant's key) and Member."""

@@ -79,6 +79,7 @@ class LoginSteps:
             return
         self.account = account
         self.connection.accept_login()
+        self.server.settled(self)  # type: ignore[arg-type]  # a ChatConnection's mixin
         self.server.reader_stats.logged_in()
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.link.mode.value)
 
