@@ -57,21 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--senders", type=positive, default=10, help="how many of the N send")
     parser.add_argument("--messages", type=positive, default=200, help="messages per sender")
     parser.add_argument("--size", type=positive, default=64, help="bytes per message line sent")
-    parser.add_argument(
-        "--rate",
-        type=rates,
-        default=(0.0,),
-        metavar="RATE[,RATE...]",
-        help="messages/s per sender; 0 = flat out; several (e.g. 0,10): each setup at each, alternating",
-    )
-    parser.add_argument(
-        "--nodes",
-        type=node_counts,
-        default=(),
-        metavar="K[,K...]",
-        help="messenger as K nodes joined through a fresh redis-server (0: one server without Redis),"
-        " clients spread over the nodes; several (e.g. 0,1,2,3) alternate in one invocation",
-    )
+    add_setup_options(parser)
     parser.add_argument("--stalled", type=int, default=0, help="extra clients that never read")
     parser.add_argument(
         "--server",
@@ -116,6 +102,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--ignores", type=int, default=0, help="messenger: N receivers each ignore someone")
     return parser
+
+
+def add_setup_options(parser: argparse.ArgumentParser) -> None:
+    """``--rate`` and ``--nodes``: lists of values, every setup run at each, alternating."""
+    parser.add_argument(
+        "--rate",
+        type=rates,
+        default=(0.0,),
+        metavar="RATE[,RATE...]",
+        help="messages/s per sender; 0 = flat out; several (e.g. 0,10): each setup at each, alternating",
+    )
+    parser.add_argument(
+        "--nodes",
+        type=node_counts,
+        default=(),
+        metavar="K[,K...]",
+        help="messenger as K nodes joined through a fresh redis-server (0: one server without Redis),"
+        " clients spread over the nodes; several (e.g. 0,1,2,3) alternate in one invocation",
+    )
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:

@@ -246,9 +246,8 @@ def report_problems(console: Console, results: Sequence[RunResult]) -> None:
             notes.append(f"server stderr ({result.server_log_lines} lines), first ones:")
             notes += [f"  {line}" for line in result.server_log]
         if notes:
-            name = label(result.server, result.transport) + (
-                "" if result.nodes is None else f" ({result.nodes} nodes)"
-            )
+            nodes = {None: "", 0: " (one server, no Redis)"}.get(result.nodes, f" ({result.nodes} nodes)")
+            name = label(result.server, result.transport) + nodes
             console.print(f"[bold]run {number} ({name}):[/bold]", highlight=False)
             for note in notes:
                 console.print(f"  {note}", markup=False, highlight=False, soft_wrap=True)

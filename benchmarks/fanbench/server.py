@@ -91,7 +91,8 @@ class ServerProcess:
         stem = "-".join([kind, *extra[-1:]])  # a node's name, after --node
         self.stdout_path = workdir / f"{stem}.out"
         self.stderr_path = workdir / f"{stem}.err"
-        self.source = server_source(kind, workdir)
+        # a cluster's nodes after the first run the same code: no second probe (a Python start)
+        self.source = "" if "--node" in extra and extra[-1] != "n0" else server_source(kind, workdir)
         if kind == "messenger" and config.bans:
             seed_bans(workdir / "history.db", config.bans)
         if kind == "ngircd":

@@ -17,7 +17,7 @@ CLIENTS, SENDERS, MESSAGES, RATE = 7, 2, 10, 50
 def test_fanout_over_nodes_counts_every_delivery_flat_out_and_paced() -> None:
     require_redis()
     args = ["--clients", str(CLIENTS), "--senders", str(SENDERS), "--messages", str(MESSAGES)]
-    report = run_fanout(*args, "--nodes", "0,2", "--rate", f"0,{RATE}", "--db", ":memory:")
+    report = run_fanout(*args, "--nodes", "0,2", "--rate", f"0,{RATE}", "--db", ":memory:", "--workers", "1")
     runs = report["runs"]
     assert [(run["nodes"], run["rate"]) for run in runs] == [(0, 0), (0, RATE), (2, 0), (2, RATE)]
     expected = SENDERS * MESSAGES * (CLIENTS - 1)
