@@ -17,9 +17,16 @@ MESSAGE_DELIVERIES = "messenger_message_deliveries_total"
 
 
 def take(server: Any) -> Samples | None:
-    """One scrape of the server's /metrics, or None when it has none.  A failed scrape raises
-    (OSError): a run whose figures cannot be read is a failed run."""
-    return scrape(HOST, server.web_port) if server.has_metrics else None
+    """One scrape of the server's /metrics (of every node of a cluster, summed), or None when it
+    has none.  A failed scrape raises (OSError): a run whose figures cannot be read is a failed
+    run."""
+    if not server.has_metrics:
+        return None
+    total: Samples = {}
+    for port in server.metrics_ports:
+        for key, value in scrape(HOST, port).items():
+            total[key] = total.get(key, 0.0) + value
+    return total
 
 
 def fold(result: Any, start: Samples | None, before: Samples | None, after: Samples | None) -> None:
@@ -48,10 +55,13 @@ def counts_match(result: Any) -> bool | None:
     reached a generator client (a message to all is one frame per member, its sender's echo
     included) and every message it accepted came back to its sender.  None when it cannot be
     told: stalled readers are members whose frames the generator does not count, and IRC
-    clients get no echo."""
+    clients get no echo.  On a cluster (nodes summed) only the deliveries are compared: a node
+    counts a message once per delivering step, which may carry several read from Redis."""
     if result.stalled or result.transport == "irc":
         return None
     frames = result.deliveries + result.echoes
+    if result.nodes:
+        return result.server_deliveries == frames
     return result.server_deliveries == frames and result.server_messages == result.echoes
 
 

@@ -8,9 +8,12 @@ cut it reads on from there, missing nothing and reading nothing twice.
 Two threads per node, whatever the number of members:
 
 - the publisher sends the node's entries in the order they were queued (a queue the registry
-  appends to, never blocking on Redis); an entry that cannot be sent stays first in the queue
-  until Redis is back.  A retried entry can reach the stream twice (the reply was lost, not the
-  command): each carries ``n``, this process's counter, and readers drop what they saw already;
+  appends to, never blocking on Redis), all those waiting in one round trip (a pipeline, which
+  Redis runs in order): a burst costs one exchange, not one per entry, and lands in the stream
+  together, so the readers take it in one read.  Entries that cannot be sent stay first in the
+  queue until Redis is back.  A retried entry can reach the stream twice (the reply was lost, not
+  the command): each carries ``n``, this process's counter, and readers drop what they saw
+  already;
 - the reader blocks in XREAD for at most a second, hands what it read to ``on_entries``, beats
   (the node's key with a TTL) and declares dead the nodes whose key expired.
 
@@ -22,6 +25,7 @@ saying how many when that is known) comes before it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import secrets
@@ -45,6 +49,7 @@ BEATS = 3.5  # beats within DEAD_AFTER (every 2 s): two can be late before a nod
 REAP_EVERY = 1.0  # how often a node looks for dead ones
 BLOCK_MS = 1000  # the longest XREAD waits
 READ_COUNT = 500  # entries per XREAD
+SEND_COUNT = 500  # queued entries the publisher sends in one round trip
 MAXLEN = 100_000  # the stream's bound (approximate: MAXLEN ~)
 RETRY = 0.5  # seconds between attempts while Redis is unreachable
 
@@ -96,7 +101,7 @@ class Bus:
         self._state_lock = threading.Lock()
         self._queue: deque[tuple[str, list[str], list[Any]]] = deque()
         self._ready = threading.Condition()
-        self._sending = False  # the queue's first entry is being sent (under _ready)
+        self._sending = 0  # how many of the queue's first entries are being sent (under _ready)
         self._stopping = threading.Event()
         self._beat_at = self._reaped_at = 0.0
         self._known = False  # our name is in the set of nodes
@@ -210,12 +215,12 @@ class Bus:
             self._ready.notify()
 
     def take_unsent(self, kind: str) -> list[dict[str, Any]]:
-        """The queued entries of ``kind`` not marked ``local`` (but the one being sent, whose fate
+        """The queued entries of ``kind`` not marked ``local`` (but those being sent, whose fate
         is not known yet), now marked so: the caller delivers them here itself."""
         taken = []
         with self._ready:
             for index, (script, _, argv) in enumerate(self._queue):
-                if script != keys.PUBLISH or argv[2] != kind or (index == 0 and self._sending):
+                if script != keys.PUBLISH or argv[2] != kind or index < self._sending:
                     continue
                 data = json.loads(argv[3])
                 if not data.get("local"):
@@ -243,20 +248,33 @@ class Bus:
                     self._ready.wait()
                 if not self._queue:
                     return
-                script, names, argv = self._queue[0]
-                self._sending = True
+                batch = list(itertools.islice(self._queue, SEND_COUNT))
+                self._sending = len(batch)
             try:
-                self._writer.eval(script, len(names), *names, *argv)
+                self._send(batch)
             except FAILURES as exc:
                 with self._ready:
-                    self._sending = False
+                    self._sending = 0
                 self._set_up(False, exc)
                 if not self._wait_until_up():
                     return
                 continue
             with self._ready:
-                self._sending = False
-                self._queue.popleft()
+                self._sending = 0
+                for _ in batch:
+                    self._queue.popleft()
+
+    def _send(self, batch: list[tuple[str, list[str], list[Any]]]) -> None:
+        """The scripts of ``batch`` in one round trip, in order.  If the link fails midway, a
+        first part may have run: all of it is sent again, and readers drop the repeats (``n``)."""
+        if len(batch) == 1:
+            script, names, argv = batch[0]
+            self._writer.eval(script, len(names), *names, *argv)
+            return
+        pipe = self._writer.pipeline(transaction=False)
+        for script, names, argv in batch:
+            pipe.eval(script, len(names), *names, *argv)
+        pipe.execute()
 
     def _wait_until_up(self) -> bool:
         """After a failed send, wait for the reader to find Redis back (False: stopping).  Not
