@@ -37,15 +37,17 @@ def backfill(bus: Bus, store: MessageStore, upto: str) -> int:
     if upto == "0-0":
         return 0
     said: dict[int, dict[str, Any]] = {}
+    sent: set[tuple[bytes, bytes]] = set()  # (node, n): a retried publish is in the stream twice
     first_seq, start = None, "-"
     while True:
         rows = bus.writer.xrange(keys.STREAM, min=start, max=upto, count=CHUNK)
         for _, fields in rows:
             seq = int(fields[b"seq"])
             first_seq = seq if first_seq is None else first_seq
-            if fields[b"kind"] == b"say":
+            if fields[b"kind"] == b"say" and (fields[b"node"], fields[b"n"]) not in sent:
+                sent.add((fields[b"node"], fields[b"n"]))
                 data = json.loads(fields[b"data"])
-                said.setdefault(int(data.get("id", seq)), data)  # a retried publish: the first
+                said.setdefault(int(data.get("id", seq)), data)
         if len(rows) < CHUNK:
             break
         start = "(" + rows[-1][0].decode()

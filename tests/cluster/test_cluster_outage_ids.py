@@ -109,3 +109,56 @@ def test_a_cut_off_node_keeps_its_ids_and_nobody_sees_an_id_go_back(
     finally:
         alice_client.close()
         bob_client.close()
+
+
+def test_two_nodes_cut_off_at_once_number_apart_and_agree_once_back(
+    redis_server: RedisServer, nodes: Callable[..., Node], tmp_path: Path
+) -> None:
+    """A Redis restart cuts every node off at once: each numbers in its own range, so no id is
+    given twice, and once back every reader has every message once, live ids rising."""
+    one, two = nodes("one", db=tmp_path / "one.db"), nodes("two", db=tmp_path / "two.db")
+    links = []
+    for node in (one, two):
+        events = {False: threading.Event(), True: threading.Event()}
+        node.cluster.bus.on_state = lambda up, events=events: events[up].set()
+        links.append(events)
+    alice_client, _ = log_in(one.port, "alice")
+    bob_client, _ = log_in(two.port, "bob")
+    alice, bob = Reader(alice_client), Reader(bob_client)
+    try:
+        wait_for_joined(alice_client, "bob")
+        bob_client.say("before")
+        alice.until("before")
+        bob.until("before")
+        redis_server.stop()
+        for events in links:
+            assert events[False].wait(WAIT)
+        for text in ("a1", "a2"):
+            alice_client.say(text)
+        bob_client.say("b1")
+        alice.until("a1", "a2")
+        bob.until("b1")
+        redis_server.restart()
+        for events in links:
+            assert events[True].wait(WAIT * 2)
+        alice.until("b1")
+        bob.until("a1", "a2")
+        alice_client.say("after")
+        alice.until("after")
+        bob.until("after")
+        everything = ["before", "a1", "a2", "b1", "after"]
+        for reader in (alice, bob):
+            assert sorted(m.text for m in reader.messages()) == sorted(everything)
+            live = [m.id for m in reader.messages() if not m.history]
+            assert live == sorted(set(live)), reader.messages()
+        assert alice.ids() == bob.ids()
+        assert len(set(alice.ids().values())) == len(everything)
+        by_id = sorted(everything, key=lambda text: alice.ids()[text])
+        for node in (one, two):
+            viewer, received = log_in(node.port, f"viewer{node.name}", history=50)
+            viewer.close()
+            history = [(f.id, f.text) for f in received if isinstance(f, Message) and f.history]
+            assert history == [(alice.ids()[text], text) for text in by_id], node.name
+    finally:
+        alice_client.close()
+        bob_client.close()
