@@ -5,7 +5,8 @@ under its cluster id (messages.py).  What a node missed while it was down — or
 node starting with an empty database — is in the stream, up to its bound (bus.MAXLEN entries):
 read once at start, before the node serves anyone, from the oldest entry to the snapshot's
 position (the reader goes on from there), and stored.  A message its database holds already is
-left alone, so a restart stores nothing twice.
+left alone, so a restart stores nothing twice; one older than the oldest it holds is not
+filled in (its retention deleted it).
 
 What the stream no longer holds (trimmed while the node was down longer than the stream
 reaches back) cannot be filled in: logged, with the ids missing (docs/operations.md: copy a
@@ -51,22 +52,25 @@ def backfill(bus: Bus, store: MessageStore, upto: str) -> int:
         if len(rows) < CHUNK:
             break
         start = "(" + rows[-1][0].decode()
-    stored = _stored_ids(store, min(said, default=0))
-    missing = sorted(number for number in said if number not in stored)
+    oldest, stored = _stored_ids(store, min(said, default=0))
+    missing = sorted(number for number in said if number not in stored and number > oldest)
     for number in missing:
         store.add(stored_from_entry(said[number], number))
     _say_what_is_missing(store, first_seq, len(missing))
     return len(missing)
 
 
-def _stored_ids(store: MessageStore, low: int) -> set[int]:
-    """The ids from ``low`` on that the database holds (read on a connection of its own: the
-    store's writer is idle, nothing was said on this node yet)."""
+def _stored_ids(store: MessageStore, low: int) -> tuple[int, set[int]]:
+    """The oldest id the database holds (0: none), and the ids from ``low`` on it holds (read
+    on a connection of its own: the store's writer is idle, nothing was said here yet).  What
+    is older than its oldest was deleted by its retention, or said before it joined: not
+    filled in again."""
     path = getattr(store, "path", MEMORY)
     if path == MEMORY or low <= 0:
-        return set()
+        return 0, set()
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-        return {row[0] for row in db.execute("SELECT id FROM messages WHERE id >= ?", (low,))}
+        oldest = db.execute("SELECT MIN(id) FROM messages").fetchone()[0] or 0
+        return oldest, {row[0] for row in db.execute("SELECT id FROM messages WHERE id >= ?", (low,))}
 
 
 def _say_what_is_missing(store: MessageStore, first_seq: int | None, added: int) -> None:

@@ -228,9 +228,8 @@ def history_key_of(member: Member) -> str:
 def _said(member: Member, target: Member | None, text: str, action: bool, room: str | None) -> dict[str, Any]:
     """A ``say`` entry's data: the message and whose private history it belongs to."""
     data = {"name": member.name, "text": text, "to": None, "action": action, "room": room}
-    data["skey"] = member.history_key
-    if target is not None:
-        data["to"], data["rkey"] = target.name, history_key_of(target)
+    if target is not None:  # (a message to a room is everyone's: no keys)
+        data["to"], data["skey"], data["rkey"] = target.name, member.history_key, history_key_of(target)
     return data
 
 
