@@ -190,6 +190,8 @@ class ClusterMessages:
         back from the stream (True: held, sent by the reader then; False: send it now)."""
         if self._applied >= self._ticket:  # the usual case, without the lock
             return False
+        if not self.bus.up:  # cut off: what waits in the queue is delivered here, now
+            self._deliver_unsent()
         with self._lock:
             if self._applied >= self._ticket or len(self._held) >= HELD_MAX:
                 return False
