@@ -2,8 +2,8 @@
 
 The members of other nodes are mirrored as ``Member``s whose ``link`` is None (the outlet leaves
 them out) and whose ``address`` names their node; the registry's own operations are applied to
-them, so every check and frame is the one a local member would cause.  Chat messages are
-delivered from here for every node, the publishing one included (registry.py).
+them, so every check and frame is the one a local member would cause.  Chat messages read here are
+delivered by messages.py, for every node, the publishing one included.
 """
 
 from __future__ import annotations
