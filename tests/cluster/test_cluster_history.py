@@ -7,11 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from messenger.client import Client
+from messenger.cluster.node import attach
+from messenger.core.store import SQLiteStore
 from messenger.protocol import Joined, Message
+from messenger.server import ServerConfig
 
 from ..clitools import WAIT, wait_for_joined
 from ..historytools import log_in, page, say_and_wait
+from ..ircport import IRCRaw, IRCServer, command_of
+from ..webclient import WsClient
 from .clustertools import Node, said
+from .redistools import RedisServer
 
 
 def replayed(received: list[object]) -> list[tuple[int, str, str]]:
@@ -78,3 +84,33 @@ def test_every_node_replays_the_same_messages_under_the_ids_seen_live(
     finally:
         alice.close()
         bob.close()
+
+
+def test_the_web_page_and_the_irc_port_of_a_later_node_replay_history(
+    redis_server: RedisServer, nodes: Callable[..., Node], tmp_path: Path
+) -> None:
+    one = nodes("one", db=tmp_path / "one.db")
+    alice, _ = log_in(one.port, "alice")
+    said_live = [(m.id, m.text) for m in say_and_wait(alice, "for the page", "and for irc")]
+    alice.close()
+    two = IRCServer(ServerConfig(max_rate=0), store=SQLiteStore(tmp_path / "two.db"))
+    cluster = attach(two.server, redis_server.url, "two")
+    web = two.server.open_web(("127.0.0.1", 0), ())
+    page = WsClient(web.port)
+    ircer = IRCRaw(two.irc_port)
+    try:
+        page.send_json({"type": "hello", "user": "webby", "history": 10})
+        frames = []
+        while not ((frame := page.frame())["type"] == "joined" and frame["user"] == "webby"):
+            frames.append(frame)
+        assert [(f["id"], f["text"]) for f in frames if f["type"] == "message" and f["history"]] == said_live
+        lines = ircer.register("ircy", "CAP REQ :server-time batch", "CAP END")
+        lines += ircer.until(lambda line: "and for irc" in line)
+        replayed = [line for line in lines if command_of(line) == "PRIVMSG"]
+        assert [line.rpartition(" :")[2] for line in replayed] == ["for the page", "and for irc"]
+        assert all("batch=" in line for line in replayed)
+    finally:
+        page.close()
+        ircer.close()
+        two.stop()
+        cluster.stop()
