@@ -31,6 +31,7 @@ from ..core.registry import Registry
 from ..protocol.frames import LOBBY, ErrorCode, FrameError, Message, Pong, timestamp
 from ..protocol.moderation import AwayStatus, Notice
 from ..protocol.names import name_key
+from ..server.pending import ACTING
 from .bus import FAILURES, Bus, Entry
 from .idkeys import OUTAGE_JUMP, PUBLISH_AT
 
@@ -148,11 +149,24 @@ class ClusterMessages:
 
     def _deliver_locked(self, out: Any, data: dict[str, Any], number: int) -> None:
         """A chat message to this node's members it is for (marked as history if its id is not
-        above one delivered here already); stored here."""
+        above one delivered here already); stored here.  The sender, when on this node, acts
+        for it as on one server (an IRC sender's own copy), and its account tags it for IRC
+        readers wherever it is."""
         frame = _message_from(data, number, history=number <= self._live_high)
         self._live_high = max(self._live_high, number)
         self._next_id = max(self._next_id, number + 1)
         sender = self._members.get(name_key(frame.sender))
+        before = ACTING.outbox, ACTING.speaker  # (a transport's, when cut off: given back)
+        ACTING.outbox = sender.link if sender is not None else None
+        ACTING.speaker = sender
+        try:
+            self._deliver_to_locked(out, data, frame, sender)
+        finally:
+            ACTING.outbox, ACTING.speaker = before
+
+    def _deliver_to_locked(
+        self, out: Any, data: dict[str, Any], frame: Message, sender: Member | None
+    ) -> None:
         ignorers = self._ignored_by.get(sender.key) if sender is not None else None  # type: ignore[attr-defined]
         target = None
         if frame.to is not None:
