@@ -102,6 +102,9 @@ class Bus:
         self._queue: deque[tuple[str, list[str], list[Any]]] = deque()
         self._ready = threading.Condition()
         self._sending = 0  # how many of the queue's first entries are being sent (under _ready)
+        # How many of them a failed send left in doubt (they may be in the stream): never taken
+        # to deliver here, sent again once Redis is back (readers drop a repeat).  Under _ready.
+        self._doubtful = 0
         self._stopping = threading.Event()
         self._beat_at = self._reaped_at = 0.0
         self._known = False  # our name is in the set of nodes
@@ -137,6 +140,11 @@ class Bus:
         others = [m for m in found if m.get("node") != self.node]
         loaded = [[json.loads(raw) for raw in rows] for rows in (bans, mutes)]
         return Snapshot(others, self.last_id, self.last_seq, *loaded)
+
+    @property
+    def writer(self) -> redis.Redis:
+        """The client for one-off commands (thread-safe: a pool), never the reader's."""
+        return self._writer
 
     def raise_ids_to(self, last_id: int) -> None:
         """Message ids continue above ``last_id`` (the node's own history)."""
@@ -201,9 +209,11 @@ class Bus:
         data: dict[str, Any],
         members: Iterable[tuple[str, str]] = (),
         hashed: tuple[str, str, str] | None = None,
+        script: str = keys.PUBLISH,
     ) -> None:
         """Queue an entry (sent in the order queued); ``members``: (name key, JSON or "") to set
-        or delete in the members hash in the same step; or ``hashed``: (hash, field, JSON or "")."""
+        or delete in the members hash in the same step; or ``hashed``: (hash, field, JSON or "");
+        ``script``: keys.PUBLISH or one taking the same keys and arguments (idkeys.PUBLISH_AT)."""
         table = keys.MEMBERS if hashed is None else hashed[0]
         rows = list(members) if hashed is None else [hashed[1:]]
         with self._ready:
@@ -211,21 +221,27 @@ class Bus:
             argv: list[Any] = [self.maxlen, self.node, kind, json.dumps(data), f"{self._boot}:{self._n}"]
             for field, value in rows:
                 argv += [field, value]
-            self._queue.append((keys.PUBLISH, [keys.STREAM, keys.SEQ, table], argv))
+            self._queue.append((script, [keys.STREAM, keys.SEQ, table], argv))
             self._ready.notify()
 
-    def take_unsent(self, kind: str) -> list[dict[str, Any]]:
-        """The queued entries of ``kind`` not marked ``local`` (but those being sent, whose fate
-        is not known yet), now marked so: the caller delivers them here itself."""
+    def take_unsent(
+        self, kind: str, stamp: Callable[[dict[str, Any]], None], script: str
+    ) -> list[dict[str, Any]]:
+        """The queued entries of ``kind`` not marked ``local`` (but those being sent, or whose
+        send failed: their fate is not known yet), now marked so, changed by ``stamp`` and to be
+        sent with ``script``: the caller delivers them here itself."""
         taken = []
         with self._ready:
-            for index, (script, _, argv) in enumerate(self._queue):
-                if script != keys.PUBLISH or argv[2] != kind or index < self._sending:
+            for index, (sent_by, names, argv) in list(enumerate(self._queue)):
+                doubtful = index < max(self._sending, self._doubtful)
+                if sent_by != keys.PUBLISH or argv[2] != kind or doubtful:
                     continue
                 data = json.loads(argv[3])
                 if not data.get("local"):
                     data["local"] = True
+                    stamp(data)
                     argv[3] = json.dumps(data)
+                    self._queue[index] = (script, names, argv)
                     taken.append(data)
         return taken
 
@@ -254,13 +270,13 @@ class Bus:
                 self._send(batch)
             except FAILURES as exc:
                 with self._ready:
-                    self._sending = 0
+                    self._sending, self._doubtful = 0, max(self._doubtful, len(batch))
                 self._set_up(False, exc)
                 if not self._wait_until_up():
                     return
                 continue
             with self._ready:
-                self._sending = 0
+                self._sending = self._doubtful = 0
                 for _ in batch:
                     self._queue.popleft()
 

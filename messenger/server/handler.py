@@ -33,6 +33,7 @@ from ..protocol.frames import (
     Mode,
     Nick,
     Part,
+    Pong,
     Rooms,
     Say,
     ServerFrame,
@@ -265,7 +266,11 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
     def answer(self, answer: Answer) -> None:
         """Send what the connection answered by itself (an error, ``pong``, text-mode lines)."""
         if isinstance(answer, Reply):
-            self.send(answer.frame)
+            frame, member = answer.frame, self.member
+            held = isinstance(frame, Pong) and member is not None
+            if held and self.server.registry.hold_pong(member, frame):  # type: ignore[arg-type]
+                return  # answered by the registry once what came before it was delivered
+            self.send(frame)
         else:
             self.send_raw(answer.text.encode("utf-8"))
 

@@ -25,8 +25,8 @@ class CountingProxy(CutProxy):
         self._count_lock = threading.Lock()
         super().__init__(target_port)
 
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:  # type: ignore[override]
-        to_redis = sink.getpeername()[1] == self.target_port
+    def _pump(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
+        to_redis = not answers
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
                 if to_redis:
