@@ -1,0 +1,232 @@
+"""SharedSteps: what ClusterRegistry does so that accounts, roles, room settings and a takeover
+hold across nodes as on one server (a mixin placed before RemoteSteps).
+
+- Names: the Redis claim also refuses a registered name to a login that did not prove its
+  account (GUARDED_CLAIM, one step with the check), so a node whose copy of the accounts is a
+  moment behind cannot grant it.
+- Takeover: a registered user logging in while another node holds their name asks that node to
+  let go (a ``takeover`` entry) and waits until the name is free in Redis before taking it: the
+  old session is told ``replaced`` and closed there first, so no moment has both.  Without
+  Redis, a name held on another node is refused rather than taken.
+- Roles: an ``account`` entry changes the role of that account's sessions on every node, and a
+  remote member carries its account's role (rank checks, modes and ``whois`` see it).
+- Room settings: modes, allowed names and topics are published whole (``settings``) and kept
+  in Redis for nodes starting later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..core.members import Member, NameTaken
+from ..core.registry import Registry
+from ..core.roomsettings import RoomSettings
+from ..protocol.frames import LOBBY
+from ..protocol.moderation import RoomMode
+from ..protocol.names import name_key
+from . import keys
+from .bus import FAILURES, Bus, Entry
+
+if TYPE_CHECKING:
+    import redis
+
+    from .accounts import MirroredAccounts
+
+log = logging.getLogger("messenger.cluster")
+
+ROOMS = keys.PREFIX + "rooms"  # room -> JSON of its settings (settings_record): for nodes starting
+TAKEOVER_WAIT = 5.0  # how long a login waits for another node to let go of its name
+TAKEOVER_STALE = 30.0  # a takeover read later than this (a node back from a cut) is old news
+
+# KEYS: names, accounts.  ARGV: key, node, the key of the account the login proved ('' none).
+# -2: the name is registered and this login did not prove it; else as keys.CLAIM.
+GUARDED_CLAIM = """
+if ARGV[3] ~= ARGV[1] and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return -2 end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then return 1 end
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 0 end
+return -1
+"""
+
+
+def settings_record(settings: RoomSettings) -> dict[str, Any]:
+    return {"topic": settings.topic, "topic_by": settings.topic_by, "topic_ts": settings.topic_ts,
+            "invite_only": settings.invite_only, "moderated": settings.moderated,
+            "allowed": sorted(settings.allowed)}  # fmt: skip
+
+
+class SharedSteps:
+    """ClusterRegistry's shared accounts, roles, room settings and takeovers (see the module)."""
+
+    bus: Bus
+    redis: redis.Redis
+    accounts: MirroredAccounts
+    _lock: threading.Lock
+    _members: dict[str, Member]
+    _settings: dict[str, RoomSettings]
+    _rooms: dict[str, dict[Member, None]]
+    _released: threading.Condition
+
+    def start_sharing(self, client: redis.Redis, accounts: MirroredAccounts) -> None:
+        """Before the node serves: its Redis client, accounts, and the rooms' settings."""
+        self.redis, self.accounts = client, accounts
+        self._released = threading.Condition()
+        rows = client.hgetall(ROOMS)
+        with self._lock:
+            for raw_room, raw in rows.items():
+                self._set_settings_locked(raw_room.decode(), json.loads(raw), loading=True)
+            for member in self._members.values():  # the others' members, loaded already
+                self._take_role(member)
+
+    # -- names and takeovers --------------------------------------------------------------------
+
+    def _claim_guarded(self, key: str, member: Member) -> int:
+        """keys.CLAIM with the account check (GUARDED_CLAIM).  Raises redis errors."""
+        proved = name_key(member.account) if member.account else ""
+        names = [keys.NAMES, keys.PREFIX + "accounts"]
+        return int(self.redis.eval(GUARDED_CLAIM, len(names), *names, key, self.bus.node, proved))
+
+    def _claim_login(self: Any, member: Member, name: str, kwargs: dict[str, Any]) -> bool:
+        """Claim ``name`` for a login; True if it was free (released if the login fails).  A
+        login that may replace the holder (``replace``, or the holder's own account) takes it
+        over from another node (see the module).  Raises NameTaken."""
+        key, deadline = name_key(name), 0.0
+        while True:
+            try:
+                claimed = self._claim_guarded(key, member)
+            except FAILURES:
+                if self._remote_holder(key) is not None:
+                    raise NameTaken(name) from None  # cut off: never two holders
+                return False  # granted here alone (docs/operations.md)
+            if claimed >= 0:
+                return claimed > 0
+            holder = self._remote_holder(key)
+            if claimed == -2 or holder is None or not _may_take(holder, kwargs):
+                raise NameTaken(name)
+            if not deadline:
+                deadline = time.monotonic() + TAKEOVER_WAIT
+                request = {"key": key, "name": name, "replace": bool(kwargs.get("replace")),
+                           "account": kwargs.get("replace_account"), "ts": time.time()}  # fmt: skip
+                self.bus.publish("takeover", request)
+            elif time.monotonic() > deadline:
+                log.warning("node %s did not let go of %s in time", holder.address.rstrip(":"), name)
+                raise NameTaken(name)
+            with self._released:
+                self._released.wait(0.05)
+
+    def _remote_holder(self, key: str) -> Member | None:
+        holder = self._members.get(key)
+        return holder if holder is not None and holder.link is None else None
+
+    def _let_go(self: Any, data: dict[str, Any]) -> None:
+        """Another node's login takes over a name held here: as a login would on one server."""
+        if time.time() - data.get("ts", 0) > TAKEOVER_STALE:
+            return
+        with self._operation() as out:
+            holder = self._members.get(data["key"])
+            if holder is None or holder.link is None or holder.name is None:
+                return
+            if data["replace"] or (data["account"] is not None and holder.account == data["account"]):
+                self._replace_locked(out, holder)
+
+    # -- the entries ----------------------------------------------------------------------------
+
+    def apply(self: Any, entry: Entry) -> None:
+        """The entries of this module; the rest as RemoteSteps applies them."""
+        kind = entry.kind
+        if kind == "account":
+            self._account_changed(entry.data)  # this node's too: the order of the stream
+        elif kind == "gap":
+            super().apply(entry)
+            try:
+                self.accounts.load()  # what the lost entries changed
+            except FAILURES as exc:
+                log.warning("could not read the accounts again after a gap: %s", exc)
+        elif entry.node == self.bus.node:
+            return
+        elif kind == "takeover":
+            self._let_go(entry.data)
+        elif kind in ("ignore", "unignore"):
+            self.moderation.ignores.apply(kind, entry.data)
+        elif kind == "settings":
+            with self._operation() as out:
+                self._set_settings_locked(entry.data["room"], entry.data, out=out)
+        else:
+            super().apply(entry)
+        if kind in ("leave", "nick", "dead"):
+            with self._released:
+                self._released.notify_all()
+
+    def _account_changed(self: Any, data: dict[str, Any]) -> None:
+        account = self.accounts.apply(data)
+        if account is not None:
+            Registry.set_role(self, account.name, account.role.value)
+        else:  # removed: its sessions keep their names, but no role
+            with self._lock:
+                holders = [m.account for m in self._members.values() if m.account and m.key == data["key"]]
+            for holder in holders:
+                Registry.set_role(self, holder, "user")
+
+    def _remote_join(self: Any, node: str, data: dict[str, Any]) -> None:
+        super()._remote_join(node, data)
+        if getattr(self, "accounts", None) is None:
+            return  # loading, before start_sharing (which gives them their roles)
+        member = self._members.get(name_key(data["name"]))
+        if member is not None and member.link is None:
+            self._take_role(member)
+
+    def _take_role(self, member: Member) -> None:
+        found = self.accounts.lookup(member.account) if member.account else None
+        member.role = found.role.value if found is not None else "user"
+
+    # -- room settings --------------------------------------------------------------------------
+
+    def set_mode(self: Any, member: Member, raw: str | None, invite_only: bool | None,
+                 moderated: bool | None) -> str:  # fmt: skip
+        room = super().set_mode(member, raw, invite_only, moderated)
+        if member.link is not None and (invite_only is not None or moderated is not None):
+            self._publish_settings(room, member)
+        return room
+
+    def allow(self: Any, member: Member, raw: str | None, name: str, on: bool) -> str:
+        room = super().allow(member, raw, name, on)
+        if member.link is not None:
+            self._publish_settings(room, None)
+        return room
+
+    def topic(self: Any, member: Member, raw: str | None, text: str | None) -> None:
+        super().topic(member, raw, text)
+        if text is not None and member.link is not None:
+            self._publish_settings(LOBBY if raw is None else self._room_name(raw, "topic"), None)
+
+    def _publish_settings(self, room: str, by: Member | None) -> None:
+        """The room's settings now, to every node and to Redis (nodes starting later)."""
+        with self._lock:
+            settings = self._settings.get(room) or RoomSettings()
+            data = {"room": room, "by": by.name if by is not None else None, **settings_record(settings)}
+            self.bus.publish("settings", data, hashed=(ROOMS, room, json.dumps(data)))
+
+    def _set_settings_locked(self, room: str, data: dict[str, Any], out: Any = None,
+                             loading: bool = False) -> None:  # fmt: skip
+        """Another node's settings of ``room``; a change of its modes is told to its members here
+        (the topic has its own entry, which tells them)."""
+        settings = self._settings.setdefault(room, RoomSettings())
+        modes = (settings.invite_only, settings.moderated)
+        settings.invite_only, settings.moderated = bool(data["invite_only"]), bool(data["moderated"])
+        settings.allowed = set(data["allowed"])
+        settings.topic = data["topic"]
+        settings.topic_by, settings.topic_ts = data["topic_by"], data["topic_ts"]
+        if out is not None and data.get("by") and modes != (settings.invite_only, settings.moderated):
+            frame = RoomMode(room, settings.invite_only, settings.moderated, data["by"])
+            out.send(frame, list(self._rooms.get(room, {})))
+        if room not in self._rooms and not settings.kept:
+            del self._settings[room]  # as the room's last member leaving would have done
+
+
+def _may_take(holder: Member, kwargs: dict[str, Any]) -> bool:
+    """Whether a login may replace ``holder`` (as Registry.join decides on one server)."""
+    account = kwargs.get("replace_account")
+    return bool(kwargs.get("replace")) or (account is not None and holder.account == account)
