@@ -1,0 +1,136 @@
+"""Accounts are the cluster's: registered through one node (or ``users --redis``), they log in on
+every node, their names are protected on every node, and one name is registered only once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+
+import pytest
+import redis
+
+from messenger.client import Client, NameTaken
+from messenger.cluster.accounts import ACCOUNTS, record
+from messenger.core.accounts import AccountError
+from messenger.core.roles import Role
+from messenger.protocol.names import name_key
+
+from ..clitools import WAIT, run_cli
+from .clustertools import Node
+from .redistools import RedisServer
+from .sharedtools import PASSWORD, json_login, login_as, refused, settle
+
+
+def test_an_account_registered_through_one_node_logs_in_on_the_others(
+    nodes: Callable[..., Node], clients: Callable[[int, str], Client]
+) -> None:
+    one, two = nodes("one"), nodes("two")
+    watcher, listener = clients(one.port, "watcher"), clients(two.port, "listener")
+    one.accounts.add("alice", PASSWORD)
+    settle(watcher, listener)  # two has read the stream up to here
+    assert refused(two.port, "alice", "wrong password") == "bad_password"
+    assert refused(two.port, "alice") == "password_required"  # a guest may not take it
+    assert refused(two.port, "ALICE") == "password_required"  # nor in another case
+    assert refused(two.port, "\u0251lice") == "password_required"  # nor a lookalike (Latin alpha)
+    alice = login_as(two.port, "alice", PASSWORD)
+    assert alice.welcome is not None and alice.welcome.account == "alice"
+    alice.close()
+    three = nodes("three")  # a node started later knows the account too
+    later = login_as(three.port, "Alice", PASSWORD)
+    assert later.user == "alice"
+    later.close()
+
+
+def test_a_guest_cannot_take_a_registered_name_by_renaming_on_another_node(
+    nodes: Callable[..., Node], clients: Callable[[int, str], Client]
+) -> None:
+    one, two = nodes("one"), nodes("two")
+    watcher, guest = clients(one.port, "watcher"), clients(two.port, "guest")
+    one.accounts.add("alice", PASSWORD)
+    settle(watcher, guest)
+    for name in ("alice", "Alice", "\u0251lice", "\uff41\uff4c\uff49\uff43\uff45"):
+        guest.nick(name)
+        while (frame := guest.receive(timeout=WAIT)).TYPE != "error":
+            assert frame.TYPE != "renamed", frame
+        assert frame.code == "name_registered"
+
+
+def test_redis_itself_refuses_a_registered_name_to_a_guest(
+    nodes: Callable[..., Node], redis_server: RedisServer
+) -> None:
+    """A node whose copy of the accounts is behind (here: an account written to Redis without
+    its entry, as a node would see it in the moment before reading the entry) still refuses
+    the name: the claim checks the accounts in the same Redis step."""
+    one = nodes("one")
+    direct = redis.Redis.from_url(redis_server.url)
+    direct.hset(ACCOUNTS, name_key("mallory"), json.dumps(record("mallory", PASSWORD, Role.USER)))
+    assert one.accounts.lookup("mallory") is None  # the node does not know of it yet
+    client = Client.connect("127.0.0.1", one.port, timeout=WAIT)
+    with pytest.raises(NameTaken):
+        client.login("Mallory", history=0)
+    client.close()
+    guest = json_login(one.port, "guest")
+    guest.send_json({"type": "nick", "user": "mallory"})
+    while (frame := json.loads(guest.line()))["type"] != "error":
+        assert frame["type"] != "renamed", frame
+    assert frame["code"] == "name_taken"
+    guest.close()
+    direct.close()
+
+
+def register_at_once(nodes: list[Node], name: str) -> list[str]:
+    """Every node registers ``name`` at the same instant (its own password); the winners'."""
+    start = threading.Barrier(len(nodes))
+    won: list[str] = []
+
+    def register(node: Node) -> None:
+        password = f"{node.name}'s password"
+        start.wait(timeout=WAIT)
+        try:
+            node.accounts.add(name, password)
+            won.append(password)
+        except AccountError:
+            pass
+
+    threads = [threading.Thread(target=register, args=(node,)) for node in nodes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=WAIT)
+    return won
+
+
+def test_two_nodes_registering_one_name_at_once_exactly_one_wins(nodes: Callable[..., Node]) -> None:
+    one, two = nodes("one"), nodes("two")
+    for round_ in range(20):
+        name = f"twin{round_}"
+        won = register_at_once([one, two], name)
+        assert len(won) == 1, won
+        assert one.accounts.verify(name, won[0])  # the winner's password, on the loser's node too
+        assert two.accounts.verify(name, won[0])
+
+
+def test_users_with_redis_registers_changes_and_removes_for_every_node(
+    nodes: Callable[..., Node], clients: Callable[[int, str], Client], redis_server: RedisServer
+) -> None:
+    one, two = nodes("one"), nodes("two")
+    watcher, listener = clients(one.port, "watcher"), clients(two.port, "listener")
+    url = ["--redis", redis_server.url]
+    assert run_cli("users", "add", "bob", *url, input="first password\n").returncode == 0
+    settle(watcher, listener)
+    for node in (one, two):
+        login_as(node.port, "bob", "first password").close()
+    again = run_cli("users", "add", "BOB", *url, input="other password\n")
+    assert again.returncode == 1 and "already registered" in again.stderr
+    assert run_cli("users", "passwd", "bob", *url, input="second password\n").returncode == 0
+    settle(watcher, listener)
+    for node in (one, two):
+        assert refused(node.port, "bob", "first password") == "bad_password"
+        login_as(node.port, "bob", "second password").close()
+    listed = run_cli("users", "list", *url)
+    assert listed.returncode == 0 and listed.stdout.startswith("bob\t")
+    assert run_cli("users", "remove", "bob", *url).returncode == 0
+    settle(watcher, listener)
+    for node in (one, two):  # the name is anyone's again
+        login_as(node.port, "bob").close()
