@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,7 @@ log = logging.getLogger("messenger.cluster")
 
 ROOMS = keys.PREFIX + "rooms"  # room -> JSON of its settings (settings_record): for nodes starting
 TAKEOVER_WAIT = 5.0  # how long a login waits for another node to let go of its name
-TAKEOVER_STALE = 30.0  # a takeover read later than this (a node back from a cut) is old news
+TAKEOVER = keys.PREFIX + "takeover:"  # + name key: the takeover asked now (expires with the wait)
 
 # KEYS: names, accounts.  ARGV: key, node, the key of the account the login proved ('' none).
 # -2: the name is registered and this login did not prove it; else as keys.CLAIM.
@@ -108,14 +109,29 @@ class SharedSteps:
                 raise NameTaken(name)
             if not deadline:
                 deadline = time.monotonic() + TAKEOVER_WAIT
-                request = {"key": key, "name": name, "replace": bool(kwargs.get("replace")),
-                           "account": kwargs.get("replace_account"), "ts": time.time()}  # fmt: skip
-                self.bus.publish("takeover", request)
+                self._ask_to_let_go(key, name, kwargs)
             elif time.monotonic() > deadline:
                 log.warning("node %s did not let go of %s in time", holder.address.rstrip(":"), name)
+                self._unfailing(self.redis.delete, TAKEOVER + key)
                 raise NameTaken(name)
             with self._released:
                 self._released.wait(0.05)
+
+    def _ask_to_let_go(self, key: str, name: str, kwargs: dict[str, Any]) -> None:
+        """Publish a takeover of ``key``, valid while its Redis key lives: a node that reads it
+        later (back from a cut, after this login gave up) leaves its session alone."""
+        ask = secrets.token_hex(8)
+        self._unfailing(self.redis.set, TAKEOVER + key, ask, px=int(TAKEOVER_WAIT * 1000))
+        request = {"key": key, "name": name, "replace": bool(kwargs.get("replace")),
+                   "account": kwargs.get("replace_account"), "ask": ask}  # fmt: skip
+        self.bus.publish("takeover", request)
+
+    @staticmethod
+    def _unfailing(call: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except FAILURES:
+            return None
 
     def _remote_holder(self, key: str) -> Member | None:
         holder = self._members.get(key)
@@ -123,8 +139,9 @@ class SharedSteps:
 
     def _let_go(self: Any, data: dict[str, Any]) -> None:
         """Another node's login takes over a name held here: as a login would on one server."""
-        if time.time() - data.get("ts", 0) > TAKEOVER_STALE:
-            return
+        asked = self._unfailing(self.redis.get, TAKEOVER + data["key"])
+        if asked is None or asked.decode() != data["ask"]:
+            return  # given up (or Redis cannot say): the session stays
         with self._operation() as out:
             holder = self._members.get(data["key"])
             if holder is None or holder.link is None or holder.name is None:
