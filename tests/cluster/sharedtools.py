@@ -63,6 +63,13 @@ def answer(raw: RawClient, re: str) -> dict[str, Any]:
             return frame
 
 
+def heard(client: Client, text: str) -> Message:
+    """The message ``text`` reaching ``client`` (other frames skipped)."""
+    while not (isinstance(frame := client.receive(timeout=WAIT), Message) and frame.text == text):
+        pass
+    return frame
+
+
 def next_error(client: Client) -> Error:
     while not isinstance(frame := client.receive(timeout=WAIT), Error):
         pass
