@@ -12,14 +12,17 @@ exactly one succeeds, and every node applies the change to its mirror from the s
 RedisAccounts reads Redis at each call (the ``users`` command); MirroredAccounts (a node's)
 answers from a copy in memory kept by the stream, so a login, a rename or an operator's request
 never waits for Redis in the reader loop.  Writes go to Redis first; without Redis they are
-refused (AccountError), never made in one place only.
+refused (AccountError), never made in one place only; and roles count for nothing (see
+MirroredAccounts.lookup).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -177,6 +180,9 @@ class MirroredAccounts(RedisAccounts):
         super().__init__(client, node, maxlen)
         self._lock = threading.Lock()
         self._mirror: dict[str, dict[str, Any]] = {}
+        # Whether the node reaches Redis now (its Bus's ``up``): a role is only as good as the
+        # last change the node read, so without Redis nobody is an operator here.
+        self.connected: Callable[[], bool] = lambda: True
 
     def close(self) -> None:
         """The client is the node's Bus's: it closes it."""
@@ -196,6 +202,15 @@ class MirroredAccounts(RedisAccounts):
             else:
                 self._mirror.pop(data["key"], None)
         return account_of(data["record"]) if data["record"] else None
+
+    def lookup(self, name: str) -> Account | None:
+        """The account as the node knows it; while cut from Redis, with no role above ``user``
+        (an operator whose role was taken meanwhile must not act here, nor publish a ban that
+        every node would apply once this one is back)."""
+        account = super().lookup(name)
+        if account is not None and account.role is not Role.USER and not self.connected():
+            return dataclasses.replace(account, role=Role.USER)
+        return account
 
     def _records(self) -> dict[str, dict[str, Any]]:
         with self._lock:

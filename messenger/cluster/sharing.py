@@ -73,6 +73,7 @@ def share(node: ClusterNode, url: str) -> None:
     client = redis_client(url)
     accounts = MirroredAccounts(client, node.name, node.bus.maxlen)
     accounts.load()
+    accounts.connected = lambda: node.bus.up
     _warn_unshared(server.accounts, accounts)
     moderation = registry.moderation
     ignores = SharedIgnoreList(moderation.db, node.bus)

@@ -3,6 +3,7 @@ sessions already connected there and for nodes started later; ranks count across
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from messenger.client import Client
@@ -10,7 +11,10 @@ from messenger.core.roles import Role
 from messenger.protocol import Left
 from messenger.protocol.moderation import Kick, Mute, Notice
 
+from ..clitools import WAIT
 from .clustertools import Node
+from .cutproxy import CutProxy
+from .redistools import RedisServer
 from .sharedtools import PASSWORD, answer, json_login, login_as, next_error, next_of, settle
 
 
@@ -77,3 +81,28 @@ def test_an_operator_cannot_mute_or_kick_an_admin_on_another_node(
     assert next_of(olive, Notice).re == "mute"
     ada.close()
     olive.close()
+
+
+def test_a_node_cut_from_redis_lets_no_operator_act(
+    nodes: Callable[..., Node], clients: Callable[[int, str], Client], redis_server: RedisServer
+) -> None:
+    """Its copy of the roles may be old (a role taken meanwhile), and what an operator does
+    there would reach every node once it is back: refused until Redis is back."""
+    proxy = CutProxy(redis_server.port)
+    try:
+        one = nodes("one", url=proxy.url, dead_after=30)
+        link = {False: threading.Event(), True: threading.Event()}
+        one.cluster.bus.on_state = lambda up: link[up].set()
+        one.accounts.add("olive", PASSWORD, Role.OP)
+        olive, troll = login_as(one.port, "olive", PASSWORD), clients(one.port, "troll")
+        proxy.cut()
+        assert link[False].wait(WAIT)
+        olive.send(Kick(user="troll"))
+        assert next_error(olive).code == "not_operator"
+        proxy.heal()
+        assert link[True].wait(WAIT)
+        olive.send(Kick(user="troll"))
+        assert next_of(troll, Left).by == "olive"
+        olive.close()
+    finally:
+        proxy.close()
