@@ -81,6 +81,7 @@ class ClusterNode:
         at once (not after the heartbeat's time-out).  Call after ChatServer.stop."""
         with contextlib.suppress(*FAILURES):
             self.bus.stop()
+        self.registry.redis.close()  # sharing.py's client
 
 
 def attach(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 from typing import Any
 
+from messenger.cli import Environment, program
 from messenger.client import Client, LoginError
 from messenger.protocol import Error, Message, ServerFrame
 
@@ -24,6 +26,13 @@ def settle(sender: Client, receiver: Client) -> None:
     sender.say(token)
     while not (isinstance(frame := receiver.receive(timeout=WAIT), Message) and frame.text == token):
         pass
+
+
+def users(*args: str, input: str = "") -> tuple[int, str]:
+    """``messenger users ARGS`` run in this process: its exit status and its error output."""
+    env = Environment(io.StringIO(input), io.StringIO(), io.StringIO(), {})
+    status = program(["users", *args], env)
+    return status, env.stderr.getvalue()  # type: ignore[attr-defined]
 
 
 def login_as(port: int, user: str, password: str | None = None, account: str | None = None) -> Client:

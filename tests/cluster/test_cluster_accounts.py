@@ -6,21 +6,22 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis
 
 from messenger.client import Client, NameTaken
 from messenger.cluster.accounts import ACCOUNTS, record
-from messenger.core.accounts import AccountError
+from messenger.core.accounts import AccountError, Accounts
 from messenger.core.roles import Role
 from messenger.protocol import Left
 from messenger.protocol.names import name_key
 
-from ..clitools import WAIT, run_cli
+from ..clitools import WAIT
 from .clustertools import Node
 from .redistools import RedisServer
-from .sharedtools import PASSWORD, json_login, login_as, refused, settle
+from .sharedtools import PASSWORD, json_login, login_as, refused, settle, users
 
 
 def test_an_account_registered_through_one_node_logs_in_on_the_others(
@@ -113,28 +114,48 @@ def test_two_nodes_registering_one_name_at_once_exactly_one_wins(nodes: Callable
 
 
 def test_users_with_redis_registers_changes_and_removes_for_every_node(
-    nodes: Callable[..., Node], clients: Callable[[int, str], Client], redis_server: RedisServer
+    nodes: Callable[..., Node],
+    clients: Callable[[int, str], Client],
+    redis_server: RedisServer,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     one, two = nodes("one"), nodes("two")
     watcher, listener = clients(one.port, "watcher"), clients(two.port, "listener")
     url = ["--redis", redis_server.url]
-    assert run_cli("users", "add", "bob", *url, input="first password\n").returncode == 0
+    assert users("add", "bob", *url, input="first password\n") == (0, "")
     settle(watcher, listener)
     for node in (one, two):
         login_as(node.port, "bob", "first password").close()
-    again = run_cli("users", "add", "BOB", *url, input="other password\n")
-    assert again.returncode == 1 and "already registered" in again.stderr
-    assert run_cli("users", "passwd", "bob", *url, input="second password\n").returncode == 0
+    capsys.readouterr()
+    assert users("add", "BOB", *url, input="other password\n")[0] == 1
+    assert "bob is already registered" in capsys.readouterr().err.lower()
+    assert users("passwd", "bob", *url, input="second password\n") == (0, "")
     settle(watcher, listener)
     for node in (one, two):
         assert refused(node.port, "bob", "first password") == "bad_password"
         login_as(node.port, "bob", "second password").close()
-    listed = run_cli("users", "list", *url)
-    assert listed.returncode == 0 and listed.stdout.startswith("bob\t")
     for _ in range(4):  # the four sessions above are gone (their names released before)
         while not (isinstance(frame := watcher.receive(timeout=WAIT), Left) and frame.user == "bob"):
             pass
-    assert run_cli("users", "remove", "bob", *url).returncode == 0
+    assert users("remove", "bob", *url) == (0, "")
     settle(watcher, listener)
     assert one.accounts.lookup("bob") is None
     login_as(two.port, "bob").close()  # the name is anyone's again
+
+
+def test_users_import_shares_a_databases_accounts(
+    nodes: Callable[..., Node], redis_server: RedisServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "old.db"
+    local = Accounts(db)
+    local.add("carol", PASSWORD, Role.OP)
+    local.add("dave", "dave's password")
+    local.close()
+    one = nodes("one")
+    one.accounts.add("Dave", "the cluster's dave")  # the cluster's dave stays the cluster's
+    assert users("import", "--db", str(db), "--redis", redis_server.url) == (0, "")
+    two = nodes("two")
+    carol = login_as(two.port, "carol", PASSWORD)  # her password and role came along
+    assert two.accounts.lookup("carol").role is Role.OP  # type: ignore[union-attr]
+    carol.close()
+    assert refused(two.port, "dave", "dave's password") == "bad_password"

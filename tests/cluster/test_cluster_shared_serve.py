@@ -1,5 +1,5 @@
 """``messenger serve --redis`` processes and ``messenger users --redis``: an account registered
-from the command line protects its name on every node and every front door (IRC too), and its
+with the command protects its name on every node and every front door (IRC too), and its
 owner logging in on another node takes over their IRC session there."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 
 from messenger.client import Client
 
-from ..clitools import WAIT, ServeProcess, run_cli
+from ..clitools import WAIT, ServeProcess
 from ..ircport import IRCRaw, command_of
 from .redistools import RedisServer
-from .sharedtools import PASSWORD
+from .sharedtools import PASSWORD, users
 
 
 @pytest.fixture
@@ -36,10 +36,8 @@ def test_an_account_from_the_command_line_holds_on_every_node_and_front_door(
     redis_server: RedisServer, children: list[ServeProcess]
 ) -> None:
     one, two = irc_node(children, redis_server, "one"), irc_node(children, redis_server, "two")
-    added = run_cli(
-        "users", "add", "alice", "--role", "op", "--redis", redis_server.url, input=PASSWORD + "\n"
-    )
-    assert added.returncode == 0, added.stderr
+    added = users("add", "alice", "--role", "op", "--redis", redis_server.url, input=PASSWORD + "\n")
+    assert added == (0, "")
     guest = IRCRaw(two.irc["IRC"])
     guest.send("NICK Alice")  # at registration, without the password: refused
     guest.send("USER x 0 * :x")
