@@ -10,13 +10,11 @@ hold across nodes as on one server (a mixin placed before RemoteSteps).
   Redis, a name held on another node is refused rather than taken.
 - Roles: an ``account`` entry changes the role of that account's sessions on every node, and a
   remote member carries its account's role (rank checks, modes and ``whois`` see it).
-- Room settings: modes, allowed names and topics are published whole (``settings``) and kept
-  in Redis for nodes starting later.
+- Room settings: rooms.py (RoomSharing).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
@@ -25,12 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.members import Member, NameTaken
 from ..core.registry import Registry
-from ..core.roomsettings import RoomSettings
-from ..protocol.frames import LOBBY
-from ..protocol.moderation import RoomMode
 from ..protocol.names import name_key
 from . import keys
 from .bus import FAILURES, Bus, Entry
+from .rooms import ROOMS, RoomSharing
 
 if TYPE_CHECKING:
     import redis
@@ -39,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("messenger.cluster")
 
-ROOMS = keys.PREFIX + "rooms"  # room -> JSON of its settings (settings_record): for nodes starting
 TAKEOVER_WAIT = 5.0  # how long a login waits for another node to let go of its name
 TAKEOVER = keys.PREFIX + "takeover:"  # + name key: the takeover asked now (expires with the wait)
 
@@ -53,13 +48,7 @@ return -1
 """
 
 
-def settings_record(settings: RoomSettings) -> dict[str, Any]:
-    return {"topic": settings.topic, "topic_by": settings.topic_by, "topic_ts": settings.topic_ts,
-            "invite_only": settings.invite_only, "moderated": settings.moderated,
-            "allowed": sorted(settings.allowed)}  # fmt: skip
-
-
-class SharedSteps:
+class SharedSteps(RoomSharing):
     """ClusterRegistry's shared accounts, roles, room settings and takeovers (see the module)."""
 
     bus: Bus
@@ -67,18 +56,14 @@ class SharedSteps:
     accounts: MirroredAccounts
     _lock: threading.Lock
     _members: dict[str, Member]
-    _settings: dict[str, RoomSettings]
-    _rooms: dict[str, dict[Member, None]]
     _released: threading.Condition
 
     def start_sharing(self, client: redis.Redis, accounts: MirroredAccounts) -> None:
         """Before the node serves: its Redis client, accounts, and the rooms' settings."""
         self.redis, self.accounts = client, accounts
         self._released = threading.Condition()
-        rows = client.hgetall(ROOMS)
+        self.load_settings(client.hgetall(ROOMS))
         with self._lock:
-            for raw_room, raw in rows.items():
-                self._set_settings_locked(raw_room.decode(), json.loads(raw), loading=True)
             for member in self._members.values():  # the others' members, loaded already
                 self._take_role(member)
 
@@ -162,15 +147,14 @@ class SharedSteps:
                 self.accounts.load()  # what the lost entries changed
             except FAILURES as exc:
                 log.warning("could not read the accounts again after a gap: %s", exc)
+        elif kind == "settings":
+            self.apply_settings(entry.data, mine=entry.node == self.bus.node)
         elif entry.node == self.bus.node:
             return
         elif kind == "takeover":
             self._let_go(entry.data)
         elif kind in ("ignore", "unignore"):
             self.moderation.ignores.apply(kind, entry.data)
-        elif kind == "settings":
-            with self._operation() as out:
-                self._set_settings_locked(entry.data["room"], entry.data, out=out)
         else:
             super().apply(entry)
         if kind in ("leave", "nick", "dead"):
@@ -198,49 +182,6 @@ class SharedSteps:
     def _take_role(self, member: Member) -> None:
         found = self.accounts.lookup(member.account) if member.account else None
         member.role = found.role.value if found is not None else "user"
-
-    # -- room settings --------------------------------------------------------------------------
-
-    def set_mode(self: Any, member: Member, raw: str | None, invite_only: bool | None,
-                 moderated: bool | None) -> str:  # fmt: skip
-        room = super().set_mode(member, raw, invite_only, moderated)
-        if member.link is not None and (invite_only is not None or moderated is not None):
-            self._publish_settings(room, member)
-        return room
-
-    def allow(self: Any, member: Member, raw: str | None, name: str, on: bool) -> str:
-        room = super().allow(member, raw, name, on)
-        if member.link is not None:
-            self._publish_settings(room, None)
-        return room
-
-    def topic(self: Any, member: Member, raw: str | None, text: str | None) -> None:
-        super().topic(member, raw, text)
-        if text is not None and member.link is not None:
-            self._publish_settings(LOBBY if raw is None else self._room_name(raw, "topic"), None)
-
-    def _publish_settings(self, room: str, by: Member | None) -> None:
-        """The room's settings now, to every node and to Redis (nodes starting later)."""
-        with self._lock:
-            settings = self._settings.get(room) or RoomSettings()
-            data = {"room": room, "by": by.name if by is not None else None, **settings_record(settings)}
-            self.bus.publish("settings", data, hashed=(ROOMS, room, json.dumps(data)))
-
-    def _set_settings_locked(self, room: str, data: dict[str, Any], out: Any = None,
-                             loading: bool = False) -> None:  # fmt: skip
-        """Another node's settings of ``room``; a change of its modes is told to its members here
-        (the topic has its own entry, which tells them)."""
-        settings = self._settings.setdefault(room, RoomSettings())
-        modes = (settings.invite_only, settings.moderated)
-        settings.invite_only, settings.moderated = bool(data["invite_only"]), bool(data["moderated"])
-        settings.allowed = set(data["allowed"])
-        settings.topic = data["topic"]
-        settings.topic_by, settings.topic_ts = data["topic_by"], data["topic_ts"]
-        if out is not None and data.get("by") and modes != (settings.invite_only, settings.moderated):
-            frame = RoomMode(room, settings.invite_only, settings.moderated, data["by"])
-            out.send(frame, list(self._rooms.get(room, {})))
-        if room not in self._rooms and not settings.kept:
-            del self._settings[room]  # as the room's last member leaving would have done
 
 
 def _may_take(holder: Member, kwargs: dict[str, Any]) -> bool:

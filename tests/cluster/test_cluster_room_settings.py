@@ -64,3 +64,28 @@ def test_modes_allowed_names_and_topics_hold_on_every_node(
     settle(olive, dave)
     joined(dave, "#vault")
     olive.close()
+
+
+def modes_of(client: Client, room: str) -> tuple[bool, bool]:
+    client.send(ModeRequest(room=room))
+    mode = next_of(client, RoomMode)
+    return mode.invite_only, mode.moderated
+
+
+def test_two_operators_changing_one_room_at_once_leave_it_the_same_everywhere(
+    nodes: Callable[..., Node],
+) -> None:
+    """Each change is merged in Redis and every node takes the merged record in the stream's
+    order: one operator's +i and another's +m at the same instant make the room +i+m on both."""
+    one, two = nodes("one"), nodes("two")
+    one.accounts.add("olive", PASSWORD, Role.OP)
+    one.accounts.add("oscar", PASSWORD, Role.OP)
+    olive, oscar = login_as(one.port, "olive", PASSWORD), login_as(two.port, "oscar", PASSWORD)
+    for on in (True, False, True, False, True, False):
+        olive.send(ModeRequest(room="#den", invite_only=on))
+        oscar.send(ModeRequest(room="#den", moderated=on))
+        settle(olive, oscar)
+        settle(oscar, olive)  # each node has applied both changes
+        assert modes_of(olive, "#den") == modes_of(oscar, "#den") == (on, on)
+    olive.close()
+    oscar.close()
