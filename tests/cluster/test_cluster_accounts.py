@@ -137,6 +137,9 @@ def test_users_with_redis_registers_changes_and_removes_for_every_node(
     for _ in range(4):  # the four sessions above are gone (their names released before)
         while not (isinstance(frame := watcher.receive(timeout=WAIT), Left) and frame.user == "bob"):
             pass
+    assert users("role", "bob", "op", *url) == (0, "")
+    settle(watcher, listener)
+    assert two.accounts.lookup("bob").role is Role.OP  # type: ignore[union-attr]
     assert users("remove", "bob", *url) == (0, "")
     settle(watcher, listener)
     assert one.accounts.lookup("bob") is None
@@ -159,3 +162,22 @@ def test_users_import_shares_a_databases_accounts(
     assert two.accounts.lookup("carol").role is Role.OP  # type: ignore[union-attr]
     carol.close()
     assert refused(two.port, "dave", "dave's password") == "bad_password"
+
+
+def test_a_nodes_own_database_grants_no_name_nor_role_in_a_cluster(
+    redis_server: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An account only in one node's database (an old admin, say) is not the cluster's: it
+    cannot log in there, and the node's log names it and says how to share it."""
+    db = tmp_path / "node.db"
+    local = Accounts(db)
+    local.add("root", PASSWORD, Role.ADMIN)
+    local.close()
+    with caplog.at_level("WARNING", logger="messenger.cluster"):
+        node = Node(redis_server.url, "one", db=db)
+    try:
+        assert any("root" in r.message and "users import" in r.message for r in caplog.records)
+        assert refused(node.port, "root", PASSWORD) == "bad_password"
+        login_as(node.port, "root").close()  # a name like any other here
+    finally:
+        node.stop()
