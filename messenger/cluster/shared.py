@@ -22,6 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..core.members import Member, NameTaken
+from ..core.moderating import Banned
 from ..core.registry import Registry
 from ..protocol.names import name_key
 from . import keys
@@ -93,6 +94,10 @@ class SharedSteps(RoomSharing):
             if claimed == -2 or holder is None or not _may_take(holder, kwargs):
                 raise NameTaken(name)
             if not deadline:
+                with self._lock:  # as on one server: a banned login replaces nobody
+                    banned = self._ban_of_locked(key, member.account)
+                if banned is not None:
+                    raise Banned(banned)
                 deadline = time.monotonic() + TAKEOVER_WAIT
                 self._ask_to_let_go(key, name, kwargs)
             elif time.monotonic() > deadline:
