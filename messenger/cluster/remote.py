@@ -20,6 +20,7 @@ from ..core.registry import Registry
 from ..protocol.frames import LOBBY, FrameError, LeaveReason, Message
 from ..protocol.moderation import AwayStatus, Notice
 from ..protocol.names import name_key
+from ..server.pending import ACTING
 from .bus import Bus, Entry, Snapshot
 from .moderation import SharedBanList, SharedMuteList
 
@@ -205,10 +206,20 @@ class RemoteSteps:
             self._deliver_locked(out, data, seq)
 
     def _deliver_locked(self: Any, out: Any, data: dict[str, Any], seq: int) -> None:
-        """A chat message read from the stream, to this node's members it is for; stored here."""
+        """A chat message read from the stream, to this node's members it is for; stored here.
+        The sender, when on this node, acts for it as on one server (an IRC sender's own copy),
+        and its account tags it for IRC readers wherever it is."""
         frame: Message = self._message_from(data, seq)
         self._next_id = max(self._next_id, seq + 1)
         sender = self._members.get(name_key(frame.sender))
+        ACTING.outbox = sender.link if sender is not None else None
+        ACTING.speaker = sender
+        try:
+            self._deliver_to_locked(out, frame, sender)
+        finally:
+            ACTING.outbox = ACTING.speaker = None
+
+    def _deliver_to_locked(self: Any, out: Any, frame: Message, sender: Member | None) -> None:
         ignorers = self._ignored_by.get(sender.key) if sender is not None else None
         target = None
         if frame.to is not None:

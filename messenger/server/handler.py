@@ -198,7 +198,7 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
 
     def on_me(self, frame: Me) -> None:
         assert self.member is not None
-        self.server.registry.say(self.member, frame.text, to=None, action=True, room=frame.room, re="me")
+        self.server.registry.say(self.member, frame.text, to=frame.to, action=True, room=frame.room, re="me")
 
     def on_who(self, frame: Who) -> None:
         assert self.member is not None

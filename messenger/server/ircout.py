@@ -26,6 +26,7 @@ from ..protocol.frames import HistoryEnd, Message, ServerFrame
 from ..protocol.irc import Variant, encode_shared
 from ..protocol.irc.encode import actor_of, message_lines
 from .outbox import Outbox
+from .pending import ACTING
 
 # The IRC server's name (numerics' source) and network (ISUPPORT NETWORK, members' host).
 SERVER_NAME = "messenger"
@@ -74,10 +75,13 @@ def is_irc(outbox: Outbox) -> bool:
 
 def account_of(frame: ServerFrame, acting: Outbox | None) -> str | None:
     """The account of a message's sender, when the connection acting now sent it (its
-    ``member``, set when it opened; read under the registry's lock, as the outlet runs)."""
-    member = acting.member if acting is not None else None
-    if isinstance(frame, Message) and member is not None and member.name == frame.sender:
-        return member.account  # type: ignore[no-any-return]
+    ``member``, set when it opened; read under the registry's lock, as the outlet runs) or the
+    message's speaker is known (pending.Acting)."""
+    if not isinstance(frame, Message):
+        return None
+    for member in (acting.member if acting is not None else None, ACTING.speaker):
+        if member is not None and member.name == frame.sender:
+            return member.account  # type: ignore[no-any-return]
     return None
 
 

@@ -46,6 +46,7 @@ class IRCLoopConnection(LoopConnection):
             password_needed=config.password is not None or config.auth == "required",
             name=self._name,
             rooms=self._rooms,
+            room_exists=self.server.registry.room_exists,
         )
 
     @property
@@ -105,7 +106,8 @@ class IRCLoopConnection(LoopConnection):
 
     def _sasl(self, event: SaslCheck) -> None:
         """SASL PLAIN: the account's password, under the address's limit on failed logins and
-        the check gate, as a login's (login.LoginSteps._authenticate)."""
+        the check gate, as a login's (login.LoginSteps._authenticate).  The one check: the
+        account proved is kept (``proved``), and the login names it without its password."""
         limits, address = self.server.limits, self.client_address[0]
         account: str | None = None
         try:
@@ -120,6 +122,7 @@ class IRCLoopConnection(LoopConnection):
                 limits.give_back(address)
             if verdict is not None and verdict[1] is not None:
                 account = verdict[1].name
+                self.proved = verdict[1]  # the login that follows checks it no more
         if account is None:
             log.info("failed SASL login from %s", self.address)
         self.send_raw(self.irc.sasl_outcome(account).data)

@@ -16,9 +16,12 @@ class Acting(threading.local):
     """The connection whose line this thread is acting on (None: no connection's, e.g. the
     server's own presence summaries or a cluster node's entries).  Its transport sets it around
     each request; the outlet reads it to encode what differs for the actor: an IRC sender's own
-    copy of its message (ircout.own_copy) and the sender's account for IRC's account-tag."""
+    copy of its message (ircout.own_copy) and the sender's account for IRC's account-tag.
+    ``speaker``: the sender of the message being delivered when no connection of this thread
+    acts for it (a cluster node delivering a message read from the stream), for its account."""
 
     outbox: Outbox | None = None
+    speaker: Any = None  # a core Member, or None
 
 
 ACTING = Acting()
