@@ -220,7 +220,7 @@ class RemoteSteps:
             ACTING.outbox = ACTING.speaker = None
 
     def _deliver_to_locked(self: Any, out: Any, frame: Message, sender: Member | None) -> None:
-        ignorers = self._ignored_by.get(sender.key) if sender is not None else None
+        ignorers = self._ignorers_locked(sender) if sender is not None else None  # name or account
         target = None
         if frame.to is not None:
             target = self._members.get(name_key(frame.to))
