@@ -124,9 +124,11 @@ def test_users_with_redis_registers_changes_and_removes_for_every_node(
 ) -> None:
     one, two = nodes("one"), nodes("two")
     watcher, listener = clients(one.port, "watcher"), clients(two.port, "listener")
+    observer = clients(two.port, "observer")  # sees bob's sessions go (settle() skips frames)
     url = ["--redis", redis_server.url]
     assert users("add", "bob", *url, input="first password\n") == (0, "")
     settle(watcher, listener)
+    settle(listener, watcher)  # both nodes have read the change
     for node in (one, two):
         login_as(node.port, "bob", "first password").close()
     capsys.readouterr()
@@ -134,18 +136,19 @@ def test_users_with_redis_registers_changes_and_removes_for_every_node(
     assert "bob is already registered" in capsys.readouterr().err.lower()
     assert users("passwd", "bob", *url, input="second password\n") == (0, "")
     settle(watcher, listener)
+    settle(listener, watcher)
     for node in (one, two):
         assert refused(node.port, "bob", "first password") == "bad_password"
         login_as(node.port, "bob", "second password").close()
     for _ in range(4):  # the four sessions above are gone (their names released before)
-        while not (isinstance(frame := watcher.receive(timeout=WAIT), Left) and frame.user == "bob"):
+        while not (isinstance(frame := observer.receive(timeout=WAIT), Left) and frame.user == "bob"):
             pass
     assert users("role", "bob", "op", *url) == (0, "")
     settle(watcher, listener)
     assert two.accounts.lookup("bob").role is Role.OP  # type: ignore[union-attr]
     assert users("remove", "bob", *url) == (0, "")
     settle(watcher, listener)
-    assert one.accounts.lookup("bob") is None
+    assert two.accounts.lookup("bob") is None  # two has read the removal (settled above)
     login_as(two.port, "bob").close()  # the name is anyone's again
 
 

@@ -25,6 +25,7 @@ def test_a_role_given_on_one_node_holds_for_a_session_on_another_at_once(
     one.accounts.add("ada", PASSWORD, Role.ADMIN)
     one.accounts.add("olive", PASSWORD)
     watcher = clients(one.port, "watcher")
+    settle(watcher, clients(two.port, "listener"))  # two has read the accounts
     olive = login_as(two.port, "olive", PASSWORD)  # connected before the role is given
     troll = clients(one.port, "troll")
     ada = json_login(one.port, "ada", PASSWORD)
@@ -69,9 +70,10 @@ def test_an_operator_cannot_mute_or_kick_an_admin_on_another_node(
     one, two = nodes("one"), nodes("two")
     one.accounts.add("ada", PASSWORD, Role.ADMIN)
     one.accounts.add("olive", PASSWORD, Role.OP)
-    clients(two.port, "watcher")
-    ada = login_as(two.port, "ada", PASSWORD)
+    watcher = clients(two.port, "watcher")
     olive = login_as(one.port, "olive", PASSWORD)
+    settle(olive, watcher)  # two has read the accounts
+    ada = login_as(two.port, "ada", PASSWORD)
     settle(ada, olive)  # olive's node knows ada is online
     olive.send(Mute(user="ada", duration="10m"))
     assert next_error(olive).code == "not_permitted"

@@ -35,9 +35,10 @@ def irc_node(children: list[ServeProcess], redis: RedisServer, name: str, *web: 
 def test_an_account_from_the_command_line_holds_on_every_node_and_front_door(
     redis_server: RedisServer, children: list[ServeProcess]
 ) -> None:
-    one, two = irc_node(children, redis_server, "one", "--no-web"), irc_node(children, redis_server, "two")
     added = users("add", "alice", "--role", "op", "--redis", redis_server.url, input=PASSWORD + "\n")
     assert added == (0, "")
+    # (registered before the nodes start: each reads the accounts then, not a moment later)
+    one, two = irc_node(children, redis_server, "one", "--no-web"), irc_node(children, redis_server, "two")
     guest = IRCRaw(two.irc["IRC"])
     guest.send("NICK Alice")  # at registration, without the password: refused
     guest.send("USER x 0 * :x")

@@ -83,8 +83,9 @@ def test_no_takeover_while_either_node_is_cut_from_redis(
     one.cluster.bus.on_state = lambda up: None if up else down.set()
     one.accounts.add("alice", PASSWORD)
     one.accounts.add("bob", PASSWORD)
-    alice, listener = login_as(two.port, "alice", PASSWORD), clients(one.port, "listener")
     bob = login_as(one.port, "bob", PASSWORD)
+    settle(bob, clients(two.port, "probe"))  # two has read the accounts
+    alice, listener = login_as(two.port, "alice", PASSWORD), clients(one.port, "listener")
     settle(alice, listener)
     settle(bob, alice)
     proxy.cut()
