@@ -22,6 +22,7 @@ from ..core.store import default_db_path
 from ..protocol import for_terminal
 from .env import Environment, ask_password, environment, fail
 from .options import HelpOption, choice, int_option
+from .users_redis import UsersRedisOption, import_accounts, open_redis_accounts
 
 users_app = typer.Typer(
     help="Manage registered names (accounts) in a server's database. Changes apply to the next "
@@ -55,8 +56,11 @@ RoleArgument = Annotated[
 ]
 
 
-def open_accounts(db: str | None, create: bool = False) -> Accounts:
-    """The accounts of the server's database; only ``users add`` may create the file."""
+def open_accounts(db: str | None, create: bool = False, redis: str | None = None) -> Accounts:
+    """The accounts of the server's database; only ``users add`` may create the file.  With
+    ``redis``: the cluster's, kept in that Redis (users_redis.py)."""
+    if redis is not None:
+        return open_redis_accounts(redis)  # type: ignore[return-value]  (the same interface)
     path = db if db is not None else str(default_db_path())
     if path == ":memory:":
         raise fail("accounts in ':memory:' would be gone at once; give the server's --db file")
@@ -102,55 +106,71 @@ def users_add(
     name: NameArgument,
     role: RoleOption = "user",
     db: DbOption = None,
+    redis: UsersRedisOption = None,
     _help: HelpOption = False,
 ) -> None:
     """Register NAME; the password is read without echo (or as one line of stdin)."""
-    accounts = open_accounts(db, create=True)
+    accounts = open_accounts(db, create=True, redis=redis)
     with changing(accounts):
         account = accounts.add(name, read_new_password(environment(ctx), name), Role(role))
     if account.role is Role.USER:
         typer.echo(f"registered {account.name}")
         return
     typer.echo(f"registered {account.name} as {account.role}")
-    audit(accounts.path, "role", account.name, f"registered as {account.role}")
+    if redis is None:
+        audit(accounts.path, "role", account.name, f"registered as {account.role}")
 
 
 @users_app.command("passwd")
 def users_passwd(
-    ctx: typer.Context, name: NameArgument, db: DbOption = None, _help: HelpOption = False
+    ctx: typer.Context,
+    name: NameArgument,
+    db: DbOption = None,
+    redis: UsersRedisOption = None,
+    _help: HelpOption = False,
 ) -> None:
     """Change the password of NAME."""
-    accounts = open_accounts(db)
-    if accounts.lookup(name) is None:
-        raise fail(f"{name} is not registered")
+    accounts = open_accounts(db, redis=redis)
     with changing(accounts):
+        if accounts.lookup(name) is None:
+            raise fail(f"{name} is not registered")
         accounts.set_password(name, read_new_password(environment(ctx), name))
     typer.echo(f"password of {name} changed")
 
 
 @users_app.command("remove")
-def users_remove(name: NameArgument, db: DbOption = None, _help: HelpOption = False) -> None:
+def users_remove(
+    name: NameArgument, db: DbOption = None, redis: UsersRedisOption = None, _help: HelpOption = False
+) -> None:
     """Delete the account NAME (the name is free for anyone afterwards)."""
-    accounts = open_accounts(db)
+    accounts = open_accounts(db, redis=redis)
     with changing(accounts):
         accounts.remove(name)
     typer.echo(f"removed {name}")
 
 
 @users_app.command("list")
-def users_list(db: DbOption = None, _help: HelpOption = False) -> None:
+def users_list(db: DbOption = None, redis: UsersRedisOption = None, _help: HelpOption = False) -> None:
     """List registered names, with when each was registered and its role."""
-    for account in open_accounts(db).all():
+    accounts = open_accounts(db, redis=redis)
+    with changing(accounts):
+        found = accounts.all()
+    for account in found:
         typer.echo(f"{account.name}\t{account.created}\t{account.role}")
 
 
 @users_app.command("role")
 def users_role(
-    name: NameArgument, role: RoleArgument, db: DbOption = None, _help: HelpOption = False
+    name: NameArgument,
+    role: RoleArgument,
+    db: DbOption = None,
+    redis: UsersRedisOption = None,
+    _help: HelpOption = False,
 ) -> None:
     """Give NAME the role ROLE (user, op or admin); a running server applies it at once."""
-    accounts = open_accounts(db)
-    before = accounts.lookup(name)
+    accounts = open_accounts(db, redis=redis)
+    with changing(accounts):
+        before = accounts.lookup(name)
     if before is None:
         raise fail(f"{name} is not registered")
     if before.role is Role(role):
@@ -159,7 +179,24 @@ def users_role(
     with changing(accounts):
         after = accounts.set_role(name, Role(role))
     typer.echo(f"{after.name} is now {after.role} (was {before.role})")
-    audit(accounts.path, "role", after.name, f"{before.role} -> {after.role}")
+    if redis is None:
+        audit(accounts.path, "role", after.name, f"{before.role} -> {after.role}")
+
+
+@users_app.command("import")
+def users_import(redis: UsersRedisOption = None, db: DbOption = None, _help: HelpOption = False) -> None:
+    """Share the accounts of a server's database (--db) with the cluster at --redis: each name
+    the cluster does not hold yet, with its password and role."""
+    if redis is None:
+        raise fail("users import needs --redis URL: the cluster to share the accounts with")
+    local = open_accounts(db)
+    shared = open_redis_accounts(redis)
+    with changing(shared):
+        imported, skipped = import_accounts(local, shared)
+    local.close()
+    for name in skipped:
+        typer.echo(f"skipped {name}: the cluster holds that name already")
+    typer.echo(f"imported {len(imported)} account(s)")
 
 
 @users_app.command("audit")

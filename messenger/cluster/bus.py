@@ -245,6 +245,12 @@ class Bus:
                     taken.append(data)
         return taken
 
+    def queue(self, script: str, names: list[str], argv: list[Any]) -> None:
+        """Run another module's script (one that adds its own entry) in its place in the queue."""
+        with self._ready:
+            self._queue.append((script, names, argv))
+            self._ready.notify()
+
     def release(self, key: str) -> None:
         """Free a name this node holds, in its place among the queued entries."""
         with self._ready:

@@ -167,7 +167,8 @@ class ClusterMessages:
     def _deliver_to_locked(
         self, out: Any, data: dict[str, Any], frame: Message, sender: Member | None
     ) -> None:
-        ignorers = self._ignored_by.get(sender.key) if sender is not None else None  # type: ignore[attr-defined]
+        # Those ignoring the sender by name or by account, as on one server.
+        ignorers = self._ignorers_locked(sender) if sender is not None else None  # type: ignore[attr-defined]
         target = None
         if frame.to is not None:
             target = self._members.get(name_key(frame.to))

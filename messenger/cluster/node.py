@@ -13,6 +13,7 @@ from .bus import DEAD_AFTER, FAILURES, Bus, redacted
 from .moderation import SharedBanList, SharedMuteList
 from .outlet import ClusterOutlet
 from .registry import ClusterRegistry
+from .sharing import share
 
 log = logging.getLogger("messenger.cluster")
 
@@ -65,9 +66,16 @@ class ClusterNode:
         moderation.mutes = SharedMuteList(moderation.db, moderation.clock, self.bus)
         moderation.mutes.load(snapshot.mutes)
         registry.load(snapshot)
+        self.registry = registry
+        try:
+            share(self, url)  # accounts, ignores, room settings
+        except FAILURES as exc:
+            self.bus.close()
+            raise ClusterError(
+                f"cannot read the cluster's accounts from Redis at {redacted(url)}: {exc}"
+            ) from None
         self.bus.on_entries = registry.apply_all
         self.bus.on_revived = registry.announce_all
-        self.registry = registry
         server.registry = registry
         self.bus.start()
         log.info("node %s of the cluster at %s; %d member(s) on other nodes", self.name, redacted(url),
@@ -78,6 +86,7 @@ class ClusterNode:
         at once (not after the heartbeat's time-out).  Call after ChatServer.stop."""
         with contextlib.suppress(*FAILURES):
             self.bus.stop()
+        self.registry.redis.close()  # sharing.py's client
 
 
 def attach(

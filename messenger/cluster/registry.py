@@ -31,11 +31,12 @@ from ..protocol.names import name_key
 from .bus import FAILURES, Bus
 from .messages import ClusterMessages
 from .remote import RemoteSteps
+from .shared import SharedSteps
 
 log = logging.getLogger("messenger.cluster")
 
 
-class ClusterRegistry(ClusterMessages, RemoteSteps, Registry):
+class ClusterRegistry(ClusterMessages, SharedSteps, RemoteSteps, Registry):
     """A Registry whose members' changes and messages go through the cluster's Bus."""
 
     def __init__(self, *args: Any, bus: Bus, **kwargs: Any) -> None:
@@ -62,22 +63,22 @@ class ClusterRegistry(ClusterMessages, RemoteSteps, Registry):
 
     # -- names ----------------------------------------------------------------------------------
 
-    def _claim(self, name: str) -> bool:
+    def _claim(self, name: str, member: Member) -> bool:
         """Claim ``name`` for this node; True if it was free (and must be released on failure).
         Raises NameTaken if another node holds it.  Without Redis the name is granted here
         alone (docs/operations.md: the names of a node cut from Redis)."""
         try:
-            claimed = self.bus.claim(name_key(name))
+            claimed = self._claim_guarded(name_key(name), member)
         except FAILURES:
             return False
-        if claimed < 0:
+        if claimed < 0:  # another node's, or registered (shared.py)
             raise NameTaken(name)
         return claimed > 0
 
     def join(self, member: Member, name: str, *args: Any, **kwargs: Any) -> None:
         if member.link is None:
             return super().join(member, name, *args, **kwargs)
-        fresh = self._claim(name)
+        fresh = self._claim_login(member, name, kwargs)  # shared.py: maybe a takeover
         try:
             super().join(member, name, *args, **kwargs)
         except BaseException:
@@ -89,7 +90,7 @@ class ClusterRegistry(ClusterMessages, RemoteSteps, Registry):
         if member.link is None or name_key(new_name) == member.key:
             return super().rename(member, new_name)
         try:
-            fresh = self._claim(new_name)
+            fresh = self._claim(new_name, member)
         except NameTaken:
             with self._operation(member):  # answered under the lock, as the registry's own checks
                 raise FrameError(ErrorCode.NAME_TAKEN, f"the name {new_name} is taken", "nick") from None

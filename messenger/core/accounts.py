@@ -182,6 +182,13 @@ class Accounts:
         if not removed:
             raise AccountError(f"{name} is not registered")
 
+    def export(self) -> list[dict[str, object]]:
+        """Every row as it is stored (salt and hash included): for sharing with a cluster."""
+        columns = ("key", "name", "salt", "hash", "n", "r", "p", "created", "role")
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(columns)} FROM accounts ORDER BY key").fetchall()
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
     def all(self) -> list[Account]:
         with self._lock:
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM accounts ORDER BY key").fetchall()

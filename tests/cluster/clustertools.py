@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from messenger.client import Client
+from messenger.cluster.accounts import MirroredAccounts
 from messenger.cluster.bus import DEAD_AFTER
 from messenger.cluster.node import ClusterNode, attach
 from messenger.protocol import Message
@@ -30,6 +31,11 @@ class Node:
         self.port = self.thread.port
         self.name = name
         self.stopped = False
+
+    @property
+    def accounts(self) -> MirroredAccounts:
+        """The cluster's accounts, as this node reads them (kept in Redis)."""
+        return self.cluster.registry.accounts
 
     def stop(self) -> None:
         if not self.stopped:

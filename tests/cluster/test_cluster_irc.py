@@ -10,7 +10,6 @@ import pytest
 
 from messenger.client import Client
 from messenger.cluster.node import attach
-from messenger.core.accounts import Accounts
 from messenger.protocol import Message, Renamed
 from messenger.server import ServerConfig
 
@@ -94,10 +93,10 @@ def test_an_account_on_one_node_tags_its_messages_for_irc_readers_on_another(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     """The account-tag of a message travels with its sender's record, not with a connection."""
-    Accounts(tmp_path / "two.db").add("alice", PASSWORD)
     one = IRCServer(ServerConfig(max_rate=0))
     link = attach(one.server, redis_server.url, "one")
     two = Node(redis_server.url, "two", db=tmp_path / "two.db")
+    two.accounts.add("alice", PASSWORD)  # the cluster's account (kept in Redis)
     reader = IRCRaw(one.irc_port)
     alice = Client.connect("127.0.0.1", two.port, timeout=WAIT)
     try:

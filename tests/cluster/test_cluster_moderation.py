@@ -20,9 +20,8 @@ PASSWORD = "olive's password"
 
 
 def operator(node: Node) -> RawClient:
-    """olive, an operator of ``node``'s database, logged in there (JSON frames)."""
-    assert node.thread.accounts is not None
-    node.thread.accounts.add("olive", PASSWORD, Role.OP)
+    """olive, an operator of the cluster, logged in on ``node`` (JSON frames)."""
+    node.accounts.add("olive", PASSWORD, Role.OP)
     olive = RawClient(node.port)
     olive.send_json({"type": "hello", "user": "olive", "password": PASSWORD, "history": 0})
     assert json.loads(olive.line())["type"] == "welcome"
