@@ -375,6 +375,25 @@ class Bus:
             self.on_revived()
         self._known = True
 
+    def bury_previous_life(self) -> bool:
+        """Before starting: a node restarted at once under its name (after a crash) finds its
+        previous run's heartbeat still there and its members still listed.  Wait for that key to
+        expire (at most ``dead_after``) and declare that run dead, so its members leave on the
+        other nodes and their names are free.  False: the key is still being refreshed, so
+        another running node has this name.  Raises redis errors."""
+        key = keys.heartbeat_key(self.node)
+        deadline = time.monotonic() + self.dead_after + self.heartbeat
+        while (left := int(self._writer.pttl(key))) > 0:
+            if time.monotonic() + left / 1000 > deadline:
+                return False
+            time.sleep(left / 1000 + 0.02)  # (a TTL to run out: nothing to be told of)
+        names = [keys.NODES, key, keys.NAMES, keys.MEMBERS, keys.STREAM, keys.SEQ]
+        if self._writer.eval(keys.REAP, len(names), *names, self.node, self.maxlen):
+            log.warning(
+                "node %s had not left when it stopped: declared dead, its members have left", self.node
+            )
+        return True
+
     def _reap(self, node: str) -> None:
         names = [keys.NODES, keys.heartbeat_key(node), keys.NAMES, keys.MEMBERS, keys.STREAM, keys.SEQ]
         if self._reader.eval(keys.REAP, len(names), *names, node, self.maxlen):

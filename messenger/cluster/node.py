@@ -50,6 +50,9 @@ class ClusterNode:
         registry.motd = old.motd
         outlet.on_commit = registry.publish_changes_locked
         try:
+            if not self.bus.bury_previous_life():
+                self.bus.close()
+                raise ClusterError(f"another node named {self.name} is running; give this one another --node")
             if old.store is not None:
                 self.bus.raise_ids_to(old.store.last_id())
             snapshot = self.bus.snapshot()
