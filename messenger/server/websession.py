@@ -102,7 +102,8 @@ class WebSession:
         self.lines = lines
         self.max_head = max_head
         self.state = HEAD
-        self._http = h11.Connection(h11.SERVER, max_incomplete_event_size=max_head)
+        # The head's parser, dropped once the head is read (a member keeps only wsproto's state).
+        self._http: h11.Connection | None = h11.Connection(h11.SERVER, max_incomplete_event_size=max_head)
         self._raw = bytearray()  # the head's bytes (and any that came with them)
         self._too_large = False
         self._eof = False
@@ -137,7 +138,7 @@ class WebSession:
         """Bytes from the peer; ``b""``: it closed.  Ignored while the head is being answered."""
         if not data:
             self._eof = True
-        elif self.state is HEAD:
+        elif self.state is HEAD and self._http is not None and not self._too_large:
             self._raw += data
             if len(self._raw) > self.max_head:  # however it arrived, in parts or at once
                 self._too_large = True
@@ -167,25 +168,26 @@ class WebSession:
         return EOF if self._eof else NEED_DATA  # (a head being answered reads nothing more)
 
     def _head_event(self) -> WebEvent:
+        assert self._http is not None
         if self._too_large:
-            self.state = DONE
-            return HttpError(plain(431, "request head too large"))
+            return self._head_done(DONE, HttpError(plain(431, "request head too large")))
         try:
             event = self._http.next_event()
         except h11.RemoteProtocolError as exc:
-            self.state = DONE
-            return HttpError(plain(exc.error_status_hint, "bad request"))
+            return self._head_done(DONE, HttpError(plain(exc.error_status_hint, "bad request")))
         if isinstance(event, h11.Request):
-            self.state = ASKED
-            return Head(bytes(self._raw), event)
+            return self._head_done(ASKED, Head(bytes(self._raw), event))
         if event is h11.NEED_DATA and not self._eof:
             return NEED_DATA
-        self.state = DONE
-        return EOF  # closed before a whole head (h11 may say so itself: ConnectionClosed)
+        return self._head_done(DONE, EOF)  # closed before a whole head (or h11 says ConnectionClosed)
+
+    def _head_done(self, state: str, event: WebEvent) -> WebEvent:
+        self.state, self._http, self._raw = state, None, bytearray()
+        return event
 
     def upgrade(self, raw: bytes) -> bytes | HttpAnswer:
         """Accept the WebSocket handshake in ``raw`` (the head's bytes): the answer's bytes,
-        or an HTTP answer refusing a bad request.  Messages that came with it follow as events."""
+        or an HTTP answer refusing a bad request."""
         ws = WSConnection(ConnectionType.SERVER)
         try:
             ws.receive_data(raw)
@@ -196,9 +198,9 @@ class WebSession:
         if not events or not isinstance(events[0], WsRequest):
             self.state = DONE
             return plain(400, "bad WebSocket request")
+        # A client sends nothing more before the answer (RFC 6455, 4.1); wsproto's server side
+        # drops what came with the handshake.
         self._ws, self.state = ws, WEBSOCKET
-        self._raw = bytearray()
-        self._events.extend(events[1:])
         return ws.send(AcceptConnection())
 
     def _ws_event(self, event: Any) -> WebEvent | None:
