@@ -105,6 +105,8 @@ class WebConnection(LoopConnection):
         self.end()
 
     def run(self) -> None:
+        if self.ended:
+            return
         if self._made is not None:  # back from a worker with the answer
             answer, head_only = self._made
             self._made = None

@@ -17,12 +17,13 @@ to JSON mode.  Events the transport must not charge to flood control have ``char
 
 from __future__ import annotations
 
-import collections
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import h11
 from wsproto import ConnectionType, WSConnection
+from wsproto.connection import Connection as WsConnection
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -107,8 +108,11 @@ class WebSession:
         self._raw = bytearray()  # the head's bytes (and any that came with them)
         self._too_large = False
         self._eof = False
-        self._ws: WSConnection | None = None
-        self._events: collections.deque[Any] = collections.deque()  # wsproto's, not yet turned
+        # Once upgraded: wsproto's connection (its handshake's state is dropped), and the events
+        # of what was received, taken one at a time (the frames are parsed as they are taken).
+        self._ws: WsConnection | None = None
+        self._pending: Iterator[Any] | None = None
+        self._broken: str | None = None  # wsproto refused to read on (a protocol error)
         self._message = bytearray()  # a text message's parts so far, up to the line limit
         self._message_too_long = False
 
@@ -148,12 +152,15 @@ class WebSession:
             self._receive_ws(data)
 
     def _receive_ws(self, data: bytes) -> None:
+        """Only once the events of what came before are all taken (``next_event`` gave
+        NEED_DATA): the loop reads nothing while a connection has lines to act on."""
         assert self._ws is not None
         try:
             self._ws.receive_data(data)
-            self._events.extend(self._ws.events())
         except (RemoteProtocolError, LocalProtocolError) as exc:
-            self._events.append(Broken(str(exc)))
+            self._broken = str(exc)
+        else:
+            self._pending = self._ws.events()
 
     # -- events out --------------------------------------------------------------------------------
 
@@ -161,10 +168,17 @@ class WebSession:
         if self.state is HEAD:
             return self._head_event()
         if self.state is WEBSOCKET:
-            while self._events:
-                event = self._ws_event(self._events.popleft())
-                if event is not None:
-                    return event
+            while self._pending is not None:
+                event = next(self._pending, None)
+                if event is None:
+                    self._pending = None
+                else:
+                    turned = self._ws_event(event)
+                    if turned is not None:
+                        return turned
+            if self._broken is not None:
+                self.state = DONE
+                return Broken(self._broken)
         return EOF if self._eof else NEED_DATA  # (a head being answered reads nothing more)
 
     def _head_event(self) -> WebEvent:
@@ -200,8 +214,9 @@ class WebSession:
             return plain(400, "bad WebSocket request")
         # A client sends nothing more before the answer (RFC 6455, 4.1); wsproto's server side
         # drops what came with the handshake.
-        self._ws, self.state = ws, WEBSOCKET
-        return ws.send(AcceptConnection())
+        accepted = ws.send(AcceptConnection())
+        self._ws, self.state = ws.connection, WEBSOCKET
+        return accepted
 
     def _ws_event(self, event: Any) -> WebEvent | None:
         """One of wsproto's events as the transport's; None: nothing to act on yet."""
@@ -227,7 +242,7 @@ class WebSession:
                 return EOF
         except LocalProtocolError as exc:
             return Broken(str(exc))
-        return event if isinstance(event, Broken) else None
+        return None
 
     def _text(self, part: bytes, finished: bool) -> Event | None:
         """A text message, whole or in parts, held only up to the line limit."""
