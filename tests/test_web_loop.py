@@ -10,7 +10,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from messenger.server import ServerConfig
 from messenger.server.webpages import Pages
 from messenger.tls import client_context, server_context
 
-from .conftest import RawClient, ServerThread
+from .conftest import RawClient, ServerThread, stored_server
 from .metricstools import parse
 from .test_tls import Certificates
 from .webclient import WAIT, WsClient, http_get, open_socket
@@ -129,15 +129,10 @@ def narrow_socket(port: int) -> socket.socket:
 
 
 def dropped(server: ServerThread, sock: socket.socket) -> bool:
-    """Wait (up to the client's deadline) until the server no longer tracks ``sock``'s
-    connection."""
+    """Wait until the server no longer tracks ``sock``'s connection (within twice the client's
+    deadline: the answer's own is 2 s)."""
     address = f"127.0.0.1:{sock.getsockname()[1]}"
-    deadline = time.monotonic() + 2 * WAIT
-    while any(handler.address == address for handler in server.server.connections()):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    return waited_for(lambda: all(handler.address != address for handler in server.server.connections()), 2)
 
 
 def test_ping_close_and_fragments_over_the_websocket(web: ServerThread) -> None:
@@ -235,5 +230,67 @@ def test_a_stalled_tls_handshake_on_the_web_port_is_dropped_on_time(certs: Certi
         stalled.send(hello[:10])
         assert stalled.closed()
         assert server.server.connections() == []
+    finally:
+        server.stop()
+
+
+# -- a member's limits on the loop ---------------------------------------------------------------
+
+
+def test_a_flooding_web_member_is_paused_and_nobody_waits_for_it(tmp_path: Path) -> None:
+    """Over the rate, a web member's messages wait for their time (a timer of the loop, not a
+    sleep: the last of these pings is due 10 s on, past the chat client's deadline): a chat-port
+    login is answered meanwhile, and the pongs come in order as their time comes."""
+    server = ServerThread(ServerConfig(max_rate=1.0, burst=2))
+    try:
+        server.server.open_web(("127.0.0.1", 0))
+        flooder = WsClient(web_port(server))
+        flooder.login("flood")  # one of the burst's two
+        for number in range(12):
+            flooder.send_json({"type": "ping", "token": f"t{number}"})
+        assert waited_for(lambda: server.server.reader_stats.flood_delays >= 1)
+        with Client.connect("127.0.0.1", server.port, timeout=WAIT) as chat:
+            assert list(chat.login("chat").users) == ["chat", "flood"]
+        assert [flooder.until("pong")["token"] for _ in range(3)] == ["t0", "t1", "t2"]
+        flooder.close()
+    finally:
+        server.stop()
+
+
+def waited_for(condition: Callable[[], bool], deadlines: int = 1) -> bool:
+    """Whether ``condition`` came true within the client's deadline (``deadlines`` of them)."""
+    deadline = time.monotonic() + deadlines * WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_web_connection_that_never_logs_in_is_told_and_closed(tmp_path: Path) -> None:
+    server = ServerThread(ServerConfig(max_rate=0, login_timeout=1.0))
+    try:
+        server.server.open_web(("127.0.0.1", 0))
+        idle = WsClient(web_port(server))
+        assert idle.frame()["code"] == "login_timeout"
+        assert idle.closed()
+    finally:
+        server.stop()
+
+
+def test_a_password_login_over_the_websocket(tmp_path: Path) -> None:
+    """The check runs on a login worker, as a chat-port login's; the answers are the same."""
+    server = stored_server(tmp_path / "chat.db")
+    try:
+        assert server.accounts is not None
+        server.accounts.add("alice", "correct horse")
+        server.server.open_web(("127.0.0.1", 0))
+        wrong = WsClient(web_port(server))
+        wrong.send_json({"type": "hello", "user": "alice", "password": "wrong", "history": 0})
+        assert wrong.until("error")["code"] == "bad_password"
+        right = WsClient(web_port(server))
+        assert right.login("alice", password="correct horse")["type"] == "welcome"
+        wrong.close()
+        right.close()
     finally:
         server.stop()
