@@ -29,6 +29,7 @@ class Door:
     requests: list[ClientFrame] = field(default_factory=list)
     out: bytearray = field(default_factory=bytearray)
     on_request: Callable[[Door, ClientFrame], None] | None = None
+    proved: str | None = None  # the account a SASL check proved
 
     def __post_init__(self) -> None:
         self.conn = IRCConnection(
@@ -57,6 +58,7 @@ class Door:
             self.out += event.data
         elif isinstance(event, SaslCheck):
             right = ACCOUNTS.get(event.account) == event.password
+            self.proved = event.account if right else self.proved  # as the IRC port keeps it
             self.out += self.conn.sasl_outcome(event.account if right else None).data
         elif isinstance(event, Request):
             self.requests.append(event.frame)
@@ -76,7 +78,7 @@ class Door:
     def login(self, frame: Hello) -> None:
         if frame.user.lower() in self.taken:
             self.send(Error(code="name_taken", message=f"the name {frame.user} is taken", re="hello"))
-        elif frame.account is not None and ACCOUNTS.get(frame.account) != frame.password:
+        elif frame.account is not None and frame.account != self.proved:
             self.send(Error(code="bad_password", message="wrong password", re="hello"))
         elif self.password_needed and frame.password != "sesame":
             self.send(self.conn.ask_password(frame.user, "this server needs a password").frame)

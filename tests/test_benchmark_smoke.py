@@ -28,7 +28,7 @@ def run_fanout(*args: str) -> dict[str, Any]:
 
 
 METRICS_ROWS = (
-    "server: deliveries (/metrics)",
+    "server: message deliveries (/metrics)",
     "server: messages (/metrics)",
     "server counts = generator's",
     "server: delivery rounds",

@@ -50,7 +50,7 @@ from .irctools import registered
         (b"PRIVMSG bob :hi", [Say(text="hi", to="bob")]),
         (b"PRIVMSG ^Jos-dma :hola", [Say(text="hola", to="José")]),
         (b"PRIVMSG j|doe :hi", [Say(text="hi", to="j.doe")]),
-        (b"PRIVMSG bob :\x01ACTION waves\x01", [Say(text="* waves", to="bob")]),
+        (b"PRIVMSG bob :\x01ACTION waves\x01", [Me(text="waves", to="bob")]),
         (b"PRIVMSG bob,#lobby :both", [Say(text="both", to="bob"), Say(text="both", room="#lobby")]),
         (b"PART #dev", [Part(room="#dev")]),
         (b"TOPIC #dev", [TopicRequest(room="#dev")]),

@@ -10,8 +10,8 @@ import unicodedata
 import pytest
 
 from messenger.protocol.irc.message import (
+    MAX_CLIENT_TAGS,
     MAX_LINE,
-    MAX_TAGS,
     IRCMessage,
     ParseError,
     body_length,
@@ -88,11 +88,11 @@ def test_the_512_byte_rule_counts_the_line_without_tags() -> None:
     assert isinstance(over, ParseError) and over.kind == "too_long" and over.command == "PRIVMSG"
 
 
-def test_tags_may_take_8191_bytes_and_no_more() -> None:
-    tags = b"@k=" + b"v" * (MAX_TAGS - 4) + b" "
-    assert len(tags) == MAX_TAGS
+def test_a_client_s_tags_may_take_4094_bytes_and_no_more() -> None:
+    tags = b"@k=" + b"v" * (MAX_CLIENT_TAGS - 2) + b" "
+    assert len(tags) == MAX_CLIENT_TAGS + 2
     assert isinstance(parse_line(tags + b"PING x"), IRCMessage)
-    too_many = parse_line(b"@k=" + b"v" * (MAX_TAGS - 3) + b" PING x")
+    too_many = parse_line(b"@k=" + b"v" * (MAX_CLIENT_TAGS - 1) + b" PING x")
     assert isinstance(too_many, ParseError) and too_many.kind == "too_long"
 
 

@@ -160,9 +160,9 @@ def test_private_messages(lib: Callable[[str], LibClient]) -> None:
     ann.conn.privmsg("bob", "psst")
     event = bob.wait("privmsg")
     assert (event.source.nick, event.arguments) == ("ann", ["psst"])
-    bob.conn.action("ann", "waves")  # messenger has no private action: said as "* waves"
-    assert ann.wait("privmsg").arguments == ["* waves"]
-    assert [event.arguments for event in ann.events if event.type == "privmsg"] == [["* waves"]]
+    bob.conn.action("ann", "waves")  # a private action arrives as one (CTCP ACTION)
+    assert ann.wait("action").arguments == ["waves"]
+    assert [event.arguments for event in ann.events if event.type == "privmsg"] == []
     ann.conn.privmsg("nobody", "hello?")
     assert ann.wait("nosuchnick").arguments[0] == "nobody"
 

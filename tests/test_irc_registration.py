@@ -90,7 +90,7 @@ def test_sasl_plain_success_logs_in_to_the_account() -> None:
     assert events[0] == SaslCheck(account="alice", password="wonderland")
     assert door.numerics() == ["900", "903"]
     door.feed(b"CAP END\r\n")
-    assert door.requests[0] == Hello(user="alice", history=0, password="wonderland", account="alice")
+    assert door.requests[0] == Hello(user="alice", history=0, account="alice")
     assert door.conn.logged_in
 
 

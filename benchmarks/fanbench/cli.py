@@ -24,6 +24,22 @@ def servers(value: str) -> tuple[str, ...]:
     return names
 
 
+def rates(value: str) -> tuple[float, ...]:
+    """``--rate``: one rate, or several separated by commas (every setup runs at each)."""
+    found = tuple(dict.fromkeys(float(part) for part in value.split(",")))
+    if any(rate < 0 for rate in found):
+        raise argparse.ArgumentTypeError("rates cannot be negative")
+    return found
+
+
+def node_counts(value: str) -> tuple[int, ...]:
+    """``--nodes``: how many cluster nodes per setup, separated by commas (0: no Redis)."""
+    found = tuple(dict.fromkeys(int(part) for part in value.split(",")))
+    if any(count < 0 for count in found):
+        raise argparse.ArgumentTypeError("node counts cannot be negative")
+    return found
+
+
 def positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -41,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--senders", type=positive, default=10, help="how many of the N send")
     parser.add_argument("--messages", type=positive, default=200, help="messages per sender")
     parser.add_argument("--size", type=positive, default=64, help="bytes per message line sent")
-    parser.add_argument("--rate", type=float, default=0.0, help="messages/s per sender; 0 = flat out")
+    add_setup_options(parser)
     parser.add_argument("--stalled", type=int, default=0, help="extra clients that never read")
     parser.add_argument(
         "--server",
@@ -88,6 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_setup_options(parser: argparse.ArgumentParser) -> None:
+    """``--rate`` and ``--nodes``: lists of values, every setup run at each, alternating."""
+    parser.add_argument(
+        "--rate",
+        type=rates,
+        default=(0.0,),
+        metavar="RATE[,RATE...]",
+        help="messages/s per sender; 0 = flat out; several (e.g. 0,10): each setup at each, alternating",
+    )
+    parser.add_argument(
+        "--nodes",
+        type=node_counts,
+        default=(),
+        metavar="K[,K...]",
+        help="messenger as K nodes joined through a fresh redis-server (0: one server without Redis),"
+        " clients spread over the nodes; several (e.g. 0,1,2,3) alternate in one invocation",
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     """The configuration the options ask for, and the --json target."""
     parser = build_parser()
@@ -95,15 +130,17 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
     clients = args.idle or args.clients
     if not args.idle and args.senders > clients:
         parser.error("--senders cannot exceed --clients")
-    if args.rate < 0 or args.stalled < 0 or args.probes < 0 or args.timeout <= 0:
-        parser.error("--rate, --stalled and --probes cannot be negative; --timeout must be positive")
+    if args.stalled < 0 or args.probes < 0 or args.timeout <= 0:
+        parser.error("--stalled and --probes cannot be negative; --timeout must be positive")
     config = Config(
         servers=args.server,
         clients=clients,
         senders=1 if args.idle else args.senders,
         messages=1 if args.idle else args.messages,
         size=args.size,
-        rate=0.0 if args.idle else args.rate,
+        rate=0.0 if args.idle else args.rate[0],
+        rates=() if args.idle or len(args.rate) == 1 else args.rate,
+        nodes=args.nodes,
         stalled=args.stalled,
         workers=min(args.workers, clients),
         probes=args.probes,
@@ -125,6 +162,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Config, str | None]:
         parser.error("--stalled readers are TCP clients: use --transport tcp")
     if args.db not in ("file", ":memory:"):
         parser.error("--db is 'file' or ':memory:'")
+    if args.nodes and (args.server != ("messenger",) or args.stalled or args.bans):
+        parser.error("--nodes is for --server messenger, without --stalled or --bans")
     if args.bans < 0 or args.ignores < 0 or (args.bans and args.db != "file"):
         parser.error("--bans and --ignores cannot be negative; --bans needs --db file")
     return config, args.json
@@ -147,8 +186,8 @@ def run_all(config: Config, console: Console) -> list[RunResult]:
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
         runner = Runner(config, progress)
         for _ in range(config.repeat):
-            for kind, transport in config.setups:
-                results.append(runner.run(kind, transport))
+            for setup in config.setups:
+                results.append(runner.run(setup))
     return results
 
 
@@ -167,7 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pin_to(GENERATOR_CPU)()  # the worker processes inherit it
     console = Console(stderr=json_target == "-", highlight=False)
     if not console.is_terminal:
-        console.width = REPORT_WIDTH  # a file or pipe would otherwise get 80 columns
+        # a file or pipe would otherwise get 80 columns; a column of figures per setup
+        console.width = max(REPORT_WIDTH, 42 + 12 * len(config.setups))
     try:
         results = run_all(config, console)
     except KeyboardInterrupt:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # -- constants ------------------------------------------------------------------------------------
 
@@ -56,6 +57,16 @@ RECEIVER, PROBE, SENDER = "receiver", "probe", "sender"
 # -- configuration --------------------------------------------------------------------------------
 
 
+class Setup(NamedTuple):
+    """One kind of run: the server, how clients connect, how many cluster nodes (None: not a
+    cluster setup; 0: one server without Redis), each sender's rate (0: flat out)."""
+
+    kind: str
+    transport: str
+    nodes: int | None = None
+    rate: float = 0.0
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything one benchmark invocation was asked to do."""
@@ -78,17 +89,37 @@ class Config:
     bans: int = 0  # bans in the database before messenger starts (``--bans``)
     ignores: int = 0  # receivers that ignore someone (``--ignores``)
     transports: tuple[str, ...] = ("tcp",)  # ``--transport``: how the clients connect
+    # ``--nodes``: messenger as K nodes joined through a redis-server (0: one server, no Redis);
+    # empty: messenger as one server only.
+    nodes: tuple[int, ...] = ()
+    # ``--rate`` with several values: each setup runs at each of them (``rate`` is the run's own).
+    rates: tuple[float, ...] = ()
 
     @property
-    def setups(self) -> list[tuple[str, str]]:
-        """(server, transport) of every run of one repetition; only messenger has a web port, and
-        ngircd's clients speak IRC (transport "irc") where the others' use text mode."""
+    def setups(self) -> list[Setup]:
+        """Every run of one repetition: servers × transports × nodes × rates.  Only messenger has
+        a web port and nodes, and ngircd's clients speak IRC (transport "irc") where the others'
+        use text mode."""
         setups = []
         for kind in self.servers:
             for transport in self.transports:
                 if kind == "messenger" or transport == "tcp" or (kind, transport) == ("ngircd", "irc"):
-                    setups.append((kind, "irc" if kind == "ngircd" else transport))
+                    for nodes in self.nodes if kind == "messenger" and self.nodes else (None,):
+                        for rate in self.rates or (self.rate,):
+                            setups.append(Setup(kind, "irc" if kind == "ngircd" else transport, nodes, rate))
         return setups
+
+    def label(self, setup: Setup) -> str:
+        """The name of a setup in the report: the server's (plus " web" or " irc"), "K nodes"
+        for a cluster, and its rate when the invocation has several."""
+        kind, transport, nodes, rate = setup
+        name = f"{kind} {transport}" if kind == "messenger" and transport in ("web", "irc") else kind
+        if nodes is not None:
+            base = "1 server" if nodes == 0 else f"{nodes} node{'s' if nodes > 1 else ''}"
+            name = name.replace("messenger", base)
+        if len(self.rates) > 1:
+            name += f" {rate:g}/s" if rate else " flat out"
+        return name
 
     @property
     def expected_deliveries(self) -> int:

@@ -44,7 +44,7 @@ ROWS = (
     Row("receivers complete", "complete_clients", "{:,.0f}", worst=True),
     Row("receivers disconnected", "disconnected", "{:,.0f}", worst=True),
     Row("order errors", "order_errors", "{:,.0f}", worst=True),
-    Row("server: deliveries (/metrics)", "server_deliveries", "{:,.0f}", metrics=True),
+    Row("server: message deliveries (/metrics)", "server_deliveries", "{:,.0f}", metrics=True),
     Row("server: messages (/metrics)", "server_messages", "{:,.0f}", metrics=True),
     Row("server counts = generator's", "server_counts_match", "{}", worst=True, metrics=True),
     Row("server: fan-out p50 (ms)", "server_fanout_p50_ms", "{:.2f}", metrics=True, messages_only=True),
@@ -58,6 +58,7 @@ ROWS = (
     Row("server CPU login (s)", "server_cpu_login_s", "{:.2f}"),
     Row("server CPU messages (s)", "server_cpu_s", "{:.2f}", messages_only=True),
     Row("server CPU per million deliveries (s)", "server_cpu_per_million_s", "{:.2f}", messages_only=True),
+    Row("  of which redis-server (s)", "redis_cpu_per_million_s", "{:.2f}", messages_only=True),
     Row("server RSS start (MiB)", "server_rss_start_mb", "{:.1f}"),
     Row("server RSS logged in (MiB)", "server_rss_idle_mb", "{:.1f}"),
     Row("server RSS per connection (KiB)", "server_rss_per_conn_kb", "{:.1f}"),
@@ -105,9 +106,9 @@ def summarise(config: Config, results: Sequence[RunResult]) -> Summary:
     """Per setup (server, and " web" for WebSocket clients): every table figure combined over
     the repeats."""
     summary: Summary = {}
-    for kind, transport in config.setups:
-        name = label(kind, transport)
-        runs = [asdict(r) for r in results if label(r.server, r.transport) == name and not r.error]
+    for setup in config.setups:
+        name = config.label(setup)
+        runs = [asdict(r) for r in results if r.setup == setup and not r.error]
         if runs:
             summary[name] = {row.key: combine(row, [run[row.key] for run in runs]) for row in ROWS}
             summary[name]["server_rss_peak_mb"] = statistics.median(run["server_rss_peak_mb"] for run in runs)
@@ -167,16 +168,26 @@ def render_table(config: Config, results: Sequence[RunResult], summary: Summary)
             cells.append("" if ratio is None else f"{ratio:.2f}×")
         table.add_row(row.label, *cells)
     if config.repeat > 1 and not config.idle:
-        per_run = [
-            ", ".join(
-                f"{r.deliveries_per_s:,.0f}"
-                for r in results
-                if label(r.server, r.transport) == name and not r.error
-            )
-            for name in summary
-        ]
-        table.add_row("deliveries/s, each run", *per_run, *[""] * len(shown))
+        for title, key, fmt in EACH_RUN:
+            per_run = [
+                ", ".join(each(fmt, getattr(r, key)) for r in results if r.setup == setup and not r.error)
+                for setup in config.setups
+                if config.label(setup) in summary
+            ]
+            table.add_row(f"{title}, each run", *per_run, *[""] * len(shown))
     return table
+
+
+# The figures shown run by run too (their range), with --repeat.
+EACH_RUN = (
+    ("deliveries/s", "deliveries_per_s", "{:,.0f}"),
+    ("latency p99 (ms)", "latency_p99_ms", "{:.1f}"),
+    ("server CPU s/M", "server_cpu_per_million_s", "{:.2f}"),
+)
+
+
+def each(fmt: str, value: float | None) -> str:
+    return "never" if value is None else fmt.format(value)
 
 
 def ratio_columns(summary: Summary) -> list[tuple[str, dict[str, float]]]:
@@ -209,6 +220,8 @@ def describe(config: Config) -> str:
     if config.idle:
         return f"idle: {config.clients:,} clients"
     rate = f"{config.rate:g}/s each" if config.rate else "flat out"
+    if config.rates:
+        rate = " and ".join(f"{r:g}/s each" if r else "flat out" for r in config.rates)
     stalled = f", {config.stalled} stalled readers" if config.stalled else ""
     history = "history in a file" if config.db == "file" else "history in memory"
     return (
@@ -233,7 +246,8 @@ def report_problems(console: Console, results: Sequence[RunResult]) -> None:
             notes.append(f"server stderr ({result.server_log_lines} lines), first ones:")
             notes += [f"  {line}" for line in result.server_log]
         if notes:
-            name = label(result.server, result.transport)
+            nodes = {None: "", 0: " (one server, no Redis)"}.get(result.nodes, f" ({result.nodes} nodes)")
+            name = label(result.server, result.transport) + nodes
             console.print(f"[bold]run {number} ({name}):[/bold]", highlight=False)
             for note in notes:
                 console.print(f"  {note}", markup=False, highlight=False, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing as mp
 import queue
@@ -16,6 +17,7 @@ from typing import Any
 from rich.progress import Progress
 
 from fanbench import metrics
+from fanbench.cluster import ClusterProcess
 from fanbench.config import (
     COUNTER_SLOTS,
     DELIVERED,
@@ -32,6 +34,7 @@ from fanbench.config import (
     STOP_TIMEOUT,
     WORKER_SLACK,
     Config,
+    Setup,
     plan_clients,
 )
 from fanbench.server import ProcStats, ServerProcess
@@ -51,6 +54,7 @@ class RunResult:
     rate: float
     stalled: int
     idle: bool
+    nodes: int | None = None  # a cluster setup's nodes (0: one server without Redis)
     error: str | None = None
     server_source: str = ""
     login_s: float = 0.0
@@ -75,6 +79,8 @@ class RunResult:
     server_cpu_login_s: float = 0.0
     server_cpu_s: float = 0.0
     server_cpu_per_million_s: float = 0.0  # server CPU seconds per million deliveries
+    redis_cpu_s: float = 0.0  # a cluster's redis-server (also in server_cpu_s)
+    redis_cpu_per_million_s: float = 0.0
     server_rss_start_mb: float = 0.0
     server_rss_idle_mb: float = 0.0
     server_rss_per_conn_kb: float = 0.0
@@ -99,11 +105,15 @@ class RunResult:
     server_log: list[str] = field(default_factory=list)
     client_errors: list[str] = field(default_factory=list)
 
+    @property
+    def setup(self) -> Setup:
+        return Setup(self.server, self.transport, self.nodes, self.rate)
+
 
 class WorkerPool:
     """The worker processes of one run and the shared state used to steer and watch them."""
 
-    def __init__(self, config: Config, port: int, deadline: float, transport: str = "tcp") -> None:
+    def __init__(self, config: Config, ports: list[int], deadline: float, transport: str = "tcp") -> None:
         context = mp.get_context("spawn")
         self.config = config
         self.counters: Any = context.Array("q", config.workers * COUNTER_SLOTS, lock=False)
@@ -113,7 +123,7 @@ class WorkerPool:
         self.processes = [
             context.Process(
                 target=worker_main,
-                args=(w, specs, port, config, *shared),
+                args=(w, specs, ports, config, *shared),
                 name=f"fanout-worker-{w}",
                 daemon=True,
             )
@@ -213,28 +223,34 @@ class Runner:
         self.config = config
         self.progress = progress
 
-    def run(self, kind: str, transport: str = "tcp") -> RunResult:
-        config = self.config
+    def run(self, setup: Setup) -> RunResult:
+        kind, transport, nodes, rate = setup
+        config = dataclasses.replace(self.config, rate=rate)  # what the workers' senders use
         result = RunResult(
             server=kind,
             transport=transport,
+            nodes=nodes,
             clients=config.clients,
             senders=config.senders,
             messages=config.messages,
             size=config.size,
-            rate=config.rate,
+            rate=rate,
             stalled=config.stalled,
             idle=config.idle,
         )
         with tempfile.TemporaryDirectory(prefix="fanout-") as workdir:
             try:
-                server = ServerProcess(kind, config, Path(workdir), transport)
+                server: ServerProcess | ClusterProcess
+                if nodes:
+                    server = ClusterProcess(nodes, config, Path(workdir), transport)
+                else:
+                    server = ServerProcess(kind, config, Path(workdir), transport)
             except (RuntimeError, OSError) as exc:
                 result.error = f"{type(exc).__name__}: {exc}"
                 return result
             result.server_source = server.source
             try:
-                self._drive(server, result)
+                self._drive(server, result, config)
             except (TimeoutError, RuntimeError, OSError) as exc:
                 result.error = f"{type(exc).__name__}: {exc}"
             finally:
@@ -244,16 +260,13 @@ class Runner:
                 result.server_log = log[:SERVER_LOG_KEEP]
         return result
 
-    def _drive(self, server: ServerProcess, result: RunResult) -> None:
-        config = self.config
+    def _drive(self, server: Any, result: RunResult, config: Config) -> None:
         start = server.stats()
         result.server_rss_start_mb = start.rss_bytes / MIB
         first = metrics.take(server)
         login_deadline = time.monotonic() + config.timeout
         hard_deadline = login_deadline + config.timeout + WORKER_SLACK
-        web = result.transport == "web"
-        port = server.web_port if web else server.irc_port or server.port  # irc_port: messenger irc
-        pool = WorkerPool(config, port, hard_deadline, result.transport)
+        pool = WorkerPool(config, server.client_ports(), hard_deadline, result.transport)
         stalled: list[socket.socket] = []
         try:
             self._login(server, pool, result, login_deadline)
@@ -266,7 +279,7 @@ class Runner:
             )
             result.server_threads = idle.threads
             if not result.error:  # idle runs send one message, from one client to all
-                self._messages(server, pool, result, idle)
+                self._messages(server, pool, result, idle, config)
             if server.alive:  # also after a failed login: who the server cut or refused
                 metrics.fold(result, first, before, metrics.take(server))
             end = server.stats()
@@ -279,7 +292,7 @@ class Runner:
                 sock.close()
             pool.close()
 
-    def _login(self, server: ServerProcess, pool: WorkerPool, result: RunResult, deadline: float) -> None:
+    def _login(self, server: Any, pool: WorkerPool, result: RunResult, deadline: float) -> None:
         """Phase 2: all workers connect and log in their clients at once."""
         pool.collect("started", deadline, lambda: None)
         task = self.progress.add_task(f"{server.label}: logging in", total=self.config.clients)
@@ -301,10 +314,9 @@ class Runner:
             result.error = f"{result.login_failed} of {self.config.clients} clients did not log in"
 
     def _messages(
-        self, server: ServerProcess, pool: WorkerPool, result: RunResult, before: ProcStats
+        self, server: Any, pool: WorkerPool, result: RunResult, before: ProcStats, config: Config
     ) -> None:
         """Phase 4: release the senders, wait for every delivery or the time-out, then stop."""
-        config = self.config
         result.expected = config.expected_deliveries
         result.expected_echoes = 0 if result.transport == "irc" else config.expected_echoes
         task = self.progress.add_task(f"{server.label}: deliveries", total=result.expected)
@@ -322,6 +334,9 @@ class Runner:
         if not server.alive:
             result.error = f"the server exited with status {server.process.returncode}"
         self._summarise(result, reports, after.cpu_s - before.cpu_s)
+        result.redis_cpu_s = after.redis_cpu_s - before.redis_cpu_s
+        if result.deliveries:
+            result.redis_cpu_per_million_s = result.redis_cpu_s / result.deliveries * 1e6
 
     def _summarise(self, result: RunResult, reports: Sequence[MessageReport], server_cpu_s: float) -> None:
         """Fold the workers' message reports into the result."""

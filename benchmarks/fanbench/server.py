@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ class ProcStats:
     rss_bytes: int = 0
     peak_rss_bytes: int = 0
     threads: int = 0
+    redis_cpu_s: float = 0.0  # a cluster's redis-server, also counted in cpu_s
 
 
 def read_proc(pid: int) -> ProcStats:
@@ -74,24 +75,30 @@ class ServerProcess:
     says.  ``source`` names the code that was actually run.
     """
 
-    def __init__(self, kind: str, config: Config, workdir: Path, transport: str = "tcp") -> None:
+    def __init__(
+        self, kind: str, config: Config, workdir: Path, transport: str = "tcp", extra: Sequence[str] = ()
+    ) -> None:
+        """``extra``: more options for messenger (a cluster node's ``--redis`` and ``--node``)."""
         self.kind = kind
         self.label = label(kind, transport)
+        self.transport = transport
         # messenger always opens its web port: the clients of a web run connect to it, and every
         # run reads the server's own figures from its /metrics
         self.wants_web = kind == "messenger"
         self.wants_irc = kind == "messenger" and transport == "irc"
         self.web_port = 0  # messenger's web port (``Web page:`` in the banner)
         self.irc_port = 0  # messenger's IRC port, with ``--transport irc`` (``IRC:``)
-        self.stdout_path = workdir / f"{kind}.out"
-        self.stderr_path = workdir / f"{kind}.err"
-        self.source = server_source(kind, workdir)
+        stem = "-".join([kind, *extra[-1:]])  # a node's name, after --node
+        self.stdout_path = workdir / f"{stem}.out"
+        self.stderr_path = workdir / f"{stem}.err"
+        # a cluster's nodes after the first run the same code: no second probe (a Python start)
+        self.source = "" if "--node" in extra and extra[-1] != "n0" else server_source(kind, workdir)
         if kind == "messenger" and config.bans:
             seed_bans(workdir / "history.db", config.bans)
         if kind == "ngircd":
             command = ngircd_command(config, workdir)
         else:
-            command = server_command(kind, config, transport)
+            command = [*server_command(kind, config, transport), *extra]
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
                 command,
@@ -125,6 +132,15 @@ class ServerProcess:
             time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"{self.kind} server did not start: {self.log_lines()[-3:]}")
+
+    def client_ports(self) -> list[int]:
+        """Where the run's clients connect (a cluster: one port per node, clients spread)."""
+        return [self.web_port if self.transport == "web" else self.irc_port or self.port]
+
+    @property
+    def metrics_ports(self) -> list[int]:
+        """The web ports whose ``GET /metrics`` the run sums (none without /metrics)."""
+        return [self.web_port] if self.has_metrics else []
 
     @property
     def has_metrics(self) -> bool:

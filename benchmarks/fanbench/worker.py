@@ -78,16 +78,17 @@ class Worker:
         self,
         worker_id: int,
         specs: Sequence[ClientSpec],
-        port: int,
+        ports: Sequence[int],
         config: Config,
         counters: Any,
         transport: str = "tcp",
     ) -> None:
+        """``ports``: the server's (or its nodes'); client i connects to ports[i mod len]."""
         self.id = worker_id
         self.config = config
         self.counters = counters
         self.transport = transport
-        self.clients = [make_client(spec, port, config, transport) for spec in specs]
+        self.clients = [make_client(s, ports[s.index % len(ports)], config, transport) for s in specs]
         self.senders = [c for c in self.clients if isinstance(c, Sender)]
         self.selector = selectors.DefaultSelector()
         self.active: set[Client] = set()
@@ -263,7 +264,7 @@ class Worker:
 def worker_main(
     worker_id: int,
     specs: list[ClientSpec],
-    port: int,
+    ports: list[int],
     config: Config,
     counters: Any,
     controls: Controls,
@@ -274,7 +275,7 @@ def worker_main(
     """Entry point of a worker process: login, wait, messages, wait, close; each step reported
     on ``reports`` and each wait bounded by ``deadline``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl+C
-    worker = Worker(worker_id, specs, port, config, counters, transport)
+    worker = Worker(worker_id, specs, ports, config, counters, transport)
     try:
         reports.put(("started", worker_id))  # login time must not include process start-up
         controls.login.wait(max(0.0, deadline - time.monotonic()))

@@ -8,9 +8,12 @@ cut it reads on from there, missing nothing and reading nothing twice.
 Two threads per node, whatever the number of members:
 
 - the publisher sends the node's entries in the order they were queued (a queue the registry
-  appends to, never blocking on Redis); an entry that cannot be sent stays first in the queue
-  until Redis is back.  A retried entry can reach the stream twice (the reply was lost, not the
-  command): each carries ``n``, this process's counter, and readers drop what they saw already;
+  appends to, never blocking on Redis), all those waiting in one round trip (a pipeline, which
+  Redis runs in order): a burst costs one exchange, not one per entry, and lands in the stream
+  together, so the readers take it in one read.  Entries that cannot be sent stay first in the
+  queue until Redis is back.  A retried entry can reach the stream twice (the reply was lost, not
+  the command): each carries ``n``, this process's counter, and readers drop what they saw
+  already;
 - the reader blocks in XREAD for at most a second, hands what it read to ``on_entries``, beats
   (the node's key with a TTL) and declares dead the nodes whose key expired.
 
@@ -22,6 +25,7 @@ saying how many when that is known) comes before it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import secrets
@@ -45,6 +49,7 @@ BEATS = 3.5  # beats within DEAD_AFTER (every 2 s): two can be late before a nod
 REAP_EVERY = 1.0  # how often a node looks for dead ones
 BLOCK_MS = 1000  # the longest XREAD waits
 READ_COUNT = 500  # entries per XREAD
+SEND_COUNT = 500  # queued entries the publisher sends in one round trip
 MAXLEN = 100_000  # the stream's bound (approximate: MAXLEN ~)
 RETRY = 0.5  # seconds between attempts while Redis is unreachable
 
@@ -96,7 +101,10 @@ class Bus:
         self._state_lock = threading.Lock()
         self._queue: deque[tuple[str, list[str], list[Any]]] = deque()
         self._ready = threading.Condition()
-        self._sending = False  # the queue's first entry is being sent (under _ready)
+        self._sending = 0  # how many of the queue's first entries are being sent (under _ready)
+        # How many of them a failed send left in doubt (they may be in the stream): never taken
+        # to deliver here, sent again once Redis is back (readers drop a repeat).  Under _ready.
+        self._doubtful = 0
         self._stopping = threading.Event()
         self._beat_at = self._reaped_at = 0.0
         self._known = False  # our name is in the set of nodes
@@ -132,6 +140,11 @@ class Bus:
         others = [m for m in found if m.get("node") != self.node]
         loaded = [[json.loads(raw) for raw in rows] for rows in (bans, mutes)]
         return Snapshot(others, self.last_id, self.last_seq, *loaded)
+
+    @property
+    def writer(self) -> redis.Redis:
+        """The client for one-off commands (thread-safe: a pool), never the reader's."""
+        return self._writer
 
     def raise_ids_to(self, last_id: int) -> None:
         """Message ids continue above ``last_id`` (the node's own history)."""
@@ -196,9 +209,11 @@ class Bus:
         data: dict[str, Any],
         members: Iterable[tuple[str, str]] = (),
         hashed: tuple[str, str, str] | None = None,
+        script: str = keys.PUBLISH,
     ) -> None:
         """Queue an entry (sent in the order queued); ``members``: (name key, JSON or "") to set
-        or delete in the members hash in the same step; or ``hashed``: (hash, field, JSON or "")."""
+        or delete in the members hash in the same step; or ``hashed``: (hash, field, JSON or "");
+        ``script``: keys.PUBLISH or one taking the same keys and arguments (idkeys.PUBLISH_AT)."""
         table = keys.MEMBERS if hashed is None else hashed[0]
         rows = list(members) if hashed is None else [hashed[1:]]
         with self._ready:
@@ -206,21 +221,27 @@ class Bus:
             argv: list[Any] = [self.maxlen, self.node, kind, json.dumps(data), f"{self._boot}:{self._n}"]
             for field, value in rows:
                 argv += [field, value]
-            self._queue.append((keys.PUBLISH, [keys.STREAM, keys.SEQ, table], argv))
+            self._queue.append((script, [keys.STREAM, keys.SEQ, table], argv))
             self._ready.notify()
 
-    def take_unsent(self, kind: str) -> list[dict[str, Any]]:
-        """The queued entries of ``kind`` not marked ``local`` (but the one being sent, whose fate
-        is not known yet), now marked so: the caller delivers them here itself."""
+    def take_unsent(
+        self, kind: str, stamp: Callable[[dict[str, Any]], None], script: str
+    ) -> list[dict[str, Any]]:
+        """The queued entries of ``kind`` not marked ``local`` (but those being sent, or whose
+        send failed: their fate is not known yet), now marked so, changed by ``stamp`` and to be
+        sent with ``script``: the caller delivers them here itself."""
         taken = []
         with self._ready:
-            for index, (script, _, argv) in enumerate(self._queue):
-                if script != keys.PUBLISH or argv[2] != kind or (index == 0 and self._sending):
+            for index, (sent_by, names, argv) in list(enumerate(self._queue)):
+                doubtful = index < max(self._sending, self._doubtful)
+                if sent_by != keys.PUBLISH or argv[2] != kind or doubtful:
                     continue
                 data = json.loads(argv[3])
                 if not data.get("local"):
                     data["local"] = True
+                    stamp(data)
                     argv[3] = json.dumps(data)
+                    self._queue[index] = (script, names, argv)
                     taken.append(data)
         return taken
 
@@ -243,20 +264,33 @@ class Bus:
                     self._ready.wait()
                 if not self._queue:
                     return
-                script, names, argv = self._queue[0]
-                self._sending = True
+                batch = list(itertools.islice(self._queue, SEND_COUNT))
+                self._sending = len(batch)
             try:
-                self._writer.eval(script, len(names), *names, *argv)
+                self._send(batch)
             except FAILURES as exc:
                 with self._ready:
-                    self._sending = False
+                    self._sending, self._doubtful = 0, max(self._doubtful, len(batch))
                 self._set_up(False, exc)
                 if not self._wait_until_up():
                     return
                 continue
             with self._ready:
-                self._sending = False
-                self._queue.popleft()
+                self._sending = self._doubtful = 0
+                for _ in batch:
+                    self._queue.popleft()
+
+    def _send(self, batch: list[tuple[str, list[str], list[Any]]]) -> None:
+        """The scripts of ``batch`` in one round trip, in order.  If the link fails midway, a
+        first part may have run: all of it is sent again, and readers drop the repeats (``n``)."""
+        if len(batch) == 1:
+            script, names, argv = batch[0]
+            self._writer.eval(script, len(names), *names, *argv)
+            return
+        pipe = self._writer.pipeline(transaction=False)
+        for script, names, argv in batch:
+            pipe.eval(script, len(names), *names, *argv)
+        pipe.execute()
 
     def _wait_until_up(self) -> bool:
         """After a failed send, wait for the reader to find Redis back (False: stopping).  Not

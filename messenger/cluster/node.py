@@ -7,6 +7,8 @@ import logging
 import socket
 
 from ..server import ChatServer
+from . import idkeys
+from .backfill import backfill
 from .bus import DEAD_AFTER, FAILURES, Bus, redacted
 from .moderation import SharedBanList, SharedMuteList
 from .outlet import ClusterOutlet
@@ -50,6 +52,9 @@ class ClusterNode:
             if old.store is not None:
                 self.bus.raise_ids_to(old.store.last_id())
             snapshot = self.bus.snapshot()
+            registry.slot = int(self.bus.writer.eval(idkeys.SLOT, 1, idkeys.SLOTS, self.name))
+            if old.store is not None:  # what it missed while down (or all, for a new node)
+                backfill(self.bus, old.store, snapshot.last_id)
         except FAILURES as exc:
             self.bus.close()
             raise ClusterError(f"cannot reach Redis at {redacted(url)}: {exc}") from None

@@ -10,11 +10,8 @@ changes of membership (a login, a rename, a departure for any reason, a room joi
 are noted under the registry's lock by the hooks below and queued when the operation's batch
 commits, still under the lock; other nodes apply them to their copy of the member (remote.py).
 
-Chat messages go the other way round: ``say`` checks under the lock and publishes, and every node
-(this one too) delivers the message when it reads it from the stream, with the entry's number as
-its id.  So all receivers of a room see its messages in one order, with ids increasing across the
-cluster.  While Redis is unreachable, a message is delivered here at once (local users keep
-chatting) and published when Redis is back, marked so that this node does not deliver it again.
+Chat messages go the other way round (messages.py): ``say`` checks under the lock and publishes,
+and every node (this one too) delivers and stores the message when it reads it from the stream.
 
 Names are claimed in Redis before the registry grants them (``claim``: HSETNX, so of two nodes
 asking at once exactly one wins) and released when their holder goes.
@@ -25,20 +22,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from typing import Any
 
 from ..core.members import Member, NameTaken
 from ..core.registry import Registry
-from ..protocol.frames import LOBBY, ErrorCode, FrameError, Joined, LeaveReason, Left, Message, timestamp
+from ..protocol.frames import LOBBY, ErrorCode, FrameError, Joined, LeaveReason, Left
 from ..protocol.names import name_key
 from .bus import FAILURES, Bus
+from .messages import ClusterMessages
 from .remote import RemoteSteps
 
 log = logging.getLogger("messenger.cluster")
 
 
-class ClusterRegistry(RemoteSteps, Registry):
+class ClusterRegistry(ClusterMessages, RemoteSteps, Registry):
     """A Registry whose members' changes and messages go through the cluster's Bus."""
 
     def __init__(self, *args: Any, bus: Bus, **kwargs: Any) -> None:
@@ -224,57 +221,3 @@ class ClusterRegistry(RemoteSteps, Registry):
             return super()._remove_by_operator_locked(out, member, reason, actor, why)
         data = {"key": member.key, "name": member.name, "reason": reason.value, "by": actor.name, "why": why}
         self.bus.publish("remove", data)
-
-    # -- messages -------------------------------------------------------------------------------
-
-    def say(
-        self,
-        member: Member,
-        text: str,
-        to: str | None = None,
-        action: bool = False,
-        room: str | None = None,
-        re: str = "say",
-    ) -> None:
-        """Check under the lock, then publish: every node delivers it from the stream (this one
-        too).  Without Redis, delivered here at once and published later."""
-        if not self.bus.up or member.link is None:
-            if not self.bus.up and member.link is not None:
-                self._deliver_unsent()  # what waits in the queue comes first, in its order
-                super().say(member, text, to, action, room, re)
-                self._publish_said(member, text, to, action, room, local=True)
-            return
-        place = LOBBY if room is None or room == LOBBY or to is not None else self._room_name(room, re)
-        with self._operation(member):
-            if not self._is_member_locked(member):
-                return
-            self._check_not_muted_locked(member, re)
-            if to is not None:
-                target = self._members.get(name_key(to))
-                if target is None or target.name is None:
-                    raise FrameError(ErrorCode.UNKNOWN_USER, f"no user named '{to}' is online", re)
-                to = target.name
-            elif member not in self._rooms.get(place, {}):
-                raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", re)
-            elif not self._may_speak_locked(member, place):
-                raise FrameError(ErrorCode.MODERATED, f"{place} is moderated; only some may speak", re)
-            member.active_at = time.monotonic()
-            self._publish_said(member, text, to, action, None if place == LOBBY else place, local=False)
-
-    def _publish_said(
-        self, member: Member, text: str, to: str | None, action: bool, room: str | None, local: bool
-    ) -> None:
-        data = {"name": member.name, "text": text, "to": to, "action": action, "room": room}
-        self.bus.publish("say", {**data, "ts": timestamp(), "local": local})
-
-    def _message_from(self, data: dict[str, Any], seq: int) -> Message:
-        room = data.get("room")
-        return Message(
-            id=seq,
-            sender=data["name"],
-            text=data["text"],
-            ts=data["ts"],
-            to=data.get("to"),
-            action=bool(data.get("action")),
-            room=None if room in (None, LOBBY) else room,
-        )

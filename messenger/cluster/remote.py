@@ -2,8 +2,8 @@
 
 The members of other nodes are mirrored as ``Member``s whose ``link`` is None (the outlet leaves
 them out) and whose ``address`` names their node; the registry's own operations are applied to
-them, so every check and frame is the one a local member would cause.  Chat messages are
-delivered from here for every node, the publishing one included (registry.py).
+them, so every check and frame is the one a local member would cause.  Chat messages read here are
+delivered by messages.py, for every node, the publishing one included.
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ import threading
 from typing import Any
 
 from ..core.durations import describe_expiry
-from ..core.history import StoredMessage
 from ..core.members import Member
 from ..core.moderating import Banned, covers
 from ..core.registry import Registry
-from ..protocol.frames import LOBBY, FrameError, LeaveReason, Message
-from ..protocol.moderation import AwayStatus, Notice
+from ..protocol.frames import LOBBY, FrameError, LeaveReason
+from ..protocol.moderation import Notice
 from ..protocol.names import name_key
-from ..server.pending import ACTING
 from .bus import Bus, Entry, Snapshot
 from .moderation import SharedBanList, SharedMuteList
 
@@ -185,86 +183,6 @@ class RemoteSteps:
         for member in gone:
             Registry.leave(self, member, LeaveReason.DISCONNECTED)
         log.info("node %s is gone: %d member(s) left", node, len(gone))
-
-    def _deliver_unsent(self: Any) -> None:
-        """Redis is gone: this node's messages still queued are delivered here now (with ids of
-        this node), and published marked as delivered here once Redis is back."""
-        for data in self.bus.take_unsent("say"):
-            with self._lock:
-                seq = self._next_id
-            self._deliver(data, seq)
-
-    def _deliver_all(self: Any, entries: list[Entry]) -> None:
-        """Chat messages read from the stream, in one operation."""
-        self._applying = threading.get_ident()
-        with self._operation() as out:
-            for entry in entries:
-                self._deliver_locked(out, entry.data, entry.seq)
-
-    def _deliver(self: Any, data: dict[str, Any], seq: int) -> None:
-        with self._operation() as out:
-            self._deliver_locked(out, data, seq)
-
-    def _deliver_locked(self: Any, out: Any, data: dict[str, Any], seq: int) -> None:
-        """A chat message read from the stream, to this node's members it is for; stored here.
-        The sender, when on this node, acts for it as on one server (an IRC sender's own copy),
-        and its account tags it for IRC readers wherever it is."""
-        frame: Message = self._message_from(data, seq)
-        self._next_id = max(self._next_id, seq + 1)
-        sender = self._members.get(name_key(frame.sender))
-        ACTING.outbox = sender.link if sender is not None else None
-        ACTING.speaker = sender
-        try:
-            self._deliver_to_locked(out, frame, sender)
-        finally:
-            ACTING.outbox = ACTING.speaker = None
-
-    def _deliver_to_locked(self: Any, out: Any, frame: Message, sender: Member | None) -> None:
-        ignorers = self._ignored_by.get(sender.key) if sender is not None else None
-        target = None
-        if frame.to is not None:
-            target = self._members.get(name_key(frame.to))
-            if target is None:
-                return
-            self._to_ends_locked(out, frame, sender, target, ignorers)
-        else:
-            place = frame.room or LOBBY
-            if self._pending and sender is not None:
-                self._settle_for_locked(out, sender, [place])
-            self._to_room_locked(out, place, frame, skip=ignorers)
-        self._store_remote_locked(frame, sender, target)
-
-    def _to_ends_locked(
-        self: Any, out: Any, frame: Message, sender: Member | None, target: Member, ignorers: Any
-    ) -> None:
-        """A private message to its ends that are on this node (the recipient unless it ignores
-        the sender); why the recipient is away, to a sender here."""
-        ends = [m for m in {sender: None, target: None} if m is not None and m.link is not None]
-        if ignorers and target in ignorers:
-            ends = [m for m in ends if m is not target]
-        out.send(frame, ends)
-        if target.link is not None and target is not sender:
-            target.reply_to = frame.sender
-        if sender is not None and sender.link is not None and target.away is not None:
-            out.send(AwayStatus(user=target.name, text=target.away), (sender,))
-
-    def _store_remote_locked(self: Any, frame: Message, sender: Member | None, target: Member | None) -> None:
-        if self.store is None:
-            return
-        key = name_key(frame.sender)
-        self.store.add(
-            StoredMessage(
-                id=frame.id,
-                ts=frame.ts,
-                sender=frame.sender,
-                sender_key=sender.history_key if sender is not None else " remote " + key,
-                text=frame.text,
-                recipient=frame.to,
-                recipient_key=None if target is None else target.history_key,
-                action=frame.action,
-                room=frame.room or LOBBY,
-            )
-        )
 
     def tell_gap(self: Any, missed: int | None) -> None:
         """Entries of the cluster were lost to this node: every local member is told."""

@@ -30,6 +30,7 @@ from ..protocol.frames import (
     Joined,
     LeaveReason,
     Left,
+    Pong,
     Renamed,
     Welcome,
     timestamp,
@@ -146,6 +147,12 @@ class Registry(MessageSteps, RoomSteps, RoomSettingsSteps, PresenceSteps, Modera
 
     def _users_locked(self) -> tuple[str, ...]:
         return tuple([name for _, name in self._sorted])
+
+    def hold_pong(self, member: Member, pong: Pong) -> bool:
+        """Whether the registry answers ``pong`` itself, later (a cluster node: once the
+        member's messages came back from the other nodes' stream).  Here every message is
+        delivered by the time its ``say`` returns: the transport answers at once."""
+        return False
 
     def _is_member_locked(self, member: Member) -> bool:
         return member.name is not None and self._members.get(member.key) is member

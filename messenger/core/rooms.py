@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from ..protocol.frames import (
     LOBBY,
@@ -27,6 +28,9 @@ from ..protocol.names import BadRoom, normalize_room
 from .events import Batch
 from .members import Member
 
+if TYPE_CHECKING:
+    from .roomsettings import RoomSettings
+
 
 class RoomSteps:
     """Registry's room methods; the fields and helpers they use are Registry's."""
@@ -35,6 +39,7 @@ class RoomSteps:
     _members: dict[str, Member]
     _rooms: dict[str, dict[Member, None]]
     _elsewhere: dict[str, set[Member]]
+    _settings: dict[str, RoomSettings]  # RoomSettingsSteps'
     _topic_of_locked: Callable[[str], str | None]  # RoomSettingsSteps'
     _presence_locked: Callable[..., None]  # CrowdSteps'
 
@@ -69,6 +74,13 @@ class RoomSteps:
             self._track_current_locked(member)
             self._presence_locked(out, room, joined, member, len(self._rooms[room]))
             self._on_entering_locked(out, member, room)
+
+    def room_exists(self, room: str) -> bool:
+        """Whether ``room`` (a normalised name) exists: someone is in it, or it keeps settings
+        an operator made last.  For front doors whose protocol tells an unknown room apart (IRC's
+        403); what follows may find it otherwise, as any answer about shared state may."""
+        with self._lock:
+            return room in self._rooms or room in self._settings
 
     def part_room(self, member: Member, raw: str) -> None:
         """Take ``member`` out of a room; everyone in it (the member too) sees ``left`` with

@@ -288,8 +288,9 @@ class SQLiteStore:
             with self._db_lock:
                 self._db.execute("BEGIN")
                 self._db.executemany(
-                    "INSERT INTO messages (id, ts, room, sender, sender_key, recipient, recipient_key, "
-                    "text, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    # OR IGNORE: an id is one message; a cluster node given it twice keeps the first
+                    "INSERT OR IGNORE INTO messages (id, ts, room, sender, sender_key, recipient, "
+                    "recipient_key, text, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [_row(message) for message in batch],
                 )
                 self._db.execute("COMMIT")

@@ -5,6 +5,7 @@ their ``.value`` on the wire), and the timestamp format.  frames.py re-exports a
 from __future__ import annotations
 
 import enum
+import time
 from datetime import datetime, timezone
 
 PROTOCOL_VERSION = 1
@@ -24,6 +25,10 @@ class Mode(enum.Enum):
     TEXT = "text"
     JSON = "json"
     WEB = "web"  # JSON frames, one per WebSocket text message (never detected from a line)
+
+    # Hashed by identity, as members compare: a mode keys the bytes of every log entry, looked
+    # up per connection per delivery round, and Enum's own __hash__ is a Python call each time.
+    __hash__ = object.__hash__
 
 
 def detect_mode(first_byte: bytes) -> Mode:
@@ -87,7 +92,21 @@ class LeaveReason(str, enum.Enum):
     BANNED = "banned"
 
 
+# The last second ``timestamp`` formatted and its text up to the milliseconds: every message
+# carries a timestamp, and formatting a datetime cost about a sixth of the reader loop's work per
+# message (docs/performance.md).  Replaced whole (a tuple), so any thread may read it.
+_second: tuple[int, str] = (-1, "")
+
+
 def timestamp(moment: datetime | None = None) -> str:
     """ISO 8601 UTC with milliseconds, e.g. ``2026-11-24T21:50:00.123Z``."""
-    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    global _second
+    if moment is None:
+        now_ns = time.time_ns()
+        second, millis = divmod(now_ns // 1_000_000, 1000)
+        cached = _second  # read once: another thread may replace it meanwhile
+        if cached[0] != second:
+            cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)))
+        return f"{cached[1]}{millis:03d}Z"
+    moment = moment.astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

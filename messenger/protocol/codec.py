@@ -39,6 +39,7 @@ from .frames import (
     Users,
     Welcome,
 )
+from .messageline import message_json
 from .moderation import MODERATION_ANSWERS, BanInfo
 
 # A frame's JSON nests at most this deep (the frame object is level 1), so whatever a client
@@ -83,6 +84,8 @@ def _plain(item: Any) -> Any:
 
 def encode(frame: Frame) -> bytes:
     """One JSON-mode line: compact UTF-8 JSON (no ASCII escaping) ended by ``\\n``."""
+    if type(frame) is Message:
+        return message_json(frame).encode("utf-8")
     # allow_nan=False: the parser never lets NaN or Infinity in, and nothing may go out that an
     # RFC 8259 parser (every browser) would reject.
     text = json.dumps(frame_to_dict(frame), ensure_ascii=False, separators=(",", ":"), allow_nan=False)

@@ -85,11 +85,13 @@ class Say:
 
 @dataclass(frozen=True)
 class Me:
-    """Client → server: an action message ("* alice waves")."""
+    """Client → server: an action message ("* alice waves"), to a room, or to one user when
+    ``to`` is set (a private action: IRC's ``/me`` in a query)."""
 
     TYPE: ClassVar[str] = "me"
     text: str
     room: str | None = None
+    to: str | None = None
 
 
 @dataclass(frozen=True)

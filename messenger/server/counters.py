@@ -73,6 +73,7 @@ class DeliveryStats:
         # Under the log's lock (by whichever thread commits there): frames addressed to a
         # connection (a frame for everyone counts once per member then), and chat messages.
         self.deliveries = 0
+        self.message_deliveries = 0  # of them, chat messages'
         self.messages = 0
         # The Flusher thread only: bytes the kernel took, rounds, cut-offs (``too_slow`` runs in
         # the Flusher), and each chat message's fan-out latency.

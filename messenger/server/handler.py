@@ -31,6 +31,7 @@ from ..protocol.frames import (
     Mode,
     Nick,
     Part,
+    Pong,
     Rooms,
     Say,
     ServerFrame,
@@ -193,7 +194,7 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
 
     def on_me(self, frame: Me) -> None:
         assert self.member is not None
-        self.server.registry.say(self.member, frame.text, to=None, action=True, room=frame.room, re="me")
+        self.server.registry.say(self.member, frame.text, to=frame.to, action=True, room=frame.room, re="me")
 
     def on_who(self, frame: Who) -> None:
         assert self.member is not None
@@ -260,7 +261,11 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
     def answer(self, answer: Answer) -> None:
         """Send what the connection answered by itself (an error, ``pong``, text-mode lines)."""
         if isinstance(answer, Reply):
-            self.send(answer.frame)
+            frame, member = answer.frame, self.member
+            held = isinstance(frame, Pong) and member is not None
+            if held and self.server.registry.hold_pong(member, frame):  # type: ignore[arg-type]
+                return  # answered by the registry once what came before it was delivered
+            self.send(frame)
         else:
             self.send_raw(answer.text.encode("utf-8"))
 
@@ -273,6 +278,7 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
         """End the connection gracefully: what is queued is sent, then the socket closes."""
         if self.closing_at is None:
             self.closing_at = time.monotonic()
+            self.server.watch(self)
         if self.outbox is not None:
             self.server.chat_log.close(self.outbox)
         else:
@@ -280,7 +286,9 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
 
     def abort(self) -> None:
         """Cut the connection at once (too slow, or shutdown grace over); never blocks."""
-        self.closing_at = self.closing_at or time.monotonic()
+        if self.closing_at is None:
+            self.closing_at = time.monotonic()
+            self.server.watch(self)
         if self.outbox is not None:
             self.server.chat_log.abort(self.outbox)
         else:

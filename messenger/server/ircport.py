@@ -23,7 +23,7 @@ from ..protocol.irc import IRCConnection, Lines, Request, SaslCheck, variant_of
 from ..protocol.names import BadName, normalize_name
 from . import ircout
 from .delivery import Outbox
-from .looped import LoopConnection
+from .looped import DATABASE_STEPS, LoopConnection
 from .pending import ACTING
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class IRCLoopConnection(LoopConnection):
             password_needed=config.password is not None or config.auth == "required",
             name=self._name,
             rooms=self._rooms,
+            room_exists=self.server.registry.room_exists,
         )
 
     @property
@@ -61,12 +62,15 @@ class IRCLoopConnection(LoopConnection):
     # -- input ------------------------------------------------------------------------------------
 
     def _needs_check(self, event: LineEvent) -> bool:  # type: ignore[override]
-        """A SASL check, or a login with a password: on a login worker."""
+        """A SASL check, a login with a password, or a request whose step uses the database
+        (looped.DATABASE_STEPS): on a login worker."""
         if isinstance(event, SaslCheck):
             return True
-        if not isinstance(event, Request) or not isinstance(event.frame, Hello):
+        if not isinstance(event, Request):
             return False
-        return event.frame.password is not None and not self.logged_in
+        if isinstance(event.frame, Hello):
+            return event.frame.password is not None and not self.logged_in
+        return type(event.frame) in DATABASE_STEPS and self.has_account()
 
     def _open(self) -> None:
         """The first line: the connection gets its Outbox (its mode: its variant's key) and Member."""
@@ -105,7 +109,8 @@ class IRCLoopConnection(LoopConnection):
 
     def _sasl(self, event: SaslCheck) -> None:
         """SASL PLAIN: the account's password, under the address's limit on failed logins and
-        the check gate, as a login's (login.LoginSteps._authenticate)."""
+        the check gate, as a login's (login.LoginSteps._authenticate).  The one check: the
+        account proved is kept (``proved``), and the login names it without its password."""
         limits, address = self.server.limits, self.client_address[0]
         account: str | None = None
         try:
@@ -120,6 +125,7 @@ class IRCLoopConnection(LoopConnection):
                 limits.give_back(address)
             if verdict is not None and verdict[1] is not None:
                 account = verdict[1].name
+                self.proved = verdict[1]  # the login that follows checks it no more
         if account is None:
             log.info("failed SASL login from %s", self.address)
         self.send_raw(self.irc.sasl_outcome(account).data)

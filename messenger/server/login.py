@@ -34,6 +34,9 @@ class LoginSteps:
     history_wanted: int
     address: str
     check_since: float | None
+    # An account whose password this connection has already proved (SASL, checked on a login
+    # worker by the IRC port): its login needs no second check.  Set by the transport only.
+    proved: Account | None = None
 
     def on_hello(self, frame: Hello) -> None:
         assert self.member is not None
@@ -76,6 +79,7 @@ class LoginSteps:
             return
         self.account = account
         self.connection.accept_login()
+        self.server.settled(self)  # type: ignore[arg-type]  # a ChatConnection's mixin
         self.server.reader_stats.logged_in()
         log.info("%s logged in from %s (%s mode)", name, self.address, self.member.link.mode.value)
 
@@ -93,7 +97,9 @@ class LoginSteps:
         if account_name is None:
             verdict = self._authenticate(name, frame.password)
             return None if verdict is None else (verdict[0], verdict[1], verdict[1] is not None)
-        verdict = self._authenticate(account_name, frame.password, account_only=True)
+        verdict = self._already_proved(account_name)
+        if verdict is None:
+            verdict = self._authenticate(account_name, frame.password, account_only=True)
         if verdict is None:
             return None
         account = verdict[1]
@@ -102,6 +108,15 @@ class LoginSteps:
         if allowed is None:
             return None
         return allowed, account, allowed == account.name
+
+    def _already_proved(self, account_name: str) -> tuple[str, Account] | None:
+        """The account ``account_name`` when this connection proved its password already and
+        it is still the same registration (not removed, nor removed and made again since)."""
+        proved, accounts = self.proved, self.server.accounts
+        if proved is None or accounts is None or name_key(account_name) != proved.key:
+            return None
+        account = accounts.lookup(account_name)
+        return (account.name, account) if account is not None and account == proved else None
 
     def _authenticate(
         self, name: str, password: str | None, account_only: bool = False

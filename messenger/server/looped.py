@@ -26,6 +26,21 @@ from typing import TYPE_CHECKING
 from ..protocol.connection import Event, Request
 from ..protocol.frames import Hello
 from ..protocol.lines import EOF, NEED_DATA
+from ..protocol.moderation import (
+    Allow,
+    Ban,
+    BansRequest,
+    Disallow,
+    Ignore,
+    Kick,
+    ModeRequest,
+    Mute,
+    RoleRequest,
+    Unban,
+    Unignore,
+    Unmute,
+    WhoisRequest,
+)
 from ..tls import TLS_HANDSHAKE_BYTE, TLSChannel, TLSError, looks_like_tls
 from .counters import READ_TIME
 from .handler import ChatConnection
@@ -38,6 +53,29 @@ if TYPE_CHECKING:
 log = logging.getLogger("messenger.server.handler")
 
 START, HANDSHAKE, READING = "start", "handshake", "reading"
+
+# The requests whose step reads the database (an operator's role, read anew each time; the ban
+# list's rows) or writes it (bans, mutes, remembered ignores, roles, the audit trail), for a
+# member with an account: acted on by a login worker, the connection paused meanwhile, as a
+# password check is, so that a slow disk or a busy database stops only the one who asked, never
+# the loop.
+DATABASE_STEPS = frozenset(
+    {
+        Kick,
+        Ban,
+        Unban,
+        BansRequest,
+        Mute,
+        Unmute,
+        RoleRequest,
+        WhoisRequest,
+        ModeRequest,
+        Allow,
+        Disallow,
+        Ignore,
+        Unignore,
+    }
+)
 
 
 class LoopConnection(ChatConnection):
@@ -204,10 +242,18 @@ class LoopConnection(ChatConnection):
     # -- a password check, off the loop -----------------------------------------------------------
 
     def _needs_check(self, event: Event) -> bool:
-        """A login that gives a password: its check must not stop the loop."""
-        if not isinstance(event, Request) or not isinstance(event.frame, Hello):
+        """A login that gives a password, or a request whose step reads or writes the database:
+        neither the check nor the disk must stop the loop."""
+        if not isinstance(event, Request):
             return False
-        return event.frame.password is not None and not self.logged_in
+        if isinstance(event.frame, Hello):
+            return event.frame.password is not None and not self.logged_in
+        return type(event.frame) in DATABASE_STEPS and self.has_account()
+
+    def has_account(self) -> bool:
+        """Logged in with an account: only then do the DATABASE_STEPS touch the database (a
+        guest has no role to read and no ignores to remember)."""
+        return self.logged_in and self.member is not None and self.member.account is not None
 
     def _check_off_loop(self, event: Event) -> None:
         """Pause the connection and let a login worker act on ``event``; the login clock

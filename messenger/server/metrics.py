@@ -118,6 +118,11 @@ class ServerCollector(Collector):
             stats.deliveries,
         )
         yield counter(
+            "messenger_message_deliveries",
+            "Chat messages queued for a connection (of the deliveries; the sender's own copy included).",
+            stats.message_deliveries,
+        )
+        yield counter(
             "messenger_sent_bytes", "Bytes the kernel took from the delivery thread.", stats.bytes_sent
         )
         yield counter("messenger_too_slow", "Connections cut off for not reading (too_slow).", stats.too_slow)

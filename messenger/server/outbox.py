@@ -21,22 +21,25 @@ NEVER = 1 << 62  # a sequence number no log reaches
 class Entry:
     """One frame in the log: its bytes in each mode and, unless it is for every member, the
     Outboxes it is for; ``own``: a broadcast's bytes for the one reader it is about, when they
-    differ from its mode's (an IRC sender without echo-message gets nothing back).
+    differ from its mode's (an IRC sender without echo-message gets nothing back); ``message``:
+    it is a chat message (the metrics count its deliveries apart from everything else's).
 
     A mode is a ``Mode`` or an IRC variant's key (ircout.py); ``data`` may compute a variant's
     bytes the first time it is asked for one it lacks."""
 
-    __slots__ = ("data", "own", "targets")
+    __slots__ = ("data", "message", "own", "targets")
 
     def __init__(
         self,
         data: dict[Any, bytes],
         targets: frozenset[Outbox] | None,
         own: tuple[Outbox, bytes] | None = None,
+        message: bool = False,
     ) -> None:
         self.data = data
         self.targets = targets
         self.own = own
+        self.message = message  # a chat message: counted apart in the metrics
 
 
 class Outbox:
@@ -162,7 +165,7 @@ class Batches:
             self.broadcast_seqs = [s for s, e in enumerate(self.window, self.low) if e.targets is None]
         self._data: dict[Mode, list[bytes]] = {}
         self._joined: dict[tuple[Mode, int, int], bytes] = {}  # by indexes into broadcast_seqs
-        self._ranges: dict[tuple[Mode, int, int], bytes] = {}  # by sequence numbers [lo, hi)
+        self.ranges: dict[tuple[Mode, int, int], bytes] = {}  # by sequence numbers [lo, hi)
         for outbox in owners:
             self.own[outbox].sort()
 
@@ -201,9 +204,9 @@ class Batches:
             if lo >= hi:
                 return b""
             key = (mode, lo, hi)
-            joined = self._ranges.get(key)
+            joined = self.ranges.get(key)
             if joined is None:
-                joined = self._ranges[key] = self._broadcasts(mode, lo, hi)
+                joined = self.ranges[key] = self._broadcasts(mode, lo, hi)
             return joined
         own = [seq for seq in self.own[outbox] if seq >= start]
         if not own:

@@ -53,34 +53,35 @@ class LogBatch:
         self._message = False
 
     def send(self, frame: ServerFrame, to: Iterable[Member] | None = None, aside: bool = False) -> None:
-        if type(frame) is Message:
+        message = type(frame) is Message
+        if message:
             self._message = True
         if to is None:
             line = encode(frame)
             text = encode_as(Mode.TEXT, frame, aside)
             data = {Mode.JSON: line, Mode.TEXT: text, Mode.WEB: text_frame(line[:-1])}
-            self._append(frame, data, None)
+            self._append(frame, data, None, message)
             return
         outboxes: list[Outbox] = [member.link for member in to]
         if len(outboxes) == 1:
             mode = outboxes[0].mode
             if isinstance(mode, Mode):
-                self._out.append({mode: encode_as(mode, frame, aside)}, outboxes)
+                self._out.append({mode: encode_as(mode, frame, aside)}, outboxes, message=message)
             else:
                 account = ircout.account_of(frame, ACTING.outbox)
-                self._out.append(ircout.direct(outboxes[0], frame, account), outboxes)
+                self._out.append(ircout.direct(outboxes[0], frame, account), outboxes, message=message)
         elif outboxes:
-            self._append(frame, {mode: encode_as(mode, frame, aside) for mode in Mode}, outboxes)
+            self._append(frame, {mode: encode_as(mode, frame, aside) for mode in Mode}, outboxes, message)
 
-    def _append(self, frame: ServerFrame, data: dict, outboxes: list[Outbox] | None) -> None:
+    def _append(self, frame: ServerFrame, data: dict, outboxes: list[Outbox] | None, message: bool) -> None:
         """A frame for many: with IRC readers about, its bytes for each IRC variant too (once
         each), and the acting IRC reader's own copy when it differs (ircout.py)."""
         modes = self._out.irc_modes
         if not modes:
-            self._out.append(data, outboxes)
+            self._out.append(data, outboxes, message=message)
             return
         data = ircout.shared(frame, data, modes, ircout.account_of(frame, ACTING.outbox))
-        self._out.append(data, outboxes, ircout.own_copy(frame, data, ACTING.outbox))
+        self._out.append(data, outboxes, ircout.own_copy(frame, data, ACTING.outbox), message)
 
     def page(self, member: Member, messages: Sequence[Message], more: bool | None) -> None:
         """The newest of ``messages`` that fit in half the member's output limit, oldest first

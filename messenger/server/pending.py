@@ -49,10 +49,12 @@ class Pending:
         data: dict[Any, bytes],
         targets: Iterable[Outbox] | None = None,
         own: tuple[Outbox, bytes] | None = None,
+        message: bool = False,
     ) -> Pending:
         """Queue one frame (``data`` in each mode) for every member, or for ``targets``;
-        ``own``: a broadcast's own bytes for one reader (outbox.Entry)."""
-        entry = Entry(data, None if targets is None else frozenset(targets), own)
+        ``own``: a broadcast's own bytes for one reader; ``message``: a chat message
+        (outbox.Entry)."""
+        entry = Entry(data, None if targets is None else frozenset(targets), own, message)
         self._operations.append(("_append_locked", entry))
         return self
 

@@ -239,8 +239,11 @@ class ReaderLoop:
         """The server's periodic duties (login time-outs, crowd summaries...); then the
         connections someone else asked to close while they were paused."""
         self._guard(None, self.server.service_actions)
-        for connection in [c for c in self.live if c.closing_at is not None and not c.working]:
-            self._guard(connection, connection.end)
+        for connection in self.server.watched():  # not O(everyone): see ChatServer._watched
+            if not isinstance(connection, LoopConnection) or connection not in self.live:
+                continue
+            if connection.closing_at is not None and not connection.working:
+                self._guard(connection, connection.end)
 
     # -- accepting --------------------------------------------------------------------------------
 

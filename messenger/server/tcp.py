@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 # How often (seconds) bans and mutes whose time is over are removed.
 EXPIRE_EVERY = 60.0
+# How often (seconds) the per-address limits drop what they no longer need (a pass over every
+# address seen): memory only, so not at every tick.
+FORGET_EVERY = 10.0
 
 
 class ChatServer(socketserver.TCPServer):
@@ -89,7 +92,12 @@ class ChatServer(socketserver.TCPServer):
         self._presence_at = time.monotonic()  # the last crowd summary (accept thread only)
         self.stopping = threading.Event()
         self._connections: set[ChatConnection] = set()
-        self._connections_lock = threading.Lock()
+        # The tracked connections the housekeeping must look at: not logged in yet (a login
+        # time-out) or closing (a grace to enforce).  A tick costs O(these), not O(everyone):
+        # at 10,000 members, a pass over all of them five times a second was the loop's.
+        self._watched: set[ChatConnection] = set()
+        self._connections_lock = threading.Lock()  # both sets
+        self._forgot_at = time.monotonic()  # reader loop only: the limits' last forget_quiet
         self.limits = AddressLimits(self.config.max_per_ip, self.config.conn_rate)
         self.password_checks = CheckGate()
         self.reader_stats = ReaderStats()
@@ -153,6 +161,7 @@ class ChatServer(socketserver.TCPServer):
     def track(self, handler: ChatConnection) -> None:
         with self._connections_lock:
             self._connections.add(handler)
+            self._watched.add(handler)
         self.reader_stats.connection(self.transport_of(handler), 1)
         if self.stopping.is_set():
             handler.abort()
@@ -161,6 +170,7 @@ class ChatServer(socketserver.TCPServer):
         with self._connections_lock:
             tracked = handler in self._connections
             self._connections.discard(handler)
+            self._watched.discard(handler)
         if tracked:
             self.reader_stats.connection(self.transport_of(handler), -1)
 
@@ -176,6 +186,23 @@ class ChatServer(socketserver.TCPServer):
     def connections(self) -> list[ChatConnection]:
         with self._connections_lock:
             return list(self._connections)
+
+    def settled(self, handler: ChatConnection) -> None:
+        """``handler`` logged in: no login time-out to watch for any more."""
+        with self._connections_lock:
+            if handler.closing_at is None:
+                self._watched.discard(handler)
+
+    def watch(self, handler: ChatConnection) -> None:
+        """``handler`` is closing: watch its grace (any thread; never blocks for long)."""
+        with self._connections_lock:
+            if handler in self._connections:
+                self._watched.add(handler)
+
+    def watched(self) -> list[ChatConnection]:
+        """The connections not logged in yet or closing (see ``_watched``)."""
+        with self._connections_lock:
+            return list(self._watched)
 
     # -- socketserver hooks -------------------------------------------------------------------
 
@@ -222,17 +249,21 @@ class ChatServer(socketserver.TCPServer):
         if now - self._presence_at >= self.config.presence_interval:
             self._presence_at = now
             self.registry.announce_presence()
-        self.limits.forget_quiet()
+        if now - self._forgot_at >= FORGET_EVERY:  # O(addresses): not at every tick
+            self._forgot_at = now
+            self.limits.forget_quiet()
         if now - self._expired_at > EXPIRE_EVERY:
             self._expired_at = now
             self._expire_moderation()
         if now - self._trimmed_at > TRIM_EVERY:
             self._trimmed_at = now
             release_free_memory()
-        for handler in self.connections():
+        for handler in self.watched():
             if handler.closing_at is not None:
                 if now - handler.closing_at > self.config.shutdown_grace:
                     handler.abort()
+            elif handler.logged_in:
+                self.settled(handler)
             elif handler.login_overdue(now):
                 log.info("closing %s: no login within %g s", handler.address, self.config.login_timeout)
                 if handler.member is not None:

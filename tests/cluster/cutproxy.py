@@ -10,7 +10,8 @@ import threading
 
 class CutProxy:
     """Forwards 127.0.0.1:``port`` to ``target_port``.  ``cut()`` resets every connection and
-    refuses new ones until ``heal()``."""
+    refuses new ones until ``heal()``.  While ``deaf``, what redis-server answers is dropped
+    (what it is sent still reaches it): a request done whose answer is lost."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -20,6 +21,7 @@ class CutProxy:
         self._open: list[socket.socket] = []
         self._cut = False
         self._closed = False
+        self.deaf = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -44,14 +46,14 @@ class CutProxy:
                 continue
             with self._lock:
                 self._open += [client, server]
-            for source, sink in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+            for source, sink, answers in ((client, server, False), (server, client, True)):
+                threading.Thread(target=self._pump, args=(source, sink, answers), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
         with contextlib.suppress(OSError):
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not (answers and self.deaf):
+                    sink.sendall(data)
         for sock in (source, sink):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

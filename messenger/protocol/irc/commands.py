@@ -73,16 +73,16 @@ def _privmsg(conn: IRCConnection, message: IRCMessage) -> list[Event]:
 def _one_message(conn: IRCConnection, target: str, text: str, action: bool, notice: bool) -> list[Event]:
     if target.startswith("#"):
         room = room_of_channel(target)
-        if not isinstance(room, str):
-            return [] if notice else [conn.reply(n.ERR_NOSUCHCHANNEL, target[:64], str(room))]
+        if not isinstance(room, str) or conn.no_such_channel(room):
+            why = str(room) if not isinstance(room, str) else "No such channel"
+            return [] if notice else [conn.reply(n.ERR_NOSUCHCHANNEL, target[:64], why)]
         conn.subjects["say"] = conn.subjects["me"] = target
         return [Request(Me(text=text, room=room) if action else Say(text=text, room=room))]
     name = name_of_nick(target)
     if not isinstance(name, str):
         return [] if notice else [conn.reply(n.ERR_NOSUCHNICK, target[:64], "No such nick")]
-    conn.subjects["say"] = target
-    # messenger has no private action: it arrives as a message in the third person.
-    return [Request(Say(text=f"* {text}" if action else text, to=name))]
+    conn.subjects["say"] = conn.subjects["me"] = target
+    return [Request(Me(text=text, to=name) if action else Say(text=text, to=name))]
 
 
 def _join(conn: IRCConnection, message: IRCMessage) -> list[Event]:
@@ -108,7 +108,9 @@ def _part(conn: IRCConnection, message: IRCMessage) -> list[Event]:
     events: list[Event] = []
     for channel in [c for c in message.params[0].split(",") if c][:MAX_JOINS]:
         room = room_of_channel(channel)
-        if not isinstance(room, str) or room not in conn.rooms():
+        if not isinstance(room, str) or conn.no_such_channel(room):
+            events.append(conn.reply(n.ERR_NOSUCHCHANNEL, channel[:64], "No such channel"))
+        elif room not in conn.rooms():
             events.append(conn.reply(n.ERR_NOTONCHANNEL, channel[:64], "You're not on that channel"))
         else:
             conn.subjects["part"] = room
@@ -121,8 +123,9 @@ def _topic(conn: IRCConnection, message: IRCMessage) -> list[Event]:
     if missing:
         return missing
     room = room_of_channel(message.params[0])
-    if not isinstance(room, str):
-        return [conn.reply(n.ERR_NOSUCHCHANNEL, message.params[0][:64], str(room))]
+    if not isinstance(room, str) or conn.no_such_channel(room):
+        why = str(room) if not isinstance(room, str) else "No such channel"
+        return [conn.reply(n.ERR_NOSUCHCHANNEL, message.params[0][:64], why)]
     conn.subjects["topic"] = room
     if len(message.params) < 2:
         conn.expect("topic", room, "query")
@@ -184,8 +187,18 @@ def _nick(conn: IRCConnection, message: IRCMessage) -> list[Event]:
     name = name_of_nick(message.params[0])
     if not isinstance(name, str):
         return [conn.reply(n.ERR_ERRONEUSNICKNAME, message.params[0][:64], f"Erroneous nickname: {name}")]
+    if name == conn.current_name():
+        return []  # a change to the very nick one has: nothing happens, nobody is told
     conn.subjects["nick"] = message.params[0]
     return [Request(Nick(user=name))]
+
+
+def _tagmsg(conn: IRCConnection, message: IRCMessage) -> list[Event]:
+    """TAGMSG (message-tags: a message of tags alone, such as ``+typing``) is accepted and
+    dropped: messenger has no message without text, and its other front doors could not show
+    one, so it carries client-only tags to nobody (never to a client without message-tags)."""
+    missing = _need(conn, message, 1)
+    return missing or []
 
 
 def _quit(conn: IRCConnection, message: IRCMessage) -> list[Event]:
@@ -194,8 +207,9 @@ def _quit(conn: IRCConnection, message: IRCMessage) -> list[Event]:
 
 
 def _ping(conn: IRCConnection, message: IRCMessage) -> list[Event]:
-    if not message.params:
-        return [conn.reply(n.ERR_NEEDMOREPARAMS, "PING", "Not enough parameters")]
+    missing = _need(conn, message, 1)
+    if missing:
+        return missing
     return [Lines(serialise("PONG", conn.server, message.params[0], source=conn.server))]
 
 
@@ -261,6 +275,7 @@ COMMANDS: dict[str, Handler] = {
     "LIST": lambda conn, message: [Request(Rooms())],
     "AWAY": _away,
     "NICK": _nick,
+    "TAGMSG": _tagmsg,
     "QUIT": _quit,
     "PING": _ping,
     "PONG": lambda conn, message: [Ignored()],

@@ -7,7 +7,10 @@ answers it with a numeric and goes on reading (an IRC server never drops a clien
 line).  Limits, counted in bytes as IRC does:
 
 - the line without its tags, CRLF included, is at most 512 bytes (``MAX_LINE``);
-- the tags, ``@`` and the space after them included, at most 8191 bytes (``MAX_TAGS``);
+- the tags a client sends, without ``@`` and the space after them, at most 4094 bytes
+  (``MAX_CLIENT_TAGS``, the message-tags specification's limit for clients: a longer line is
+  ``417`` and ignored, never delivered without its tags); the server's own tags, ``@`` and the
+  space included, at most 8191 bytes (``MAX_TAGS``);
 - at most 15 parameters (``MAX_PARAMS``).
 
 ``split_text`` cuts a long messenger message into pieces that each fit one line with a given
@@ -20,10 +23,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 MAX_LINE = 512  # the line without tags, CRLF included
-MAX_TAGS = 8191  # '@', the tags and the space after them
+MAX_TAGS = 8191  # '@', the tags and the space after them, in what the server sends
+MAX_CLIENT_TAGS = 4094  # the tags a client sends, without '@' and the space after them
 MAX_PARAMS = 15
 # What a transport's line decoder may hold of one line: its tags and the rest, with the line end.
-MAX_INPUT = MAX_TAGS + MAX_LINE
+MAX_INPUT = MAX_CLIENT_TAGS + 2 + MAX_LINE
 
 _TAG_ESCAPES = {"\\": "\\\\", ";": "\\:", " ": "\\s", "\r": "\\r", "\n": "\\n"}
 _TAG_UNESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
@@ -95,8 +99,8 @@ def parse_line(raw: bytes) -> IRCMessage | ParseError:
     rest = raw
     if rest.startswith(b"@"):
         tag_part, _, rest = rest[1:].partition(b" ")
-        if len(tag_part) + 2 > MAX_TAGS:
-            return ParseError("the tags are longer than 8191 bytes", kind="too_long")
+        if len(tag_part) > MAX_CLIENT_TAGS:
+            return ParseError("the tags are longer than 4094 bytes", kind="too_long")
         rest = rest.lstrip(b" ")
     if len(rest) + 2 > MAX_LINE:
         return ParseError("the line is longer than 512 bytes", _command_of(rest), "too_long")

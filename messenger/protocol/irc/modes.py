@@ -60,8 +60,9 @@ def _mode(conn: IRCConnection, message: IRCMessage) -> list[Event]:
             return [conn.reply(n.ERR_USERSDONTMATCH, "Can't change mode for other users")]
         return [conn.reply(n.RPL_UMODEIS, "+")]
     room = room_of_channel(target)
-    if not isinstance(room, str):
-        return [conn.reply(n.ERR_NOSUCHCHANNEL, target[:64], str(room))]
+    if not isinstance(room, str) or conn.no_such_channel(room):
+        why = str(room) if not isinstance(room, str) else "No such channel"
+        return [conn.reply(n.ERR_NOSUCHCHANNEL, target[:64], why)]
     conn.subjects["mode"] = conn.subjects["bans"] = room
     if len(message.params) < 2:
         return [Request(ModeRequest(room=room))]
@@ -126,8 +127,11 @@ def ban_target(mask: str) -> str:
 
 
 def _kick(conn: IRCConnection, message: IRCMessage) -> list[Event]:
-    if len(message.params) < 2 or not message.params[1]:
+    if len(message.params) < 2 or not all(message.params[:2]):
         return [conn.reply(n.ERR_NEEDMOREPARAMS, "KICK", "Not enough parameters")]
+    room = room_of_channel(message.params[0])
+    if not isinstance(room, str) or conn.no_such_channel(room):  # kicks nobody
+        return [conn.reply(n.ERR_NOSUCHCHANNEL, message.params[0][:64], "No such channel")]
     return _kick_nick(conn, message.params[1].split(",")[0], message.param(2))
 
 
@@ -146,7 +150,7 @@ def _kick_nick(conn: IRCConnection, nick: str, reason: str) -> list[Event]:
 
 
 def _invite(conn: IRCConnection, message: IRCMessage) -> list[Event]:
-    if len(message.params) < 2:
+    if len(message.params) < 2 or not all(message.params[:2]):
         return [conn.reply(n.ERR_NEEDMOREPARAMS, "INVITE", "Not enough parameters")]
     name = name_of_nick(message.params[0])
     room = room_of_channel(message.params[1])

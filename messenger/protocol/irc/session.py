@@ -9,10 +9,12 @@ serve IRC users with the same code as everyone else; ``Lines`` the connection an
 
 Registration (CAP LS/REQ/END, PASS, NICK, USER, AUTHENTICATE) is kept here, and its end is one
 ``Hello``: the nick as a messenger name (names.py), the server password from PASS or the
-account and password proved by SASL PLAIN.  The server tells the connection how it went, as it
+account SASL PLAIN proved (without its password: the transport checked it once, for the
+SaslCheck, and remembers the account it proved).  The server tells the connection how it went, as it
 tells a ServerConnection: ``accept_login``, ``ask_password``; SASL's check with
-``sasl_outcome``.  What needs the server's state comes through two callbacks: ``name()`` (the
-member's name now: the core may rename it) and ``rooms()`` (the rooms it is in).
+``sasl_outcome``.  What needs the server's state comes through callbacks: ``name()`` (the
+member's name now: the core may rename it), ``rooms()`` (the rooms it is in) and
+``room_exists(room)`` (someone is in it: IRC answers a channel that does not exist 403).
 
 The transport must act on each request before asking for the next event: what follows a join
 or a login (the room's names, its history) is decided then, by looking at ``rooms()``.
@@ -92,11 +94,12 @@ class IRCConnection:
         password_needed: bool = False,
         name: Callable[[], str | None] = lambda: None,
         rooms: Callable[[], Sequence[str]] = lambda: (LOBBY,),
+        room_exists: Callable[[str], bool] = lambda room: True,
     ) -> None:
         self.decoder = LineDecoder(MAX_INPUT)
         self.server, self.network, self.history = server, network, history
         self.motd, self.password_needed = motd, password_needed
-        self._name, self._rooms = name, rooms
+        self._name, self._rooms, self._room_exists = name, rooms, room_exists
         self.caps: frozenset[str] = frozenset()  # replaced whole, never changed in place
         self.logged_in = False
         self.login_name: str | None = None  # the name the last Hello asked for
@@ -104,7 +107,6 @@ class IRCConnection:
         self.user_given = False
         self.cap_hold = False  # CAP LS or REQ before registration: wait for CAP END
         self.account: str | None = None  # proved by SASL
-        self._account_password: str | None = None
         self._sasl: str | None = None  # None, "plain" (reading its payload) or "checking"
         self._sasl_data = ""
         self._queue: deque[Event] = deque()
@@ -172,14 +174,14 @@ class IRCConnection:
     def _registration(self, message: IRCMessage) -> list[Event]:
         command = message.command
         if command == "PASS":
-            if not message.params:
+            if not message.params or not message.params[0]:
                 return [self.reply(n.ERR_NEEDMOREPARAMS, "PASS", "Not enough parameters")]
             self.password = message.params[0]
             return []
         if command == "NICK":
             return self._nick(message)
         if command == "USER":
-            if len(message.params) < 4:
+            if len(message.params) < 4 or not all(message.params[:4]):  # an empty real name too
                 return [self.reply(n.ERR_NEEDMOREPARAMS, "USER", "Not enough parameters")]
             self.user_given = True
             return self._try_register()
@@ -203,14 +205,8 @@ class IRCConnection:
             return []
         assert self.login_name is not None
         presence = True if "away-notify" in self.caps else None
-        if self.account is not None:
-            hello = Hello(
-                user=self.login_name,
-                history=0,
-                password=self._account_password,
-                account=self.account,
-                presence=presence,
-            )
+        if self.account is not None:  # the transport checked its password (SaslCheck)
+            hello = Hello(user=self.login_name, history=0, account=self.account, presence=presence)
         else:
             hello = Hello(user=self.login_name, history=0, password=self.password, presence=presence)
         self.subjects["hello"] = to_nick(self.login_name)
@@ -221,7 +217,7 @@ class IRCConnection:
         return self._try_register()
 
     def _authenticate(self, message: IRCMessage) -> list[Event]:
-        if not message.params:
+        if not message.params or not message.params[0]:
             return [self.reply(n.ERR_NEEDMOREPARAMS, "AUTHENTICATE", "Not enough parameters")]
         data = message.params[0]
         if self.account is not None:
@@ -239,9 +235,12 @@ class IRCConnection:
             return [Lines(serialise("AUTHENTICATE", "+"))]
         if self._sasl == "checking":
             return []
-        if len(data) > _SASL_CHUNK or len(self._sasl_data) + len(data) > _SASL_MAX:
+        if len(data) > _SASL_CHUNK:  # one line too long: 905; the whole too long: it failed
             self._sasl, self._sasl_data = None, ""
             return [self.reply(n.ERR_SASLTOOLONG, "SASL message too long")]
+        if len(self._sasl_data) + len(data) > _SASL_MAX:
+            self._sasl_data = ""
+            return [self._sasl_fail()]
         if data != "+":
             self._sasl_data += data
         if len(data) == _SASL_CHUNK:
@@ -257,11 +256,10 @@ class IRCConnection:
         if len(fields) != 3 or not fields[1] or (fields[0] and fields[0] != fields[1]):
             return [self._sasl_fail()]
         self._sasl = "checking"
-        self._account_password = fields[2]
         return [SaslCheck(account=fields[1], password=fields[2])]
 
     def _sasl_fail(self) -> Lines:
-        self._sasl, self._account_password = None, None
+        self._sasl = None
         return self.reply(n.ERR_SASLFAIL, "SASL authentication failed")
 
     # -- the server tells the connection how things went ---------------------------------------
@@ -280,7 +278,7 @@ class IRCConnection:
     def accept_login(self) -> None:
         """The server logged this connection in (its welcome is on the way)."""
         self.logged_in = True
-        self.password = self._account_password = None
+        self.password = None
 
     def ask_password(self, name: str, why: str) -> FrameReply:
         """A login as ``name`` needs a password: the error to send (worded by ``send``)."""
@@ -356,6 +354,10 @@ class IRCConnection:
 
     def rooms(self) -> Sequence[str]:
         return self._rooms()
+
+    def no_such_channel(self, room: str) -> bool:
+        """Whether ``room`` is neither one of the member's nor one that exists (IRC's 403)."""
+        return room not in self._rooms() and not self._room_exists(room)
 
     def reply(self, code: str, *params: str) -> Lines:
         return Lines(n.numeric(self.server, self.me, code, *params))
