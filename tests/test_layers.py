@@ -146,10 +146,10 @@ def test_every_request_has_a_step_in_the_tcp_handler() -> None:
     valid request would fail in the handler instead of being answered."""
     from messenger.protocol.connection import ANSWERED_HERE
     from messenger.protocol.frames import CLIENT_FRAMES
-    from messenger.server.handler import ChatHandler
+    from messenger.server.handler import ChatConnection
 
     asked = [cls.TYPE for cls in CLIENT_FRAMES if cls.TYPE not in ANSWERED_HERE]
-    missing = [kind for kind in asked if not callable(getattr(ChatHandler, f"on_{kind}", None))]
+    missing = [kind for kind in asked if not callable(getattr(ChatConnection, f"on_{kind}", None))]
     assert not missing, f"no on_<type> for {missing}"
 
 

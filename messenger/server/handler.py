@@ -1,9 +1,9 @@
 """One client connection: what it is (``ChatConnection``: its fields, its login and request
-steps, its output) apart from what drives it: ``ChatHandler``, a thread of its own that blocks
-in ``recv`` (the web port's connections), or the chat port's reader loop (``LoopConnection`` in
-looped.py, run by readers.ReaderLoop).  Both drivers feed bytes to the sans-I/O
-``protocol.ServerConnection``, charge flood control per line, and hand each line's event to the
-same ``_act``: every request has one implementation.  What a line means (mode, login gate, text
+steps, its output) apart from what drives it: the reader loop (``LoopConnection`` in looped.py,
+run by readers.ReaderLoop; the IRC and web ports' connections are subclasses of it).  The driver
+feeds bytes to a sans-I/O protocol object (``protocol.ServerConnection``, or the port's own),
+charges flood control per line, and hands each line's event to ``_act``: every request has one
+implementation.  What a line means (mode, login gate, text
 commands, password prompt) is the connection's; the login steps that need the server
 (``hello``, passwords, who may hold a name) are in ``login.LoginSteps``."""
 
@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
 import socket
-import socketserver
 import time
 from typing import TYPE_CHECKING
 
@@ -39,11 +37,10 @@ from ..protocol.frames import (
     ServerFrame,
     Who,
 )
-from ..protocol.lines import EOF, NEED_DATA, LineDecoder
+from ..protocol.lines import LineDecoder
 from ..protocol.names import BadName, normalize_name
 from ..tls import TLSChannel
 from .config import HISTORY_MAX
-from .counters import READ_TIME
 from .delivery import Outbox
 from .limits import TokenBucket
 from .login import LoginSteps
@@ -51,7 +48,7 @@ from .moderation_requests import ModerationRequests
 from .outlet import encode_as
 from .pending import ACTING
 from .presence_requests import PresenceRequests
-from .transport import TransportSteps, tune_socket
+from .transport import tune_socket
 
 if TYPE_CHECKING:
     from .tcp import ChatServer
@@ -64,9 +61,8 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
     request handlers and its output (``send``, ``close``, ``abort``).
 
     A driver feeds bytes to its ServerConnection (whose LineDecoder is the only input buffer),
-    charges flood control per line and calls ``_act`` for each line, in order: ``ChatHandler``
-    below is the driver of a thread that blocks in ``recv`` (the web port), ``LoopConnection``
-    (looped.py) that of the chat port's reader loop.  Requests (JSON frames and text-mode
+    charges flood control per line and calls ``_act`` for each line, in order: the reader loop's
+    ``LoopConnection`` (looped.py) and its subclasses.  Requests (JSON frames and text-mode
     commands alike) go to ``on_<type>`` methods; output goes only to the server's ChatLog.
     """
 
@@ -76,10 +72,9 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
 
     def setup(self) -> None:
         config = self.server.config
-        # Which thread owns each field: "handler" is this connection's driver (its own thread,
-        # or the reader loop, or a login worker while the loop has paused the connection);
-        # "others" are the loop / accept thread (service_actions), the Flusher (too_slow) and the
-        # main thread (stop).
+        # Which thread owns each field: "handler" is this connection's driver (the reader loop,
+        # or a login worker while the loop has paused the connection); "others" are the loop's
+        # service_actions, the Flusher (too_slow) and the main thread (stop).
         # Fixed here, read by any thread:
         self.address = "{}:{}".format(*self.client_address[:2])
         self.opened_at = time.monotonic()
@@ -309,67 +304,3 @@ class ChatConnection(LoginSteps, PresenceRequests, ModerationRequests):
     def _shut_socket(self) -> None:
         with contextlib.suppress(OSError):
             self.request.shutdown(socket.SHUT_RDWR)
-
-
-class ChatHandler(ChatConnection, TransportSteps, socketserver.BaseRequestHandler):
-    """A connection driven by a thread of its own that blocks in ``poll``/``recv`` (and in
-    flood control's waits): the web port's WebHandler.  socketserver runs ``setup``,
-    ``handle`` and ``finish`` in the connection's thread."""
-
-    def setup(self) -> None:
-        super().setup()
-        self._poller = select.poll()  # waits for input without holding a buffer
-        self._poller.register(self.request, select.POLLIN)
-
-    def handle(self) -> None:
-        if not self._start_transport():
-            return
-        if self.channel is not None:
-            # Lines that came with the end of the handshake are already in the channel.
-            early = self.channel.decrypt(None)
-            if early:
-                self.connection.receive_data(early)
-                if not self._handle_events():
-                    return
-        while self.closing_at is None:
-            data = self._receive()
-            if data is None:
-                continue
-            self.connection.receive_data(data)
-            if not self._handle_events():
-                return
-
-    def finish(self) -> None:
-        self.server.untrack(self)
-        self._announce_departure()
-        if self.outbox is not None:
-            # Let a last error or goodbye go out; a stalled peer cannot keep us here.
-            self.server.chat_log.close(self.outbox)
-            if not self.outbox.released.wait(self.server.config.shutdown_grace):
-                self.server.chat_log.abort(self.outbox)
-                self.outbox.released.wait(self.server.config.shutdown_grace)
-        log.debug("connection from %s closed", self.address)
-
-    def _handle_events(self) -> bool:
-        """Act on every complete line; False once the connection should end."""
-        while self.closing_at is None:
-            event = self.connection.next_event()
-            if event is NEED_DATA:
-                return True
-            if event is EOF:
-                return False
-            if self._flood_wait():
-                return False
-            self._act(event)
-        return False
-
-    def _flood_wait(self) -> bool:
-        """Charge a line to flood control, wait as it says (not counted as fan-out latency)."""
-        delay = self.bucket.delay()
-        if not delay:
-            return False
-        self.server.reader_stats.flood_delayed(delay)
-        if self.server.stopping.wait(delay):
-            return True
-        READ_TIME.at = time.monotonic()
-        return False

@@ -1,6 +1,6 @@
 """The login steps of a connection: ``hello``, the password checks (accounts, ``--auth``, the
 server password, the per-address limit on failures) and who may take which name with
-``nick``.  A mixin of ChatHandler; it uses the handler's fields (declared below) and its
+``nick``.  A mixin of ChatConnection; it uses the handler's fields (declared below) and its
 ``error``, ``answer`` and ``close``; it tells the handler's ServerConnection how a login went."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class LoginSteps:
-    """ChatHandler's login methods."""
+    """ChatConnection's login methods."""
 
     server: ChatServer
     client_address: tuple[str, int]

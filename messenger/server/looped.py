@@ -199,15 +199,19 @@ class LoopConnection(ChatConnection):
             self._received(start)
             return
         if not looks_like_tls(start):
-            with contextlib.suppress(OSError):
-                self.request.send(plaintext_refusal(start[0]))  # short: the kernel takes it
-            log.info("%s spoke plaintext to the TLS port; closed", self.address)
+            self.refuse_plaintext(start[0])
             self.end()
             return
         self._tls = TLSChannel(self.tls_context, server_side=True)
         self.phase = HANDSHAKE
         self.timer = self.loop.call_later(self.server.config.handshake_timeout, self._handshake_overdue, self)
         self._handshake(start)
+
+    def refuse_plaintext(self, first: int) -> None:
+        """Plaintext on a TLS port: one answer the client can read, sent without waiting."""
+        with contextlib.suppress(OSError):
+            self.request.send(plaintext_refusal(first))  # short: the kernel takes it
+        log.info("%s spoke plaintext to the TLS port; closed", self.address)
 
     def _handshake(self, data: bytes) -> None:
         assert self._tls is not None

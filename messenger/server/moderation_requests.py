@@ -1,6 +1,6 @@
 """The handler's operator requests: kick, ban, unban, bans, mute, unmute, role.
 
-A mixin of ChatHandler.  Each step reads the actor's role from the database first (so a role
+A mixin of ChatConnection.  Each step reads the actor's role from the database first (so a role
 given or taken applies at once), checks what may be done to whom (core/roles.py), writes the
 change to the moderation database (outside the registry's lock), and then has the registry act
 on whoever is online, under its lock.  A ban is in the BanList before the registry looks for
@@ -75,12 +75,12 @@ def ban_info(ban: StoredBan) -> BanInfo:
 
 
 class ModerationRequests:
-    """ChatHandler's operator requests."""
+    """ChatConnection's operator requests."""
 
     server: ChatServer
     member: Member | None
     address: str
-    send: Callable[[ServerFrame], None]  # ChatHandler's
+    send: Callable[[ServerFrame], None]  # ChatConnection's
 
     # -- who is asking ------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """The handler's presence and room-settings requests: away, whois, ignore, reply, topic, mode,
-allow.  A mixin of ChatHandler: each ``on_<type>`` checks what only the transport can (the text's
+allow.  A mixin of ChatConnection: each ``on_<type>`` checks what only the transport can (the text's
 sanitising) and hands the rest to the registry, which answers under its lock."""
 
 from __future__ import annotations
@@ -65,11 +65,11 @@ def optional_text(raw: str | None) -> str | None:
 
 
 class PresenceRequests:
-    """ChatHandler's presence and room-settings requests."""
+    """ChatConnection's presence and room-settings requests."""
 
     server: ChatServer
     member: Member | None
-    send: Callable[[ServerFrame], None]  # ChatHandler's
+    send: Callable[[ServerFrame], None]  # ChatConnection's
 
     def on_away(self, frame: Away) -> None:
         assert self.member is not None

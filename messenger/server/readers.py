@@ -63,15 +63,21 @@ class Timer:
 
 class Listener:
     """A listening socket the loop accepts from, and how it makes a connection of a socket
-    (the chat port's LoopConnection, the IRC port's IRC connection)."""
+    (the chat port's LoopConnection, the IRC port's IRC connection, the web port's);
+    ``verify``: who may connect, when the port answers a refusal its own way (the server's
+    ``verify_request`` when None)."""
 
-    __slots__ = ("make", "sock")
+    __slots__ = ("make", "sock", "verify")
 
     def __init__(
-        self, sock: socket.socket, make: Callable[[socket.socket, tuple[str, int]], LoopConnection]
+        self,
+        sock: socket.socket,
+        make: Callable[[socket.socket, tuple[str, int]], LoopConnection],
+        verify: Callable[[socket.socket, tuple[str, int]], bool] | None = None,
     ) -> None:
         self.sock = sock
         self.make = make
+        self.verify = verify
 
 
 class ReaderLoop:
@@ -110,8 +116,10 @@ class ReaderLoop:
             self._wake_out.send(b"\0")
 
     def add_listener(self, listener: Listener) -> None:
-        """Accept from ``listener`` too (before ``run``)."""
+        """Accept from ``listener`` too (before ``run``, or while it runs: registered in the loop)."""
+        listener.sock.setblocking(False)  # the loop may try it before registering it
         self.listeners.append(listener)
+        self.call_soon(self._listen)
 
     def stop_accepting(self) -> None:
         self.call_soon(self._unlisten)
@@ -122,10 +130,11 @@ class ReaderLoop:
 
     # -- for connections (loop thread) ------------------------------------------------------------
 
-    def watch(self, connection: LoopConnection, wanted: bool) -> None:
-        """Read ``connection`` (or stop reading it: paused, or ending)."""
+    def watch(self, connection: LoopConnection, wanted: bool, events: int = selectors.EVENT_READ) -> None:
+        """Read ``connection`` (or stop reading it: paused, or ending); ``events``
+        EVENT_WRITE: wait until it can be written to instead (its ``on_readable`` is called)."""
         if wanted:
-            self.selector.register(connection.request, selectors.EVENT_READ, connection)
+            self.selector.register(connection.request, events, connection)
         else:
             with contextlib.suppress(KeyError, ValueError, OSError):
                 self.selector.unregister(connection.request)
@@ -239,10 +248,12 @@ class ReaderLoop:
     # -- accepting --------------------------------------------------------------------------------
 
     def _listen(self) -> None:
+        """Register the listening sockets not registered yet (again after a pause)."""
         if self.not_accepting.is_set():
             return
+        registered = self.selector.get_map()
         for listener in self.listeners:
-            if listener.sock.fileno() >= 0:
+            if listener.sock.fileno() >= 0 and listener.sock not in registered:
                 listener.sock.setblocking(False)
                 self.selector.register(listener.sock, selectors.EVENT_READ, listener)
                 self._listening = True
@@ -274,7 +285,8 @@ class ReaderLoop:
     def _admit(self, sock: socket.socket, address: tuple[str, int], listener: Listener) -> None:
         server = self.server
         try:
-            if server.stopping.is_set() or not server.verify_request(sock, address):
+            verify = listener.verify or server.verify_request
+            if server.stopping.is_set() or not verify(sock, address):
                 server.shutdown_request(sock)
                 return
             connection = listener.make(sock, address)

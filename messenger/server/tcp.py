@@ -35,8 +35,9 @@ from .looped import LoopConnection
 from .memory import TRIM_EVERY, release_free_memory
 from .outlet import LogOutlet
 from .readers import Listener, ReaderLoop
-from .web import WebHandler, WebServer
+from .web import WebPort
 from .webpages import Pages
+from .webport import WebConnection
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class ChatServer(socketserver.TCPServer):
             crowd=self.config.crowd,
         )
         self.moderation = self.registry.moderation
-        self.web: WebServer | None = None  # the web port, once open_web ran
+        self.web: WebPort | None = None  # the web port, once open_web ran
         self._expired_at = time.monotonic()
         self._trimmed_at = time.monotonic()  # accept thread only
         self._presence_at = time.monotonic()  # the last crowd summary (accept thread only)
@@ -132,6 +133,8 @@ class ChatServer(socketserver.TCPServer):
         super().server_close()
         for sock in self.irc_sockets:
             sock.close()
+        if self.web is not None:
+            self.web.close()
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Accept, read and act on every connection in this thread (the reader loop), calling
@@ -174,7 +177,7 @@ class ChatServer(socketserver.TCPServer):
     def transport_of(self, handler: ChatConnection) -> str:
         """How ``handler``'s connection came, as the metrics name it: tcp, tls, web, irc or
         ircs (IRC over TLS)."""
-        if isinstance(handler, WebHandler):
+        if isinstance(handler, WebConnection):
             return "web"
         if isinstance(handler, IRCLoopConnection):
             return "irc" if handler.tls_context is None else "ircs"
@@ -279,15 +282,12 @@ class ChatServer(socketserver.TCPServer):
         origins: tuple[str, ...] = (),
         pages: Pages | None = None,
         metrics: bool = True,
-    ) -> WebServer:
+    ) -> WebPort:
         """Listen for the web page and its WebSocket on ``address`` too (and ``/metrics``, unless
-        ``metrics`` is False), served by a thread of its own until ``stop``; raises OSError when
-        the address cannot be had."""
-        self.web = WebServer(self, address, origins, pages, metrics)
-        thread = threading.Thread(
-            target=self.web.serve_forever, kwargs={"poll_interval": 0.2}, name="web-accept", daemon=True
-        )
-        thread.start()
+        ``metrics`` is False), accepted and read by the reader loop (before ``serve_forever`` or
+        while it runs); raises OSError when the address cannot be had."""
+        self.web = WebPort(self, address, origins, pages, metrics)
+        self.loop.add_listener(self.web.listener())
         return self.web
 
     def stop(self, message: str = Shutdown.message) -> None:
@@ -301,9 +301,6 @@ class ChatServer(socketserver.TCPServer):
             self.loop.stop_accepting()
             self.loop.not_accepting.wait(self.config.shutdown_grace)
         self.server_close()
-        if self.web is not None:
-            self.web.shutdown()
-            self.web.server_close()
         self.registry.close_all()
         handlers = self.connections()
         frame = Shutdown(message=message)

@@ -106,6 +106,21 @@ class Pages:
         return Answer(200, body, (("Content-Type", kind),))
 
 
+def http_answer(answer: Answer, head_only: bool = False) -> bytes:
+    """An HTTP answer's bytes, with the security headers, ending the connection."""
+    headers = [*SECURITY_HEADERS, *answer.headers, ("Content-Length", str(len(answer.body)))]
+    lines = [f"HTTP/1.1 {answer.status} {REASONS.get(answer.status, 'Error')}"]
+    lines += [f"{name}: {value}" for name, value in headers]
+    lines += ["Connection: close", "", ""]
+    return "\r\n".join(lines).encode("latin-1") + (b"" if head_only else answer.body)
+
+
+REASONS = {
+    200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    408: "Request Timeout", 413: "Content Too Large", 431: "Request Header Fields Too Large",
+}  # fmt: skip
+
+
 def origin_allowed(origin: str | None, host: str | None, scheme: str, extra: tuple[str, ...]) -> bool:
     """Whether a WebSocket upgrade with this ``Origin`` may join: the page's own origin (the
     scheme and the ``Host`` it was asked for), or one given with ``--web-origin``.  A request
