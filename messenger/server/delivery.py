@@ -194,9 +194,9 @@ class ChatLog:
             self._members -= 1
         outbox.member_until = self.head
 
-    def _message_locked(self, read_at: float) -> None:
-        self.stats.messages += 1
-        self._stamps.append(read_at)
+    def _message_locked(self, read: tuple[float, int]) -> None:
+        self.stats.messages += read[1]
+        self._stamps.append(read[0])
 
     def _close_locked(self, outbox: Outbox) -> None:
         outbox.closed = True

@@ -46,16 +46,16 @@ class LogBatch:
     marked once in its commit with when the reader thread read it (``READ_TIME``), for the
     metrics; the core knows nothing of it."""
 
-    __slots__ = ("_message", "_out")
+    __slots__ = ("_messages", "_out")
 
     def __init__(self, out: Pending) -> None:
         self._out = out
-        self._message = False
+        self._messages: set[int] = set()  # the ids of the chat messages this batch carries
 
     def send(self, frame: ServerFrame, to: Iterable[Member] | None = None, aside: bool = False) -> None:
         message = type(frame) is Message
         if message:
-            self._message = True
+            self._messages.add(frame.id)  # type: ignore[union-attr]
         if to is None:
             line = encode(frame)
             text = encode_as(Mode.TEXT, frame, aside)
@@ -115,9 +115,9 @@ class LogBatch:
         self._out.close(member.link)
 
     def commit(self) -> None:
-        if self._message:
-            self._message = False
-            self._out.message(READ_TIME.at or time.monotonic())  # not read from a socket: now
+        if self._messages:
+            count, self._messages = len(self._messages), set()
+            self._out.message(READ_TIME.at or time.monotonic(), count)  # not read from a socket: now
         self._out.commit()
 
 

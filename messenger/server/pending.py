@@ -75,10 +75,11 @@ class Pending:
         self._operations.append(("_close_locked", outbox))
         return self
 
-    def message(self, read_at: float) -> Pending:
-        """The entries of this commit carry one chat message, read (``time.monotonic``) at
-        ``read_at``: counted, and its fan-out latency measured by the round that sends them."""
-        self._operations.append(("_message_locked", read_at))
+    def message(self, read_at: float, count: int = 1) -> Pending:
+        """The entries of this commit carry ``count`` chat messages, read (``time.monotonic``)
+        at ``read_at`` (a cluster node delivers a read of the stream at once): counted, and
+        their fan-out latency measured by the round that sends them."""
+        self._operations.append(("_message_locked", (read_at, count)))
         return self
 
     def commit(self) -> None:
