@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from ..clitools import ServeProcess
 from .clustertools import Node
+from .cutproxy import CutProxy
 from .redistools import RedisServer, require_redis
 
 
@@ -32,3 +34,20 @@ def nodes(redis_server: RedisServer) -> Iterator[Callable[..., Node]]:
     yield start
     for node in started:
         node.stop()
+
+
+@pytest.fixture
+def proxy(redis_server: RedisServer) -> Iterator[CutProxy]:
+    """A CutProxy before the test's redis-server, for a node a test cuts off."""
+    cutter = CutProxy(redis_server.port)
+    yield cutter
+    cutter.close()
+
+
+@pytest.fixture
+def children() -> Iterator[list[ServeProcess]]:
+    """``messenger serve`` child processes a test starts; all stopped at the end."""
+    started: list[ServeProcess] = []
+    yield started
+    for child in started:
+        child.stop()

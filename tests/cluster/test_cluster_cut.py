@@ -4,9 +4,8 @@ from the last entry it read (every message once, in order), or says that history
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 import redis
 
 from messenger.client import Client
@@ -18,13 +17,6 @@ from ..clitools import WAIT, wait_for_joined
 from .clustertools import Node, said
 from .cutproxy import CutProxy
 from .redistools import RedisServer
-
-
-@pytest.fixture
-def proxy(redis_server: RedisServer) -> Iterator[CutProxy]:
-    cutter = CutProxy(redis_server.port)
-    yield cutter
-    cutter.close()
 
 
 def cut_node(

@@ -4,7 +4,7 @@ again when Redis is back, and the readers drop the repeat."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -14,17 +14,9 @@ from messenger.protocol import Message
 from ..clitools import WAIT, wait_for_joined
 from .clustertools import Node, said
 from .cutproxy import CutProxy
-from .redistools import RedisServer
 from .test_cluster_cut import cut_node
 
 pytestmark = pytest.mark.timeout(25)
-
-
-@pytest.fixture
-def proxy(redis_server: RedisServer) -> Iterator[CutProxy]:
-    cutter = CutProxy(redis_server.port)
-    yield cutter
-    cutter.close()
 
 
 def test_a_message_whose_publish_went_unanswered_arrives_once_everywhere(

@@ -5,10 +5,8 @@ runs in this process: each test starts two processes, which a busy machine makes
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from messenger.client import Client
 from messenger.protocol import Left, Message
@@ -17,14 +15,6 @@ from ..clitools import WAIT, ServeProcess
 from ..historytools import log_in, say_and_wait
 from .clustertools import Node
 from .redistools import RedisServer
-
-
-@pytest.fixture
-def children() -> Iterator[list[ServeProcess]]:
-    started: list[ServeProcess] = []
-    yield started
-    for child in started:
-        child.stop()
 
 
 def serve_node(children: list[ServeProcess], redis: RedisServer, name: str, db: Path) -> ServeProcess:

@@ -3,7 +3,7 @@ delivers many at once (a node back from a cut)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -12,17 +12,9 @@ from messenger.client import Client
 from ..clitools import WAIT, wait_for_joined
 from .clustertools import Node, said
 from .cutproxy import CutProxy
-from .redistools import RedisServer
 from .test_cluster_cut import cut_node
 
 pytestmark = pytest.mark.timeout(25)
-
-
-@pytest.fixture
-def proxy(redis_server: RedisServer) -> Iterator[CutProxy]:
-    cutter = CutProxy(redis_server.port)
-    yield cutter
-    cutter.close()
 
 
 def test_messages_read_in_one_go_are_each_counted(

@@ -4,7 +4,7 @@ heartbeat allows is declared dead and comes back, Redis losing its data is told 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -40,13 +40,6 @@ def test_a_node_stopping_shows_its_members_leaving_at_once(
     assert isinstance(left, Left) and left.reason == "disconnected"
     alice.close()
     login(two.port, "alice").close()  # and the name is free
-
-
-@pytest.fixture
-def proxy(redis_server: RedisServer) -> Iterator[CutProxy]:
-    cutter = CutProxy(redis_server.port)
-    yield cutter
-    cutter.close()
 
 
 def test_a_node_cut_off_too_long_is_declared_dead_then_comes_back(

@@ -6,10 +6,8 @@ its readers got."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from messenger.client import Client
 from messenger.protocol import Message
@@ -20,13 +18,6 @@ from ..historytools import log_in
 from .clustertools import Node
 from .cutproxy import CutProxy
 from .redistools import RedisServer
-
-
-@pytest.fixture
-def proxy(redis_server: RedisServer) -> Iterator[CutProxy]:
-    cutter = CutProxy(redis_server.port)
-    yield cutter
-    cutter.close()
 
 
 def cut_node(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,22 +14,9 @@ from messenger.protocol import Left
 
 from ..clitools import MESSENGER, ServeProcess, cli_env, login, wait_for_joined
 from .redistools import RedisServer
+from .test_cluster_serve import serve_node
 
 pytestmark = pytest.mark.timeout(40)
-
-
-@pytest.fixture
-def children() -> Iterator[list[ServeProcess]]:
-    started: list[ServeProcess] = []
-    yield started
-    for child in started:
-        child.stop()
-
-
-def serve_node(children: list[ServeProcess], redis: RedisServer, name: str) -> ServeProcess:
-    child = ServeProcess("--port", "0", "--no-web", "--node", name, env={"MESSENGER_REDIS": redis.url})
-    children.append(child)
-    return child
 
 
 def test_a_node_restarted_at_once_after_a_crash_lets_its_old_members_go(

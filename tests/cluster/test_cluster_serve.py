@@ -6,9 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-
-import pytest
 
 from messenger.client import Client
 from messenger.protocol import Left
@@ -16,14 +13,6 @@ from messenger.protocol import Left
 from ..clitools import WAIT, ServeProcess, cli_env, free_port, login, run_cli, wait_for_joined
 from .clustertools import said
 from .redistools import RedisServer
-
-
-@pytest.fixture
-def children() -> Iterator[list[ServeProcess]]:
-    started: list[ServeProcess] = []
-    yield started
-    for child in started:
-        child.stop()
 
 
 def serve_node(children: list[ServeProcess], redis: RedisServer, name: str) -> ServeProcess:

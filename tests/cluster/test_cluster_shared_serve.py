@@ -4,23 +4,11 @@ owner logging in on another node (through the web page) takes over their IRC ses
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from ..clitools import ServeProcess
 from ..ircport import IRCRaw, command_of
 from ..webclient import WsClient
 from .redistools import RedisServer
 from .sharedtools import PASSWORD, users
-
-
-@pytest.fixture
-def children() -> Iterator[list[ServeProcess]]:
-    started: list[ServeProcess] = []
-    yield started
-    for child in started:
-        child.stop()
 
 
 def irc_node(children: list[ServeProcess], redis: RedisServer, name: str, *web: str) -> ServeProcess:

@@ -5,7 +5,7 @@ never both, and never while the nodes cannot agree (a node cut from Redis)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -15,15 +15,7 @@ from messenger.protocol import Error, Joined, Left, Message
 from ..clitools import WAIT
 from .clustertools import Node, said
 from .cutproxy import CutProxy
-from .redistools import RedisServer
 from .sharedtools import PASSWORD, login_as, next_of, settle
-
-
-@pytest.fixture
-def proxy(redis_server: RedisServer) -> Iterator[CutProxy]:
-    cutter = CutProxy(redis_server.port)
-    yield cutter
-    cutter.close()
 
 
 def replaced(client: Client) -> None:
