@@ -50,12 +50,15 @@ class LogBatch:
 
     def __init__(self, out: Pending) -> None:
         self._out = out
-        self._messages: set[int] = set()  # the ids of the chat messages this batch carries
+        self._messages: set[int] | None = None  # the ids of the chat messages this batch carries
 
     def send(self, frame: ServerFrame, to: Iterable[Member] | None = None, aside: bool = False) -> None:
         message = type(frame) is Message
         if message:
-            self._messages.add(frame.id)  # type: ignore[union-attr]
+            if self._messages is None:  # (most batches carry none: no set made for them)
+                self._messages = {frame.id}  # type: ignore[union-attr]
+            else:
+                self._messages.add(frame.id)  # type: ignore[union-attr]
         if to is None:
             line = encode(frame)
             text = encode_as(Mode.TEXT, frame, aside)
@@ -116,7 +119,7 @@ class LogBatch:
 
     def commit(self) -> None:
         if self._messages:
-            count, self._messages = len(self._messages), set()
+            count, self._messages = len(self._messages), None
             self._out.message(READ_TIME.at or time.monotonic(), count)  # not read from a socket: now
         self._out.commit()
 
