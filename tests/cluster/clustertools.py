@@ -3,7 +3,10 @@ redis-server (tests/redistools.py), and library clients on them."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from messenger.client import Client
 from messenger.cluster.accounts import MirroredAccounts
@@ -12,8 +15,11 @@ from messenger.cluster.node import ClusterNode, attach
 from messenger.protocol import Message
 from messenger.server import ServerConfig
 
-from ..clitools import WAIT
+from ..clitools import WAIT, wait_for_joined
 from ..conftest import ServerThread, stored_server
+from .cutproxy import CutProxy
+
+T = TypeVar("T")
 
 
 class Node:
@@ -52,3 +58,32 @@ def said(client: Client, count: int, timeout: float = WAIT) -> list[Message]:
         if isinstance(frame, Message):
             seen.append(frame)
     return seen
+
+
+def next_of(client: Client, kind: type[T]) -> T:
+    """The next frame of ``kind`` that ``client`` receives (others skipped)."""
+    while not isinstance(frame := client.receive(timeout=WAIT), kind):
+        pass
+    return frame
+
+
+def cut_node(
+    nodes: Callable[..., Node], proxy: CutProxy, name: str
+) -> tuple[Node, dict[bool, threading.Event]]:
+    """A node reaching Redis through ``proxy``, and events set when it finds Redis gone or back."""
+    node = nodes(name, url=proxy.url)
+    events = {False: threading.Event(), True: threading.Event()}
+    node.cluster.bus.on_state = lambda up: events[up].set()
+    return node, events
+
+
+def cut_pair(
+    nodes: Callable[..., Node], proxy: CutProxy, clients: Callable[[int, str], Client]
+) -> tuple[Node, dict[bool, threading.Event], Client, Client]:
+    """Node ``one`` reaching Redis through ``proxy`` (cut_node) with alice, node ``two`` with bob;
+    alice has seen bob join."""
+    one, link = cut_node(nodes, proxy, "one")
+    two = nodes("two")
+    alice, bob = clients(one.port, "alice"), clients(two.port, "bob")
+    wait_for_joined(alice, "bob")
+    return one, link, alice, bob

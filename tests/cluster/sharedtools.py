@@ -9,7 +9,7 @@ from typing import Any
 
 from messenger.cli import Environment, program
 from messenger.client import Client, LoginError
-from messenger.protocol import Error, Message, ServerFrame
+from messenger.protocol import Error, Message
 
 from ..clitools import WAIT
 from ..conftest import RawClient
@@ -81,11 +81,5 @@ def heard(client: Client, text: str) -> Message:
 
 def next_error(client: Client) -> Error:
     while not isinstance(frame := client.receive(timeout=WAIT), Error):
-        pass
-    return frame
-
-
-def next_of(client: Client, kind: type[ServerFrame]) -> Any:
-    while not isinstance(frame := client.receive(timeout=WAIT), kind):
         pass
     return frame

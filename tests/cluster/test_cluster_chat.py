@@ -9,9 +9,9 @@ from messenger.client import Client
 from messenger.protocol import Joined, Left, Message, Renamed, Users
 from messenger.protocol.moderation import Topic, TopicRequest, Whois, WhoisRequest
 
-from ..clitools import WAIT, wait_for_joined
+from ..clitools import wait_for_joined
 from ..webclient import WsClient
-from .clustertools import Node, said
+from .clustertools import Node, next_of, said
 
 T = TypeVar("T")
 
@@ -58,13 +58,6 @@ def wait_for_joined_or_listed(client: Client, user: str) -> None:
     if client.welcome is not None and user in client.welcome.users:
         return
     wait_for_joined(client, user)
-
-
-def next_of(client: Client, kind: type[T]) -> T:
-    """The next frame of ``kind`` that ``client`` receives."""
-    while not isinstance(frame := client.receive(timeout=WAIT), kind):
-        pass
-    return frame
 
 
 def test_private_messages_actions_rooms_topics_who_and_whois_across_nodes(

@@ -3,7 +3,6 @@ from the last entry it read (every message once, in order), or says that history
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import redis
@@ -13,29 +12,16 @@ from messenger.cluster import keys
 from messenger.protocol import Message
 from messenger.protocol.moderation import Notice
 
-from ..clitools import WAIT, wait_for_joined
-from .clustertools import Node, said
+from ..clitools import WAIT
+from .clustertools import Node, cut_pair, said
 from .cutproxy import CutProxy
 from .redistools import RedisServer
-
-
-def cut_node(
-    nodes: Callable[..., Node], proxy: CutProxy, name: str
-) -> tuple[Node, dict[bool, threading.Event]]:
-    """A node reaching Redis through ``proxy``, and events set when it finds Redis gone or back."""
-    node = nodes(name, url=proxy.url)
-    events = {False: threading.Event(), True: threading.Event()}
-    node.cluster.bus.on_state = lambda up: events[up].set()
-    return node, events
 
 
 def test_a_node_cut_from_redis_catches_up_in_order_exactly_once(
     nodes: Callable[..., Node], proxy: CutProxy, clients: Callable[[int, str], Client]
 ) -> None:
-    one, link = cut_node(nodes, proxy, "one")
-    two = nodes("two")
-    alice, bob = clients(one.port, "alice"), clients(two.port, "bob")
-    wait_for_joined(alice, "bob")
+    _, link, alice, bob = cut_pair(nodes, proxy, clients)
     proxy.cut()
     assert link[False].wait(WAIT)
     for i in range(20):
@@ -58,10 +44,7 @@ def test_a_stream_trimmed_past_a_cut_node_is_told_as_a_gap(
     proxy: CutProxy,
     clients: Callable[[int, str], Client],
 ) -> None:
-    one, link = cut_node(nodes, proxy, "one")
-    two = nodes("two")
-    alice, bob = clients(one.port, "alice"), clients(two.port, "bob")
-    wait_for_joined(alice, "bob")
+    _, link, alice, bob = cut_pair(nodes, proxy, clients)
     proxy.cut()
     assert link[False].wait(WAIT)
     for i in range(5):

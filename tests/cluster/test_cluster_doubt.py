@@ -11,10 +11,9 @@ import pytest
 from messenger.client import Client
 from messenger.protocol import Message
 
-from ..clitools import WAIT, wait_for_joined
-from .clustertools import Node, said
+from ..clitools import WAIT
+from .clustertools import Node, cut_pair, said
 from .cutproxy import CutProxy
-from .test_cluster_cut import cut_node
 
 pytestmark = pytest.mark.timeout(25)
 
@@ -22,10 +21,7 @@ pytestmark = pytest.mark.timeout(25)
 def test_a_message_whose_publish_went_unanswered_arrives_once_everywhere(
     nodes: Callable[..., Node], proxy: CutProxy, clients: Callable[[int, str], Client]
 ) -> None:
-    one, link = cut_node(nodes, proxy, "one")
-    two = nodes("two")
-    alice, bob = clients(one.port, "alice"), clients(two.port, "bob")
-    wait_for_joined(alice, "bob")
+    _, link, alice, bob = cut_pair(nodes, proxy, clients)
     proxy.deaf = True  # redis-server adds the entry; node one never hears that it did
     alice.say("in doubt")
     assert [m.text for m in said(bob, 1)] == ["in doubt"]  # it is in the stream

@@ -9,8 +9,8 @@ from messenger.protocol import Message
 from messenger.protocol.moderation import Ignore, IgnoredList, IgnoredRequest, Unignore
 
 from ..clitools import WAIT
-from .clustertools import Node
-from .sharedtools import PASSWORD, heard, login_as, next_of, settle
+from .clustertools import Node, next_of
+from .sharedtools import PASSWORD, heard, login_as, settle
 
 
 def test_an_accounts_ignores_follow_it_to_every_node(

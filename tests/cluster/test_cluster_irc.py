@@ -16,8 +16,7 @@ from messenger.server import ServerConfig
 from ..accountstools import PASSWORD
 from ..clitools import WAIT, ServeProcess, login, wait_for_joined
 from ..ircport import IRCRaw, IRCServer
-from ..test_rooms import next_of
-from .clustertools import Node
+from .clustertools import Node, next_of
 from .redistools import RedisServer
 
 pytestmark = pytest.mark.timeout(25)

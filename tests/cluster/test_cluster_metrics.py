@@ -9,10 +9,9 @@ import pytest
 
 from messenger.client import Client
 
-from ..clitools import WAIT, wait_for_joined
-from .clustertools import Node, said
+from ..clitools import WAIT
+from .clustertools import Node, cut_pair, said
 from .cutproxy import CutProxy
-from .test_cluster_cut import cut_node
 
 pytestmark = pytest.mark.timeout(25)
 
@@ -20,10 +19,7 @@ pytestmark = pytest.mark.timeout(25)
 def test_messages_read_in_one_go_are_each_counted(
     nodes: Callable[..., Node], proxy: CutProxy, clients: Callable[[int, str], Client]
 ) -> None:
-    one, link = cut_node(nodes, proxy, "one")
-    two = nodes("two")
-    alice, bob = clients(one.port, "alice"), clients(two.port, "bob")
-    wait_for_joined(alice, "bob")
+    one, link, alice, bob = cut_pair(nodes, proxy, clients)
     stats = one.thread.server.chat_log.stats
     before = stats.messages
     proxy.cut()

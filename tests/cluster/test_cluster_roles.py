@@ -12,10 +12,10 @@ from messenger.protocol import Left
 from messenger.protocol.moderation import Kick, Mute, Notice
 
 from ..clitools import WAIT
-from .clustertools import Node
+from .clustertools import Node, next_of
 from .cutproxy import CutProxy
 from .redistools import RedisServer
-from .sharedtools import PASSWORD, answer, json_login, login_as, next_error, next_of, settle
+from .sharedtools import PASSWORD, answer, json_login, login_as, next_error, settle
 
 
 def test_a_role_given_on_one_node_holds_for_a_session_on_another_at_once(

@@ -11,8 +11,8 @@ from messenger.protocol import Joined
 from messenger.protocol.moderation import Allow, ModeRequest, Notice, RoomMode, Topic, TopicRequest
 
 from ..clitools import WAIT
-from .clustertools import Node
-from .sharedtools import PASSWORD, heard, login_as, next_error, next_of, settle
+from .clustertools import Node, next_of
+from .sharedtools import PASSWORD, heard, login_as, next_error, settle
 
 
 def joined(client: Client, room: str) -> None:

@@ -13,9 +13,9 @@ from messenger.client import Client, NameTaken, ServerClosed
 from messenger.protocol import Error, Joined, Left, Message
 
 from ..clitools import WAIT
-from .clustertools import Node, said
+from .clustertools import Node, next_of, said
 from .cutproxy import CutProxy
-from .sharedtools import PASSWORD, login_as, next_of, settle
+from .sharedtools import PASSWORD, login_as, settle
 
 
 def replaced(client: Client) -> None:
