@@ -26,6 +26,7 @@ _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 MAX_LINE_MAX = 16 * 1024 * 1024
 SENDQ_MAX = 1024**3
 RATE_MAX = 1e6
+GATHER_MAX_MS = 1000.0  # a second: longer would hold a chat's every line back noticeably
 DAYS_MAX = 100_000.0  # older than that reaches before year 1, which datetime cannot count back to
 TIMEOUT_MAX = 3600.0
 COUNT_MAX = 10**9

@@ -23,6 +23,7 @@ from .env import fail
 from .options import (
     COUNT_MAX,
     DAYS_MAX,
+    GATHER_MAX_MS,
     MAX_LINE_MAX,
     RATE_MAX,
     SENDQ_MAX,
@@ -90,6 +91,16 @@ SendqOption = Annotated[
         SENDQ_MAX,
         envvar="MESSENGER_SENDQ",
         help="Unsent output a client may have queued before it is cut off as too slow.",
+    ),
+]
+GatherOption = Annotated[
+    float,
+    float_option(
+        0,
+        GATHER_MAX_MS,
+        "MS",
+        envvar="MESSENGER_GATHER",
+        help="Under load, messages to everyone wait up to this many ms to go out together (0: never).",
     ),
 ]
 MaxClientsOption = Annotated[
@@ -210,6 +221,7 @@ def serve(
     sendq: SendqOption = "1M",  # type: ignore[assignment]
     max_clients: MaxClientsOption = ServerConfig.max_clients,
     crowd: CrowdOption = ServerConfig.crowd,
+    gather: GatherOption = ServerConfig.gather * 1000,
     max_per_ip: MaxPerIpOption = ServerConfig.max_per_ip,
     max_conn_rate: MaxConnRateOption = ServerConfig.conn_rate,
     log_level: LogLevelOption = "info",
@@ -235,9 +247,7 @@ def serve(
     _help: HelpOption = False,
 ) -> None:
     """Run a chat server until Ctrl+C or SIGTERM."""
-    check_pairs(max_line, sendq, tls_cert, tls_key, irc_tls_port)
-    tls = server_tls(tls_cert, tls_key)
-    motd_text = None if motd is None else read_motd(motd)
+    tls, motd_text = checked_inputs(max_line, sendq, tls_cert, tls_key, irc_tls_port, motd)
     config = ServerConfig(
         max_line=max_line,
         sendq=sendq,
@@ -245,6 +255,7 @@ def serve(
         burst=burst,
         max_clients=max_clients,
         crowd=crowd,
+        gather=gather / 1000,
         history=history,
         max_per_ip=max_per_ip,
         conn_rate=max_conn_rate,
@@ -261,6 +272,15 @@ def serve(
     irc = open_irc_ports(server, store, irc_host or host, irc_port, irc_tls_port)
     announce(server, config, store, accounts, db_path, tls_cert, url, irc)
     serve_until_signalled(server, store, cluster)
+
+
+def checked_inputs(
+    max_line: int, sendq: int, cert: str | None, key: str | None, irc_tls: int | None, motd: str | None
+) -> tuple[ssl.SSLContext | None, str | None]:
+    """Check the options before anything opens; return the TLS context and the motd's text."""
+    check_pairs(max_line, sendq, cert, key, irc_tls)
+    tls = server_tls(cert, key)
+    return tls, None if motd is None else read_motd(motd)
 
 
 def serve_until_signalled(server: ChatServer, store: SQLiteStore, cluster: ClusterNode | None) -> None:

@@ -24,11 +24,13 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
+from .hold import Hold
 from .outbox import NEVER, Batches, Entry, Outbox, Snapshot, own_bytes, take
 from .pending import Operation, Pending
 from .sockets import Sockets
@@ -47,10 +49,10 @@ class ChatLog:
 
     Callers use ``attach`` / ``join`` / ``leave`` / ``append`` / ``close`` / ``abort`` /
     ``unsent`` and ``stop``, or ``pending`` to apply several of them at once; all are
-    thread-safe and none blocks on a socket.
+    thread-safe and none blocks on a socket.  ``gather``: the hold's length in seconds (hold.py).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, gather: float = 0.0) -> None:
         self._lock = threading.Lock()
         self._entries: list[Entry] = []
         self._base = 0  # sequence number of _entries[0]
@@ -63,7 +65,7 @@ class ChatLog:
         self.irc_modes: tuple[Any, ...] = ()
         self._irc_count: dict[Any, int] = {}  # under the lock: outboxes per IRC key
         self._outboxes: set[Outbox] = set()
-        self._seen_head = 0  # the head at the last round
+        self._seen_head = 0  # the head at the last round that held nothing back
         # Flusher only: whether the last round left every connection waiting or caught up, and
         # the pokes (close, abort) it had seen; a poke since then means another round is due.
         self._settled = True
@@ -75,6 +77,9 @@ class ChatLog:
         self._closing: set[Outbox] = set()
         self._members = 0  # outboxes that joined and have not left: a broadcast's recipients
         self._stamps: list[float] = []  # when each chat message appended since the last round was read
+        self._hold = Hold(gather)  # broadcasts held back under load (``_scope_locked``)
+        self._scoped_head = 0  # Flusher only: the head at the last round, held back or not
+        self._urgent = False  # under the lock: an entry for someone, a close or stop since the snapshot
         self.stats = DeliveryStats()
         self._asleep = False
         self._stopping = False
@@ -142,7 +147,7 @@ class ChatLog:
     def abort(self, outbox: Outbox) -> None:
         """Drop what is queued for ``outbox`` and shut its socket down now; never blocks."""
         with self._lock:
-            outbox.closed = outbox.dead = True
+            outbox.closed = outbox.dead = self._urgent = True
             self._pokes += 1
             self._poked.append(outbox)
             self._wake_locked()
@@ -157,7 +162,7 @@ class ChatLog:
     def stop(self) -> None:
         """End the Flusher thread (after every connection was released)."""
         with self._lock:
-            self._stopping = True
+            self._stopping = self._urgent = True
             self._wake_locked()
         self._thread.join(timeout=2)
 
@@ -174,6 +179,7 @@ class ChatLog:
         self._entries.append(entry)
         if entry.targets is not None:
             self._targeted.append(seq)
+            self._urgent = True
         elif entry.own is not None:
             self._owned.append(seq)
         count = self._members if entry.targets is None else len(entry.targets)
@@ -199,12 +205,13 @@ class ChatLog:
         self._stamps.append(read[0])
 
     def _close_locked(self, outbox: Outbox) -> None:
-        outbox.closed = True
+        outbox.closed = self._urgent = True
         self._pokes += 1
         self._poked.append(outbox)
 
     def _wake_locked(self) -> None:
-        if self._asleep:
+        """Wake the Flusher, unless all that is new is broadcasts held back until a set time."""
+        if self._asleep and (self._urgent or not self._hold.on):
             self._asleep = False
             self._sockets.wake()
 
@@ -255,24 +262,31 @@ class ChatLog:
             return False  # new entries: someone may have more to send, or be further behind
         return self._settled and self._pokes == self._pokes_seen
 
+    def _sleep_locked(self) -> float | None:
+        """How long the Flusher may wait for a wake-up or a writable socket (0: a round is due)."""
+        if self._hold.on and not self._urgent:
+            return self._hold.left()
+        return None if self._idle_locked() else 0
+
     def _round(self) -> bool:
         with self._lock:
             if self._stopping:
                 return False
-            self._asleep = self._idle_locked()
-            timeout = None if self._asleep else 0
+            timeout = self._sleep_locked()
+            self._asleep = timeout != 0
         writable = self._sockets.wait(timeout)
         with self._lock:
-            self._asleep = False
+            self._asleep = self._urgent = False
             snapshot = Snapshot(self._entries, self._base, self._targeted, self._owned)
             previous, head = self._seen_head, snapshot.head
-            self._seen_head = head
-            targets = snapshot.targets_since(previous)
+            targets, held = self._scope_locked(snapshot)
             outboxes = list(self._outboxes) if targets is None else None
             self._closing.update(self._poked)  # closed before this snapshot: all queued lies below head
             self._poked = []
             self._pokes_seen = self._pokes
-            stamps, self._stamps = self._stamps, []  # metrics: the messages this round sends first
+            stamps: list[float] = []
+            if not held:  # metrics: the messages this round sends first
+                stamps, self._stamps = self._stamps, []
         if outboxes is None:  # every entry since the last round is targeted
             outboxes = self._visits(targets or set(), previous, writable)
         overflowed = self._deliver(outboxes, Batches(snapshot, outboxes), head)
@@ -283,6 +297,22 @@ class ChatLog:
             if outbox.on_overflow is not None:
                 outbox.on_overflow()
         return True
+
+    def _scope_locked(self, snapshot: Snapshot) -> tuple[set[Outbox] | None, bool]:
+        """Whom this round visits (None: everyone), and whether it holds broadcasts back (hold.py):
+        a round in a hold visits only those the entries since the last round name (answers,
+        private messages, pongs), who get everything up to the head, broadcasts included."""
+        previous, head, now = self._seen_head, snapshot.head, time.monotonic()
+        targets = snapshot.targets_since(previous)
+        held = self._hold.holds(now) and targets is None
+        if held:
+            targets = snapshot.targeted_since(max(previous, self._scoped_head))
+        else:
+            self._seen_head = head
+            if targets is None:
+                self._hold.begin(now)
+        self._scoped_head = head
+        return targets, held
 
     def _visits(self, chosen: set[Outbox], previous: int, writable: list[Outbox]) -> list[Outbox]:
         """The connections a round with no broadcast since the last one must visit: the targets

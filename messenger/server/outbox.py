@@ -129,9 +129,14 @@ class Snapshot:
         first = bisect.bisect_left(self.targeted, start, 0, end)
         if end - first != self.head - start:
             return None  # a broadcast: the round visits everyone, and never walks these
+        return self.targeted_since(start)
+
+    def targeted_since(self, start: int) -> set[Outbox]:
+        """The outboxes the targeted entries in [start, head) are for (broadcasts left out)."""
+        end = self.targeted_count
         found: set[Outbox] = set()
         entries, base = self.entries, self.base
-        for seq in self.targeted[first:end]:
+        for seq in self.targeted[bisect.bisect_left(self.targeted, start, 0, end) : end]:
             found.update(entries[seq - base].targets or ())
         return found
 

@@ -75,7 +75,7 @@ class ChatServer(socketserver.TCPServer):
         self.config = config or ServerConfig()
         self.tls = tls
         self.accounts = accounts
-        self.chat_log = ChatLog()
+        self.chat_log = ChatLog(self.config.gather)
         self.store = store
         self.registry = Registry(
             f"messenger/{__version__}",
