@@ -51,7 +51,7 @@ class ServerConfig:
     # many names and a count (core/crowd.py says why 100).
     crowd: int = 100
     presence_interval: float = 1.0
-    # Under load, how long broadcasts wait after a delivery round to everyone began, so that one
+    # Under load, how long broadcasts wait after a delivery round to everyone ended, so that one
     # ``send`` per connection carries several messages (delivery.py; docs/performance.md has
     # what it saves).  A lone message never waits; answers and private messages never do.
     gather: float = 0.010

@@ -292,6 +292,8 @@ class ChatLog:
         overflowed = self._deliver(outboxes, Batches(snapshot, outboxes), head)
         self.stats.round_done(stamps)  # metrics: the fan-out latency of those messages
         with self._lock:
+            if targets is None:  # a round to everyone: the hold begins as it ends
+                self._hold.begin(time.monotonic())
             self._trim_locked()
         for outbox in overflowed:
             if outbox.on_overflow is not None:
@@ -309,8 +311,6 @@ class ChatLog:
             targets = snapshot.targeted_since(max(previous, self._scoped_head))
         else:
             self._seen_head = head
-            if targets is None:
-                self._hold.begin(now)
         self._scoped_head = head
         return targets, held
 

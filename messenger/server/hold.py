@@ -12,7 +12,7 @@ import time
 
 
 class Hold:
-    """The hold a round to everyone begins: broadcasts appended during it wait for its end.
+    """The hold that begins as a round to everyone ends: broadcasts appended meanwhile wait for its end.
 
     ``until`` is the Flusher's alone; ``on`` is written by the Flusher under the log's lock and
     read under it by the threads that append (a broadcast then need not wake the Flusher)."""
@@ -25,7 +25,7 @@ class Hold:
         self.on = False
 
     def begin(self, now: float) -> None:
-        """A round to everyone began at ``now``."""
+        """A round to everyone ended at ``now``."""
         if self.gather:
             self.until = now + self.gather
             self.on = True
