@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from ..core.members import Member
 from ..protocol.connection import Event as LineEvent
-from ..protocol.frames import LOBBY, Hello, ServerFrame
+from ..protocol.connection import Reply
+from ..protocol.frames import LOBBY, Hello, Ping, Pong, ServerFrame
 from ..protocol.irc import IRCConnection, Lines, Request, SaslCheck, variant_of
 from ..protocol.names import BadName, normalize_name
 from . import ircout
@@ -90,7 +91,9 @@ class IRCLoopConnection(LoopConnection):
             self._open()
         ACTING.outbox = self.outbox  # the outlet's actor: who a frame's own copy and account are for
         try:
-            if isinstance(event, Request):
+            if isinstance(event, Request) and isinstance(event.frame, Ping):
+                self.answer(Reply(Pong(token=event.frame.token)))  # after what came before it
+            elif isinstance(event, Request):
                 self.dispatch(event.frame)
             elif isinstance(event, Lines):
                 self.send_raw(event.data)
