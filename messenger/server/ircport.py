@@ -90,8 +90,9 @@ class IRCLoopConnection(LoopConnection):
         return super()._authenticate(name, password, account_only)  # type: ignore[misc, no-any-return]
 
     def _pass_unused(self, name: str) -> bool:
+        """Only on an open server with no password at all (any other setting: PASS counts)."""
         config, accounts = self.server.config, self.server.accounts
-        if config.password is not None or config.auth == "required":
+        if config.password is not None or config.auth != "open":
             return False
         return accounts is None or accounts.lookup(name) is None
 
