@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from messenger.protocol.frames import LOBBY, ClientFrame, Error, Hello, Join, Part, ServerFrame
+from messenger.protocol.frames import LOBBY, ClientFrame, Error, Hello, Join, Part, Ping, Pong, ServerFrame
 from messenger.protocol.irc import EOF, NEED_DATA, IRCConnection, Lines, Request, SaslCheck
 from messenger.protocol.irc.events import Event
 from messenger.protocol.irc.message import IRCMessage, parse_line
@@ -60,6 +60,8 @@ class Door:
             right = ACCOUNTS.get(event.account) == event.password
             self.proved = event.account if right else self.proved  # as the IRC port keeps it
             self.out += self.conn.sasl_outcome(event.account if right else None).data
+        elif isinstance(event, Request) and isinstance(event.frame, Ping):
+            self.out += self.conn.send(Pong(token=event.frame.token))  # as the IRC port answers it
         elif isinstance(event, Request):
             self.requests.append(event.frame)
             self.serve(event.frame)

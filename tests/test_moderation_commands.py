@@ -28,6 +28,7 @@ SCENARIO = [
     ("/back", "olive is back"),
     ("/whois bob", "bob: not registered; role user; in #lobby; idle "),
     ("/reply hi", "error: nobody has sent you a private message yet"),
+    ("/action bob waves", "[private"),  # text mode: [private to bob] * olive waves
     ("/ignore carol", "Ignored (1): carol"),
     ("/unignore carol", "You ignore nobody."),
     ("/ignored", "You ignore nobody."),

@@ -242,8 +242,9 @@ class Client:
         """A message to the lobby, to ``room``, or privately ``to`` one user."""
         self.send(Say(text=text, to=to, room=room))
 
-    def me(self, text: str, room: str | None = None) -> None:
-        self.send(Me(text=text, room=room))
+    def me(self, text: str, room: str | None = None, to: str | None = None) -> None:
+        """An action ("* alice waves") to the lobby, to ``room``, or privately ``to`` one user."""
+        self.send(Me(text=text, room=room, to=to))
 
     def who(self, room: str | None = None) -> None:
         """Ask who is online (answered by ``users``), or who is in ``room``."""

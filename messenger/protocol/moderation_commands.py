@@ -1,10 +1,11 @@
 """The slash commands of moderation and presence: rows of the one command table (textmode.py's
-TEXT_COMMANDS), each parsing the rest of a typed line into a frame of moderation.py."""
+TEXT_COMMANDS), each parsing the rest of a typed line into a frame of moderation.py (or a private action)."""
 
 from __future__ import annotations
 
 import re
 
+from .frames import Me
 from .moderation import (
     Allow,
     Away,
@@ -115,6 +116,14 @@ def _role(rest: str) -> TextCommand | None:
     return TextCommand(RoleRequest(user=name, role=role)) if name and role and " " not in role else None
 
 
+def _action(rest: str) -> TextCommand | None:
+    """A private action (irssi's ``/action NAME TEXT``): "* alice waves", to one user."""
+    name, _, text = rest.partition(" ")
+    if not name or not text.strip():
+        return None
+    return TextCommand(Me(text=text.lstrip(), to=name))
+
+
 def _named(frame: type[WhoisRequest | Ignore | Unignore | Unmute]) -> Parser:
     return lambda rest: None if _one_name(rest) is None else TextCommand(frame(user=rest))
 
@@ -127,6 +136,7 @@ PRESENCE_COMMANDS: tuple[SlashCommand, ...] = (
     SlashCommand(
         "reply", "TEXT", "answer the last private message", lambda r: TextCommand(Reply(r)) if r else None
     ),
+    SlashCommand("action", "NAME TEXT", "private action", _action, re="me"),
     SlashCommand("ignore", "NAME", "stop seeing someone's messages", _named(Ignore)),
     SlashCommand("unignore", "NAME", "", _named(Unignore)),
     SlashCommand("ignored", "", "whom you ignore", lambda rest: TextCommand(IgnoredRequest())),

@@ -37,13 +37,16 @@ from .wording import encode_for, encode_text, text_line  # noqa: F401  (re-expor
 
 def in_room(frame: ClientFrame, room: str) -> ClientFrame:
     """A typed line is about the typist's current ``room``: messages, actions, ``/history`` and a
-    bare ``/part``.  Lobby frames carry no room, like those of a client that knows nothing of
-    rooms (and are returned as they are: the common case costs nothing)."""
+    bare ``/part`` (a private message or action is about no room).  Lobby frames carry no room,
+    like those of a client that knows nothing of rooms (and are returned as they are: the common
+    case costs nothing)."""
     if room == LOBBY and not isinstance(frame, Part):
         return frame
     if isinstance(frame, Say) and frame.to is None and frame.room is None:
         return replace(frame, room=room)
-    if isinstance(frame, (Me, HistoryRequest)) and frame.room is None:
+    if isinstance(frame, Me) and frame.to is None and frame.room is None:
+        return replace(frame, room=room)
+    if isinstance(frame, HistoryRequest) and frame.room is None:
         return replace(frame, room=room)
     if isinstance(frame, Part) and not frame.room:
         return replace(frame, room=room)

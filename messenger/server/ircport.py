@@ -16,10 +16,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from ..core.accounts import Account
 from ..core.members import Member
 from ..protocol.connection import Event as LineEvent
-from ..protocol.frames import LOBBY, Hello, ServerFrame
+from ..protocol.connection import Reply
+from ..protocol.frames import LOBBY, Hello, Ping, Pong, ServerFrame
 from ..protocol.irc import IRCConnection, Lines, Request, SaslCheck, variant_of
+from ..protocol.moderation import Notice
 from ..protocol.names import BadName, normalize_name
 from . import ircout
 from .delivery import Outbox
@@ -72,6 +75,27 @@ class IRCLoopConnection(LoopConnection):
             return event.frame.password is not None and not self.logged_in
         return type(event.frame) in DATABASE_STEPS and self.has_account()
 
+    def _authenticate(
+        self, name: str, password: str | None, account_only: bool = False
+    ) -> tuple[str, Account | None] | None:
+        """A login's check (login.LoginSteps), but a PASS that could only be refused is not used:
+        on an open server without a password, for a name without an account.  Clients that
+        always send PASS (bouncers) cannot take it back; the login goes as one without PASS
+        would (``_without_password``, which looks the name up again), so a PASS never opens
+        anything that no PASS would not."""
+        if password is not None and not account_only and self._pass_unused(name):
+            why = f"there is no account named {name}: your PASS is not used (you log in as a guest)"
+            self.send(Notice(text=why))
+            password = None
+        return super()._authenticate(name, password, account_only)  # type: ignore[misc, no-any-return]
+
+    def _pass_unused(self, name: str) -> bool:
+        """Only on an open server with no password at all (any other setting: PASS counts)."""
+        config, accounts = self.server.config, self.server.accounts
+        if config.password is not None or config.auth != "open":
+            return False
+        return accounts is None or accounts.lookup(name) is None
+
     def _open(self) -> None:
         """The first line: the connection gets its Outbox (its mode: its variant's key) and Member."""
         encrypt = self.channel.encrypt if self.channel is not None else None
@@ -90,7 +114,9 @@ class IRCLoopConnection(LoopConnection):
             self._open()
         ACTING.outbox = self.outbox  # the outlet's actor: who a frame's own copy and account are for
         try:
-            if isinstance(event, Request):
+            if isinstance(event, Request) and isinstance(event.frame, Ping):
+                self.answer(Reply(Pong(token=event.frame.token)))  # after what came before it
+            elif isinstance(event, Request):
                 self.dispatch(event.frame)
             elif isinstance(event, Lines):
                 self.send_raw(event.data)

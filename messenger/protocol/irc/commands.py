@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..frames import Away, Bye, Join, Me, Nick, Part, Rooms, Say, TopicRequest, Who, WhoisRequest
+from ..frames import Away, Bye, Join, Me, Nick, Part, Ping, Rooms, Say, TopicRequest, Who, WhoisRequest
 from ..names import is_blank, sanitize_text
 from . import numerics as n
 from .chathistory import chathistory
@@ -207,9 +207,14 @@ def _quit(conn: IRCConnection, message: IRCMessage) -> list[Event]:
 
 
 def _ping(conn: IRCConnection, message: IRCMessage) -> list[Event]:
+    """Before registration the PONG is the connection's own answer; after it, a ``ping`` request,
+    so that the PONG follows everything the client sent before (on a cluster node the server
+    holds it until the client's messages came back from Redis, as for every front door)."""
     missing = _need(conn, message, 1)
     if missing:
         return missing
+    if conn.logged_in:
+        return [Request(Ping(token=message.params[0]))]
     return [Lines(serialise("PONG", conn.server, message.params[0], source=conn.server))]
 
 

@@ -201,8 +201,14 @@ _REPLIES: dict[type, Callable[..., bytes | None]] = {
     IgnoredList: lambda frame, conn: _silenced(frame, conn),
     HistoryEnd: lambda frame, conn: b"",
     Left: lambda frame, conn: _removed(frame, conn),
-    Pong: lambda frame, conn: b"",
+    Pong: lambda frame, conn: _pong(frame, conn),
 }
+
+
+def _pong(frame: Pong, conn: IRCConnection) -> bytes:
+    """The answer to a PING after registration (commands._ping), its token as the client sent it."""
+    token = frame.token if isinstance(frame.token, str) and frame.token else conn.server
+    return serialise("PONG", conn.server, token, source=conn.server)
 
 
 def _silenced(frame: IgnoredList, conn: IRCConnection) -> bytes:

@@ -299,10 +299,16 @@ export class App {
     if (this.link.send({ type: "who", room })) this.silentWho.push(room);
   }
 
-  /** A typed line, as text mode reads it: `/command`, `//text`, or a message to the shown conversation. */
+  /** A typed line, as text mode reads it: `/command`, `//text`, or a message to the shown conversation
+   * (`/me` in a private conversation: a private action, as IRC clients send in a query). */
   sendLine(line) {
     const conv = this.state.conversations.get(this.state.current) || this.state.conversation(LOBBY);
     const room = conv.kind === "room" ? conv.id : LOBBY;
+    const action = conv.kind === "private" ? /^\/me\s+(\S.*)$/i.exec(line) : null;
+    if (action) {
+      this.send({ type: "me", text: action[1], to: conv.label });
+      return;
+    }
     if (line.startsWith("/") && !line.startsWith("//")) {
       if (/^\/quit(\s|$)/i.test(line) && this.send({ type: "command", text: line, room })) {
         this.endSession("You left the chat.");
