@@ -211,7 +211,7 @@ def test_list_and_channel_modes() -> None:
     door.send(RoomMode("#dev", False, True))
     got = door.take()
     assert [m.command for m in got] == ["321", "322", "322", "323", "324"]
-    assert got[1].params[1:] == ("#dev", "3", "talk") and got[4].params[1:] == ("#dev", "+m-i")
+    assert got[1].params[1:] == ("#dev", "3", "talk") and got[4].params[1:] == ("#dev", "+m")
 
 
 def test_history_pages_come_in_a_batch_with_times_only_when_asked() -> None:

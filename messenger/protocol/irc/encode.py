@@ -128,7 +128,13 @@ def _presence(frame: Presence, variant: Variant, network: str, server: str) -> b
     return b"".join(lines)
 
 
+def modes_set(invite_only: bool, moderated: bool) -> str:
+    """A channel's modes as 324 (RPL_CHANNELMODEIS) lists them: those set, "+" for none."""
+    return "+" + ("i" if invite_only else "") + ("m" if moderated else "")
+
+
 def mode_string(invite_only: bool, moderated: bool) -> str:
+    """A change of a channel's modes, as MODE tells it: every mode, on or off."""
     on = ("i" if invite_only else "") + ("m" if moderated else "")
     off = ("" if invite_only else "i") + ("" if moderated else "m")
     return (f"+{on}" if on else "") + (f"-{off}" if off else "")

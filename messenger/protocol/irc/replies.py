@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..frames import LOBBY, Error, ErrorCode, HistoryEnd, Left, Pong, RoomList, ServerFrame, Users, Welcome
 from ..moderation import AwayStatus, BanList, IgnoredList, Motd, Notice, RoomMode, Topic, Whois
 from . import numerics as n
-from .encode import away_own, mode_string
+from .encode import away_own, modes_set
 from .message import MAX_LINE, serialise
 from .modes import CHANMODES, MAX_MODE_CHANGES
 from .names import CASEMAPPING, CHANNELLEN, NICKLEN, to_nick
@@ -192,9 +192,7 @@ _REPLIES: dict[type, Callable[..., bytes | None]] = {
     BanList: _bans,
     AwayStatus: _away,
     RoomMode: lambda frame, conn: (
-        conn.reply(
-            n.RPL_CHANNELMODEIS, frame.room, mode_string(frame.invite_only, frame.moderated) or "+"
-        ).data
+        conn.reply(n.RPL_CHANNELMODEIS, frame.room, modes_set(frame.invite_only, frame.moderated)).data
     ),
     Motd: lambda frame, conn: _motd(conn),
     Notice: lambda frame, conn: notice(conn, frame.text),
