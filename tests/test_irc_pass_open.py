@@ -5,7 +5,6 @@ still needs its own password, ``--password`` and ``--auth required`` still refus
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,6 @@ from .accountstools import PASSWORD
 from .ircport import IRCRaw, IRCServer, command_of
 
 pytestmark = pytest.mark.timeout(25)
-
-
-@pytest.fixture
-def started() -> Iterator[list[IRCServer]]:
-    servers: list[IRCServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def start(started: list[IRCServer], path: Path | None, **config: object) -> IRCServer:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,14 +26,6 @@ from .conftest import RawClient
 from .ircport import IRCRaw, IRCServer, command_of
 
 pytestmark = pytest.mark.timeout(25)
-
-
-@pytest.fixture
-def started() -> Iterator[list[IRCServer]]:
-    servers: list[IRCServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def start(started: list[IRCServer], **config: object) -> IRCServer:

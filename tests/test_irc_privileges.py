@@ -6,7 +6,6 @@ session holds.  Each is refused, and whoever was targeted notices nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,14 +21,6 @@ from .ircport import IRCRaw, IRCServer, command_of, sasl_plain
 
 pytestmark = pytest.mark.timeout(25)
 BOB_PASSWORD = "bobs own secret"
-
-
-@pytest.fixture
-def started() -> Iterator[list[IRCServer]]:
-    servers: list[IRCServer] = []
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def start(started: list[IRCServer], path: Path, **config: object) -> IRCServer:
