@@ -28,7 +28,7 @@ from typing import Any
 from ..core.history import StoredMessage
 from ..core.members import Member
 from ..core.registry import Registry
-from ..protocol.frames import LOBBY, ErrorCode, FrameError, Message, Pong, timestamp
+from ..protocol.frames import LOBBY, Message, Pong, timestamp
 from ..protocol.moderation import AwayStatus, Notice
 from ..protocol.names import name_key
 from ..server.pending import ACTING
@@ -85,16 +85,7 @@ class ClusterMessages:
         with self._operation(member):  # type: ignore[attr-defined]
             if not self._is_member_locked(member):  # type: ignore[attr-defined]
                 return
-            self._check_not_muted_locked(member, re)  # type: ignore[attr-defined]
-            target = None
-            if to is not None:
-                target = self._members.get(name_key(to))
-                if target is None or target.name is None:
-                    raise FrameError(ErrorCode.UNKNOWN_USER, f"no user named '{to}' is online", re)
-            elif member not in self._rooms.get(place, {}):
-                raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", re)
-            elif not self._may_speak_locked(member, place):  # type: ignore[attr-defined]
-                raise FrameError(ErrorCode.MODERATED, f"{place} is moderated; only some may speak", re)
+            target = self._may_say_locked(member, to, place, re)  # type: ignore[attr-defined]
             member.active_at = time.monotonic()
             self._ticket += 1
             data = _said(member, target, text, action, None if place == LOBBY else place)

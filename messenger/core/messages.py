@@ -48,16 +48,7 @@ class MessageSteps:
             if not self._is_member_locked(member):
                 return
             assert member.name is not None
-            self._check_not_muted_locked(member, re)
-            target = None
-            if to is not None:
-                target = self._members.get(name_key(to))
-                if target is None:
-                    raise FrameError(ErrorCode.UNKNOWN_USER, f"no user named '{to}' is online", re)
-            elif member not in self._rooms.get(place, {}):
-                raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", re)
-            elif not self._may_speak_locked(member, place):
-                raise FrameError(ErrorCode.MODERATED, f"{place} is moderated; only some may speak", re)
+            target = self._may_say_locked(member, to, place, re)
             frame = Message(
                 id=self._next_id,
                 sender=member.name,
@@ -77,6 +68,22 @@ class MessageSteps:
             else:
                 self._to_person_locked(out, member, target, frame, ignorers)
             self._store_locked(member, target, frame, place)
+
+    def _may_say_locked(self, member: Member, to: str | None, place: str, re: str) -> Member | None:
+        """What a message from ``member`` must pass (raising FrameError if it does not): not
+        muted, and its recipient online or, to a room, a member allowed to speak there.
+        Returns the recipient of a private message (None for a room)."""
+        self._check_not_muted_locked(member, re)
+        if to is not None:
+            target = self._members.get(name_key(to))
+            if target is None or target.name is None:
+                raise FrameError(ErrorCode.UNKNOWN_USER, f"no user named '{to}' is online", re)
+            return target
+        if member not in self._rooms.get(place, {}):
+            raise FrameError(ErrorCode.NOT_IN_ROOM, f"you are not in {place}; /join it first", re)
+        if not self._may_speak_locked(member, place):
+            raise FrameError(ErrorCode.MODERATED, f"{place} is moderated; only some may speak", re)
+        return None
 
     def _to_person_locked(
         self, out: Batch, member: Member, target: Member, frame: Message, ignorers: set[Member] | None
