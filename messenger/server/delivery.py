@@ -31,6 +31,7 @@ from typing import Any
 from ..protocol.frames import Mode
 from .counters import DeliveryStats
 from .hold import Hold
+from .modes import ModesInUse
 from .outbox import NEVER, Batches, Entry, Outbox, Snapshot, own_bytes, take
 from .pending import Operation, Pending
 from .sockets import Sockets
@@ -60,10 +61,7 @@ class ChatLog:
         self._owned: list[int] = []  # sequence numbers of broadcasts with ``own`` bytes, ascending
         # Bytes of the broadcasts before each entry, per mode (targeted entries count 0).
         self._offsets: dict[Any, list[int]] = {mode: [0] for mode in Mode}
-        # The IRC variants' keys open outboxes have now (ircout.py), which the outlet encodes
-        # each broadcast for: replaced whole under the lock, read without it by the outlet.
-        self.irc_modes: tuple[Any, ...] = ()
-        self._irc_count: dict[Any, int] = {}  # under the lock: outboxes per IRC key
+        self.in_use = ModesInUse()  # the modes open outboxes have (modes.py)
         self._outboxes: set[Outbox] = set()
         self._seen_head = 0  # the head at the last round that held nothing back
         # Flusher only: whether the last round left every connection waiting or caught up, and
@@ -98,6 +96,8 @@ class ChatLog:
         with self._lock:
             outbox.cursor = self.head
             self._outboxes.add(outbox)
+            if isinstance(outbox.mode, Mode):  # an IRC key was counted by set_mode
+                self.in_use.count(outbox.mode, 1)
 
     def join(self, outbox: Outbox) -> None:
         """Broadcasts appended from now on reach ``outbox`` too."""
@@ -122,17 +122,9 @@ class ChatLog:
         with self._lock:
             if mode not in self._offsets:  # at most one per variant: 32
                 self._offsets[mode] = [0] * (len(self._entries) + 1)
-            self._count_mode_locked(outbox.mode, -1)
-            self._count_mode_locked(mode, 1)
+            self.in_use.count(outbox.mode, -1)  # (a client cycling through its capabilities
+            self.in_use.count(mode, 1)  # leaves no extra encoding behind)
             outbox.mode = mode
-
-    def _count_mode_locked(self, mode: Any, change: int) -> None:
-        """An IRC key's outboxes; a broadcast is encoded ahead only for the keys in use (a
-        client cycling through its capabilities leaves no extra encoding behind)."""
-        if mode is None or isinstance(mode, Mode):
-            return
-        self._irc_count[mode] = self._irc_count.get(mode, 0) + change
-        self.irc_modes = tuple(key for key, count in self._irc_count.items() if count > 0)
 
     def close(self, outbox: Outbox) -> None:
         """Send what is queued for ``outbox``, then shut its socket down."""
@@ -393,7 +385,7 @@ class ChatLog:
         with self._lock:
             if outbox in self._outboxes:  # released once: its IRC key is counted out once
                 self._outboxes.discard(outbox)
-                self._count_mode_locked(outbox.mode, -1)
+                self.in_use.count(outbox.mode, -1)
         with contextlib.suppress(OSError):
             outbox.sock.shutdown(socket.SHUT_RDWR)
         outbox.rest = b""

@@ -2,8 +2,8 @@
 through the ChatLog (TCP lines, WebSocket): each frame encoded once per format and appended.
 
 A member's ``link`` is its connection's Outbox, whose mode (JSON, text, or web: JSON in
-WebSocket frames) says which bytes it takes.  A frame for everyone is encoded in every mode,
-once, and shared by all recipients; a frame for one member only in that member's mode.  Text
+WebSocket frames) says which bytes it takes.  A frame for everyone is encoded once in each mode
+that readers have, and shared by all recipients; a frame for one member only in that member's mode.  Text
 mode is the one format that depends on the reader: a chat message from a room that is not the
 reader's current one starts with the room's name, so such recipients (``aside``) get their own
 text bytes.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..core.members import Member
 from ..protocol.codec import encode
@@ -39,6 +40,31 @@ def encode_as(mode: Mode, frame: ServerFrame, aside: bool = False) -> bytes:
     return encode_text(frame, current_room=room)
 
 
+class FrameBytes(dict[Any, bytes]):
+    """A frame for many, in the bytes of each Mode its readers have now (``modes``: read when
+    the frame is made, under the registry's lock, before any later reader could join); a Mode
+    missing all the same is encoded when the Flusher first asks for it."""
+
+    __slots__ = ("aside", "frame")
+
+    def __init__(self, frame: ServerFrame, aside: bool, modes: Iterable[Mode]) -> None:
+        super().__init__()
+        self.frame, self.aside = frame, aside
+        line = None
+        for mode in modes:
+            if mode is Mode.TEXT:
+                self[mode] = encode_as(mode, frame, aside)
+            else:  # JSON and the web page's frame of it: one JSON line for both
+                line = line or encode(frame)
+                self[mode] = line if mode is Mode.JSON else text_frame(line[:-1])
+
+    def __missing__(self, mode: Any) -> bytes:
+        if not isinstance(mode, Mode):
+            raise KeyError(mode)
+        data = self[mode] = encode_as(mode, self.frame, self.aside)
+        return data
+
+
 class LogBatch:
     """A Batch (core/events.py) over one Pending of the ChatLog.
 
@@ -60,10 +86,7 @@ class LogBatch:
             else:
                 self._messages.add(frame.id)  # type: ignore[union-attr]
         if to is None:
-            line = encode(frame)
-            text = encode_as(Mode.TEXT, frame, aside)
-            data = {Mode.JSON: line, Mode.TEXT: text, Mode.WEB: text_frame(line[:-1])}
-            self._append(frame, data, None, message)
+            self._append(frame, FrameBytes(frame, aside, self._out.modes), None, message)
             return
         outboxes: list[Outbox] = [member.link for member in to]
         if len(outboxes) == 1:
@@ -74,7 +97,7 @@ class LogBatch:
                 account = ircout.account_of(frame, ACTING.outbox)
                 self._out.append(ircout.direct(outboxes[0], frame, account), outboxes, message=message)
         elif outboxes:
-            self._append(frame, {mode: encode_as(mode, frame, aside) for mode in Mode}, outboxes, message)
+            self._append(frame, FrameBytes(frame, aside, self._out.modes), outboxes, message)
 
     def _append(self, frame: ServerFrame, data: dict, outboxes: list[Outbox] | None, message: bool) -> None:
         """A frame for many: with IRC readers about, its bytes for each IRC variant too (once

@@ -60,8 +60,13 @@ class Pending:
 
     @property
     def irc_modes(self) -> tuple[Any, ...]:
-        """The IRC variants' keys readers have had (a broadcast is encoded for each)."""
-        return self._log.irc_modes
+        """The IRC variants' keys readers have now (a broadcast is encoded for each)."""
+        return self._log.in_use.irc
+
+    @property
+    def modes(self) -> tuple[Any, ...]:
+        """The Modes readers have now (a frame for many is encoded ahead in each)."""
+        return self._log.in_use.plain
 
     def join(self, outbox: Outbox) -> Pending:
         self._operations.append(("_join_locked", outbox))
