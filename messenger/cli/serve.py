@@ -4,6 +4,7 @@ and the wait for SIGINT or SIGTERM that ends it."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import ssl
@@ -373,6 +374,11 @@ def run_until_signalled(server: ChatServer) -> None:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    # What was made to start the server lives as long as it: leave it out of the cyclic
+    # collector's full passes, which otherwise walk those ~50,000 objects every few thousand
+    # messages (docs/performance.md).  Only this process's own server does it, not the library.
+    gc.collect()
+    gc.freeze()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="accept")
     thread.daemon = True
     thread.start()

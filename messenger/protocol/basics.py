@@ -92,21 +92,28 @@ class LeaveReason(str, enum.Enum):
     BANNED = "banned"
 
 
-# The last second ``timestamp`` formatted and its text up to the milliseconds: every message
-# carries a timestamp, and formatting a datetime cost about a sixth of the reader loop's work per
-# message (docs/performance.md).  Replaced whole (a tuple), so any thread may read it.
+# The last second ``timestamp`` formatted and its text up to the milliseconds, and the last
+# millisecond's whole text: every message carries a timestamp, and formatting a datetime cost
+# about a sixth of the reader loop's work per message (docs/performance.md); flat out, many
+# messages share a millisecond.  Each is replaced whole (a tuple), so any thread may read it.
 _second: tuple[int, str] = (-1, "")
+_milli: tuple[int, str] = (-1, "")
 
 
 def timestamp(moment: datetime | None = None) -> str:
     """ISO 8601 UTC with milliseconds, e.g. ``2026-11-24T21:50:00.123Z``."""
-    global _second
+    global _second, _milli
     if moment is None:
-        now_ns = time.time_ns()
-        second, millis = divmod(now_ns // 1_000_000, 1000)
-        cached = _second  # read once: another thread may replace it meanwhile
+        now = time.time_ns() // 1_000_000
+        last = _milli  # read once: another thread may replace it meanwhile
+        if last[0] == now:
+            return last[1]
+        second, millis = divmod(now, 1000)
+        cached = _second
         if cached[0] != second:
             cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second)))
-        return f"{cached[1]}{millis:03d}Z"
+        text = f"{cached[1]}{millis:03d}Z"
+        _milli = (now, text)
+        return text
     moment = moment.astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -43,6 +43,7 @@ from .lines import EOF, NEED_DATA, BadEncoding, Line, LineDecoder, LineEvent, Li
 from .moderation import Notice
 from .moderation import Reply as PrivateReply
 from .names import is_blank, sanitize_text
+from .quick import quick_init
 from .textmode import TEXT_HELP, in_room, parse_text_command
 
 # The requests the connection answers itself: they never reach the server's ``on_<type>`` steps.
@@ -52,6 +53,7 @@ ANSWERED_HERE = frozenset({Ping.TYPE, Command.TYPE})  # a command becomes anothe
 _HELP_TEXT = "".join(f"{line}\n" for line in TEXT_HELP)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Request:
     """A client frame the server must act on (its ``on_<type>`` step)."""

@@ -51,6 +51,7 @@ from .moderation import (
     Whois,
     WhoisRequest,
 )
+from .quick import quick_init
 
 # --------------------------------------------------------------------------------------------
 # Frames
@@ -73,6 +74,7 @@ class Hello:
     presence: bool | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Say:
     """Client → server: a message to everyone, or to one user when ``to`` is set."""
@@ -83,6 +85,7 @@ class Say:
     room: str | None = None  # None: the lobby
 
 
+@quick_init
 @dataclass(frozen=True)
 class Me:
     """Client → server: an action message ("* alice waves"), to a room, or to one user when
@@ -227,6 +230,7 @@ class Presence:
     room: str | None = None  # None: the lobby
 
 
+@quick_init
 @dataclass(frozen=True)
 class Message:
     """Server → client: a chat message (``to`` for private, ``action`` for ``me``)."""

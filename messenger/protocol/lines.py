@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from .quick import quick_init
+
 # 16 KiB per line, counted with its line end.  Generous for chat (IRC allows 512 bytes, Matrix
 # events 64 KiB in total) yet small enough that a thousand clients each holding a partial line
 # cost only 16 MB.
@@ -31,6 +33,7 @@ EOF = _Sentinel.EOF
 """next_event(): the peer closed; an unfinished last line is discarded."""
 
 
+@quick_init
 @dataclass(frozen=True)
 class Line:
     """A complete line, decoded, without its line end."""

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .frames import ClientFrame
+from .quick import quick_init
 
 
+@quick_init
 @dataclass(frozen=True)
 class TextCommand:
     """A parsed text-mode line: the client frame it stands for, or a local action."""
