@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import itertools
 import logging
 import os
 import sqlite3
@@ -107,7 +108,10 @@ class SQLiteStore:
         self.retention = retention or Retention()
         self._lock_file: IO[bytes] | None = None
         self._db_lock = threading.Lock()  # the connection: writer commits, reader queries
-        self._pending_lock = threading.Condition(threading.Lock())
+        # ``add`` (per message, under the registry's lock) takes the Condition's lock itself: a
+        # ``with`` on the Condition is a Python call more each way.
+        self._queue_lock = threading.Lock()
+        self._pending_lock = threading.Condition(self._queue_lock)
         self._pending: list[StoredMessage] = []
         self._written = 0  # how many added messages are committed (for flush)
         self._added = 0
@@ -203,7 +207,7 @@ class SQLiteStore:
         return self._last_id
 
     def add(self, message: StoredMessage) -> None:
-        with self._pending_lock:
+        with self._queue_lock:
             if not self._pending:
                 self._oldest_at = time.monotonic()
             self._pending.append(message)
@@ -294,7 +298,7 @@ class SQLiteStore:
                 self._db.execute("BEGIN")
                 for start in range(0, len(batch), ROWS_PER_INSERT):
                     rows = batch[start : start + ROWS_PER_INSERT]
-                    self._db.execute(_insert(len(rows)), [value for row in rows for value in row])
+                    self._db.execute(_insert(len(rows)), list(itertools.chain.from_iterable(rows)))
                 self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             with self._db_lock, contextlib.suppress(sqlite3.Error):

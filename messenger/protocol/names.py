@@ -195,6 +195,8 @@ _CONTROL = {code: None for code in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)
 
 def sanitize_text(text: str) -> str:
     """Strip C0/C1 control characters (tab kept) and DEL so no escape sequence gets through."""
+    if text.isascii() and text.isprintable():  # most text: nothing to strip, no table to walk
+        return text
     return text.translate(_CONTROL)
 
 

@@ -167,19 +167,24 @@ class ChatLog:
             self._wake_locked()
 
     def _append_locked(self, entry: Entry) -> None:
-        seq = self.head
+        seq = self._base + len(self._entries)
         self._entries.append(entry)
         if entry.targets is not None:
             self._targeted.append(seq)
             self._urgent = True
-        elif entry.own is not None:
-            self._owned.append(seq)
-        count = self._members if entry.targets is None else len(entry.targets)
+            count = len(entry.targets)
+            for offsets in self._offsets.values():  # (they count broadcasts only)
+                offsets.append(offsets[-1])
+        else:
+            if entry.own is not None:
+                self._owned.append(seq)
+            count = self._members
+            data = entry.data
+            for mode, offsets in self._offsets.items():
+                offsets.append(offsets[-1] + len(data.get(mode, b"")))
         self.stats.deliveries += count
         if entry.message:
             self.stats.message_deliveries += count
-        for mode, offsets in self._offsets.items():
-            offsets.append(offsets[-1] + (0 if entry.targets is not None else len(entry.data.get(mode, b""))))
 
     def _join_locked(self, outbox: Outbox) -> None:
         if outbox.member_from == NEVER:  # it joins at most once
