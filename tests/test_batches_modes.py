@@ -12,9 +12,11 @@ from collections.abc import Iterator
 import pytest
 
 from messenger.protocol import Mode
+from messenger.protocol.frames import Message
 from messenger.protocol.irc.encode import variant_of
 from messenger.server.ircout import IRCData, IRCMode
 from messenger.server.outbox import Batches, Entry, Outbox, Snapshot
+from messenger.server.outlet import FrameBytes
 
 
 @pytest.fixture
@@ -48,3 +50,20 @@ def test_an_irc_reader_after_a_plain_broadcast_gets_its_own_entries(sockets) -> 
     batches = Batches(snapshot, [early, late])
     assert batches.for_outbox(late) == b"welcome\r\ni2\r\n"
     assert batches.for_outbox(early) == b"j0\nj2\n"
+
+
+def test_a_frame_for_many_made_before_any_irc_reader_is_nothing_in_irc(sockets) -> None:
+    """The same with the bytes the outlet makes for a frame for many (outlet.FrameBytes, encoded
+    only in the Modes in use): the round must not fail on the IRC key it lacks (it once raised
+    KeyError there, and the IRC reader was closed as if its output could not be made)."""
+    irc_mode = IRCMode(variant_of(()))
+    early = outbox(sockets, Mode.TEXT, 0)
+    late = outbox(sockets, irc_mode, 1)
+    frame = Message(id=1, sender="alice", text="before", ts="2026-12-01T00:00:00.000Z")
+    first = FrameBytes(frame, False, (Mode.TEXT,))  # the text readers' only: nobody used IRC yet
+    later = IRCData({Mode.TEXT: b"t2\n", irc_mode: b"i2\r\n"}, None)
+    entries = [Entry(first, None), Entry({irc_mode: b"welcome\r\n"}, frozenset({late})), Entry(later, None)]
+    batches = Batches(Snapshot(entries, 0, [1], []), [early, late])
+    assert batches.for_outbox(late) == b"welcome\r\ni2\r\n"
+    assert batches.for_outbox(early) == b"alice: before\nt2\n"
+    assert first[Mode.JSON].startswith(b'{"type":"message"')  # a Mode is still encoded on demand

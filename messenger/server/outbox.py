@@ -236,7 +236,8 @@ def in_mode(data: dict[Any, bytes], mode: Any) -> bytes:
     """A broadcast's bytes in ``mode``.  The window a round joins starts at the lowest cursor it
     visits, so it may hold broadcasts from before any connection had ``mode`` (an IRC variant
     nobody used yet): a plain dict without it, read by no one in that mode, hence b"".  Entries
-    that can gain a mode (ircout.IRCData) compute it."""
+    that can gain a mode compute it (ircout.IRCData), or encode a Mode on demand and give
+    b"" for an IRC key as a plain dict would (outlet.FrameBytes)."""
     if mode in data or type(data) is not dict:
         return data[mode]
     return b""
