@@ -1,6 +1,6 @@
 #!/bin/bash
 # The targets of a server for ten thousand (docs/performance.md, "Where the targets stand"):
-# messenger with --gather 0, messenger with the default --gather 10 and ngircd, one fanout.py
+# messenger with --gather 0, messenger with the default --gather 20 and ngircd, one fanout.py
 # run each in turn, for each configuration, ROUNDS times; one summary line per run.
 # Usage: benchmarks/targets.sh [ROUNDS]   (from the checkout, after `make bench-deps`)
 set -u
@@ -21,8 +21,8 @@ one() {  # LABEL GATHER|ngircd FANOUT-ARGS...
 }
 
 for _ in $(seq "$ROUNDS"); do
-  for g in 0 10 ngircd; do one 100x10x50 $g --clients 100 --senders 10 --messages 500 --rate 50; done
-  for g in 0 10 ngircd; do one 500-flat-out $g --clients 500 --senders 10 --messages 200; done
-  for g in 0 10 ngircd; do one 1000x10x50 $g --clients 1000 --senders 10 --messages 250 --rate 50; done
-  for g in 0 10 ngircd; do one 1000-flat-out $g --clients 1000 --senders 10 --messages 200; done
+  for g in 0 20 ngircd; do one 100x10x50 $g --clients 100 --senders 10 --messages 500 --rate 50; done
+  for g in 0 20 ngircd; do one 500-flat-out $g --clients 500 --senders 10 --messages 200; done
+  for g in 0 20 ngircd; do one 1000x10x50 $g --clients 1000 --senders 10 --messages 250 --rate 50; done
+  for g in 0 20 ngircd; do one 1000-flat-out $g --clients 1000 --senders 10 --messages 200; done
 done

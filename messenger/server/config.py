@@ -53,5 +53,6 @@ class ServerConfig:
     presence_interval: float = 1.0
     # Under load, how long broadcasts wait after a delivery round to everyone ended, so that one
     # ``send`` per connection carries several messages (delivery.py; docs/performance.md has
-    # what it saves).  A lone message never waits; answers and private messages never do.
-    gather: float = 0.010
+    # what it saves, and why 20 ms).  A lone message never waits; answers and private messages
+    # never do.
+    gather: float = 0.020
